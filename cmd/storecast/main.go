@@ -1,0 +1,67 @@
+// Command storecast is Storecast's one binary. Each subcommand runs one
+// component (produce, process, sink, serve, topics, ...); `storecast
+// COMMAND --help` lists its flags and their environment twins.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/internal/platform/logging"
+)
+
+// Globals are the flags every subcommand shares.
+type Globals struct {
+	Brokers   string `help:"Kafka bootstrap brokers, comma-separated." default:"127.0.0.1:9092" env:"STORECAST_BROKERS"`
+	LogLevel  string `help:"Log level: debug, info, warn, error." default:"info" env:"STORECAST_LOG_LEVEL"`
+	LogFormat string `help:"Log format: text or json." default:"text" env:"STORECAST_LOG_FORMAT" enum:"text,json"`
+
+	log *slog.Logger
+}
+
+// Kafka returns the Kafka client config for component.
+func (g *Globals) Kafka(component string) kafka.Config {
+	return kafka.Config{Brokers: kafka.ParseBrokers(g.Brokers), ClientID: "storecast-" + component}
+}
+
+// CLI is the command line: global flags and one field per subcommand.
+type CLI struct {
+	Globals
+
+	Topics  TopicsCmd  `cmd:"" help:"Create Storecast's Kafka topics and report config drift."`
+	Produce ProduceCmd `cmd:"" help:"Stream sales into sale_rossman_store from Kaggle CSV files or the synthetic generator."`
+	Process ProcessCmd `cmd:"" help:"Run the Goka processors (per-store features, forecasts)."`
+	Sink    SinkCmd    `cmd:"" help:"Materialise sales and forecasts from Kafka into PostgreSQL."`
+	Serve   ServeCmd   `cmd:"" help:"Serve the forecast and training APIs, views and dashboard."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli,
+		kong.Name("storecast"),
+		kong.Description("Storecast: event-sourced daily sales forecasts for a retail chain."),
+		kong.UsageOnError(),
+	)
+	log, err := logging.New(os.Stderr, logging.Config{Level: cli.LogLevel, Format: cli.LogFormat})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "storecast:", err)
+		os.Exit(2)
+	}
+	cli.log = log
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.Run(&cli.Globals); err != nil {
+		log.Error("storecast failed", "command", kctx.Command(), "err", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,188 @@
+// Package testkit gives tests the real Kafka and PostgreSQL that the
+// project's scripts start (`make up`, or deploy/local/stack.sh), each test
+// its own topic names and its own database.
+//
+// Integration tests call Kafka(t) or Postgres(t). When STORECAST_INTEGRATION
+// is "1" (as in `make test` and CI) a missing service fails the test;
+// otherwise the test is skipped, so `go test ./...` works without a stack.
+// Imported only by _test.go files.
+package testkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+// Integration reports whether integration tests must run (STORECAST_INTEGRATION=1).
+func Integration() bool { return os.Getenv("STORECAST_INTEGRATION") == "1" }
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func need(t testing.TB, what string, err error) {
+	t.Helper()
+	if Integration() {
+		t.Fatalf("%s is required (STORECAST_INTEGRATION=1) but not reachable: %v; start it with `make up`", what, err)
+	}
+	t.Skipf("%s not reachable (%v); set STORECAST_INTEGRATION=1 and run `make up` to run this test", what, err)
+}
+
+// Kafka returns the client config of the test broker (STORECAST_BROKERS,
+// default 127.0.0.1:9092).
+func Kafka(t testing.TB) kafka.Config {
+	t.Helper()
+	cfg := kafka.Config{Brokers: kafka.ParseBrokers(env("STORECAST_BROKERS", "127.0.0.1:9092")), ClientID: "storecast-test"}
+	conn, err := net.DialTimeout("tcp", cfg.Brokers[0], 2*time.Second)
+	if err != nil {
+		need(t, "Kafka", err)
+	}
+	_ = conn.Close()
+	return cfg
+}
+
+// UniqueSuffix returns a short random suffix for names.
+func UniqueSuffix(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.NewReplacer("/", "-", " ", "-").Replace(strings.ToLower(t.Name()))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return name + "-" + hex.EncodeToString(b)
+}
+
+// Names returns topic and group names unique to this test and creates
+// their topics on the test broker.
+func Names(t testing.TB, cfg kafka.Config) topics.Names {
+	t.Helper()
+	n := topics.DefaultNames().WithSuffix(UniqueSuffix(t))
+	CreateTopics(t, cfg, n)
+	return n
+}
+
+// CreateTopics creates every topic of n on the broker.
+func CreateTopics(t testing.TB, cfg kafka.Config, n topics.Names) {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
+	if err != nil {
+		t.Fatalf("cluster admin: %v", err)
+	}
+	defer admin.Close()
+	var specs []kafka.TopicSpec
+	for _, s := range n.Specs() {
+		specs = append(specs, kafka.TopicSpec{Name: s.Name, Partitions: s.Partitions, Configs: s.Configs})
+	}
+	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+}
+
+// AdminDSN returns the DSN of a PostgreSQL role that may create databases
+// (STORECAST_PG_ADMIN_DSN, written by the stack scripts to .state/env).
+func AdminDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("STORECAST_PG_ADMIN_DSN")
+	if dsn == "" {
+		need(t, "PostgreSQL", fmt.Errorf("STORECAST_PG_ADMIN_DSN is not set"))
+	}
+	return dsn
+}
+
+// Postgres creates a fresh, empty database for this test, drops it when the
+// test ends, and returns its DSN (connecting as the admin role).
+func Postgres(t testing.TB) string {
+	t.Helper()
+	admin := AdminDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		need(t, "PostgreSQL", err)
+	}
+	defer conn.Close(context.Background())
+	name := "t_" + strings.NewReplacer("-", "_").Replace(UniqueSuffix(t))
+	if len(name) > 60 {
+		name = name[len(name)-60:]
+		name = "t" + name[1:]
+	}
+	ident := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+ident); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Logf("drop database %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+			t.Logf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("STORECAST_PG_ADMIN_DSN must be a postgres:// URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// DataDir returns ../shared/data/rossmann relative to the repository root
+// (or STORECAST_DATA_DIR). Tests that need the real data fail under
+// STORECAST_INTEGRATION=1 when it is missing and skip otherwise.
+func DataDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("STORECAST_DATA_DIR")
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = root + "/../shared/data/rossmann"
+	}
+	if _, err := os.Stat(dir + "/train.csv"); err != nil {
+		need(t, "the shared Rossmann data", err)
+	}
+	return dir
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(dir + "/go.mod"); err == nil {
+			return dir, nil
+		}
+		parent := dir[:max(strings.LastIndex(dir, "/"), 0)]
+		if parent == dir || parent == "" {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

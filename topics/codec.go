@@ -1,0 +1,44 @@
+package topics
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// JSONCodec is a goka.Codec for *T encoded as JSON.
+type JSONCodec[T any] struct{}
+
+// Encode implements goka.Codec. It accepts T or *T.
+func (JSONCodec[T]) Encode(value any) ([]byte, error) {
+	switch v := value.(type) {
+	case *T:
+		return json.Marshal(v)
+	case T:
+		return json.Marshal(&v)
+	default:
+		var zero T
+		return nil, fmt.Errorf("encode: want %T, got %T", &zero, value)
+	}
+}
+
+// Decode implements goka.Codec, returning *T.
+func (JSONCodec[T]) Decode(data []byte) (any, error) {
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("decode %T: %w", v, err)
+	}
+	return v, nil
+}
+
+// Codecs of the event types.
+type (
+	SaleCodec            = JSONCodec[Sale]
+	StoreInfoCodec       = JSONCodec[StoreInfo]
+	DeadLetterCodec      = JSONCodec[DeadLetter]
+	TrainingExampleCodec = JSONCodec[TrainingExample]
+	TrainRequestCodec    = JSONCodec[TrainRequest]
+	TrainResultCodec     = JSONCodec[TrainResult]
+	ModelEventCodec      = JSONCodec[ModelEvent]
+	ForecastRequestCodec = JSONCodec[ForecastRequest]
+	ForecastResultCodec  = JSONCodec[ForecastResult]
+)

@@ -1,0 +1,225 @@
+package topics
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// TrainingExampleVersion is the schema version of TrainingExample.
+const TrainingExampleVersion = 1
+
+// FeatureVector is an ordered list of named feature values. Missing values
+// are NaN in Go and null in JSON. It marshals as a JSON object whose keys
+// keep Names' order.
+type FeatureVector struct {
+	Names  []string
+	Values []float64
+}
+
+// Get returns the value of the named feature and whether it exists.
+func (v FeatureVector) Get(name string) (float64, bool) {
+	for i, n := range v.Names {
+		if n == name {
+			return v.Values[i], true
+		}
+	}
+	return 0, false
+}
+
+// MarshalJSON implements json.Marshaler.
+func (v FeatureVector) MarshalJSON() ([]byte, error) {
+	if len(v.Names) != len(v.Values) {
+		return nil, fmt.Errorf("feature vector has %d names and %d values", len(v.Names), len(v.Values))
+	}
+	b := make([]byte, 0, 24*len(v.Names)+2)
+	b = append(b, '{')
+	for i, n := range v.Names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, n)
+		b = append(b, ':')
+		x := v.Values[i]
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping the keys' order.
+func (v *FeatureVector) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	t, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("feature vector: %w", err)
+	}
+	if d, ok := t.(json.Delim); !ok || d != '{' {
+		return fmt.Errorf("feature vector: want an object")
+	}
+	v.Names, v.Values = v.Names[:0], v.Values[:0]
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("feature vector: %w", err)
+		}
+		name, _ := kt.(string)
+		vt, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("feature vector %q: %w", name, err)
+		}
+		x := math.NaN()
+		switch val := vt.(type) {
+		case nil:
+		case json.Number:
+			if x, err = val.Float64(); err != nil {
+				return fmt.Errorf("feature vector %q: %w", name, err)
+			}
+		default:
+			return fmt.Errorf("feature vector %q: want a number or null", name)
+		}
+		v.Names = append(v.Names, name)
+		v.Values = append(v.Values, x)
+	}
+	_, err = dec.Token()
+	return err
+}
+
+// TrainingExample is one labelled row for the trainer: the features of
+// (Store, Date) as a forecast made on AsOf would see them (Horizon =
+// Date - AsOf days), and the day's actual sales. It is the value on
+// TrainingExamples, keyed by ExampleKey(Store, Date) and partitioned like
+// StoreKey(Store).
+type TrainingExample struct {
+	V       int     `json:"v"`
+	Store   int     `json:"store"`
+	Date    Date    `json:"date"`
+	AsOf    Date    `json:"as_of"`
+	Horizon int     `json:"horizon"`
+	Label   float64 `json:"label"`
+	// Schema names the feature schema version the features follow.
+	Schema   string        `json:"schema"`
+	Features FeatureVector `json:"features"`
+}
+
+// TrainRequestVersion is the schema version of TrainRequest.
+const TrainRequestVersion = 1
+
+// TrainRequest asks the trainer for a model: the value on TrainRequests,
+// keyed by ID. Store 0 means all stores; empty dates mean all data.
+type TrainRequest struct {
+	V           int               `json:"v"`
+	ID          string            `json:"id"`
+	RequestedBy string            `json:"requested_by"`
+	Store       int               `json:"store_id,omitempty"`
+	StartDate   *Date             `json:"start_date,omitempty"`
+	EndDate     *Date             `json:"end_date,omitempty"`
+	Params      map[string]string `json:"params,omitempty"`
+	At          time.Time         `json:"at"`
+}
+
+// TrainResultVersion is the schema version of TrainResult.
+const TrainResultVersion = 1
+
+// Train outcomes.
+const (
+	TrainRunning   = "running"
+	TrainSucceeded = "succeeded"
+	TrainFailed    = "failed"
+)
+
+// TrainResult is the outcome of a TrainRequest, keyed by its ID.
+type TrainResult struct {
+	V         int                `json:"v"`
+	ID        string             `json:"id"`
+	Status    string             `json:"status"`
+	Reason    string             `json:"reason,omitempty"`
+	RunID     string             `json:"run_id,omitempty"`
+	ModelName string             `json:"model_name,omitempty"`
+	Version   string             `json:"model_version,omitempty"`
+	Promoted  bool               `json:"promoted"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Rows      int64              `json:"rows,omitempty"`
+	At        time.Time          `json:"at"`
+}
+
+// ModelEventVersion is the schema version of ModelEvent.
+const ModelEventVersion = 1
+
+// Artifact formats a ModelEvent may carry.
+const (
+	// FormatLightGBMText is LightGBM's v3 text model format, which leaves reads.
+	FormatLightGBMText = "lightgbm-text-v3"
+)
+
+// ModelEvent announces a promoted model: the value on Models, keyed by the
+// registered model name. Artifact holds the model bytes (base64 in JSON);
+// when it is empty, ArtifactURI names where to fetch them. SHA256 is the
+// hex digest of the artifact bytes and must match before serving.
+type ModelEvent struct {
+	V              int                `json:"v"`
+	Name           string             `json:"name"`
+	Version        string             `json:"version"`
+	RunID          string             `json:"run_id"`
+	Metrics        map[string]float64 `json:"metrics"`
+	FeatureNames   []string           `json:"feature_names"`
+	FeatureSchema  string             `json:"feature_schema"`
+	Format         string             `json:"format"`
+	Transform      string             `json:"target_transform"`
+	SHA256         string             `json:"sha256"`
+	Artifact       []byte             `json:"artifact,omitempty"`
+	ArtifactURI    string             `json:"artifact_uri,omitempty"`
+	TrainedThrough Date               `json:"trained_through"`
+	At             time.Time          `json:"at"`
+}
+
+// ForecastRequestVersion is the schema version of ForecastRequest.
+const ForecastRequestVersion = 1
+
+// KnownInputs are what a planner knows in advance about a target day.
+type KnownInputs struct {
+	Open          int    `json:"open"`
+	Promo         int    `json:"promo"`
+	StateHoliday  string `json:"state_holiday"`
+	SchoolHoliday int    `json:"school_holiday"`
+}
+
+// ForecastRequest asks for one store's forecasts over consecutive days
+// from Start, with the known inputs of each day (len(Days) days). It is the
+// value on ForecastRequests, keyed by StoreKey(Store).
+type ForecastRequest struct {
+	V         int           `json:"v"`
+	RequestID string        `json:"request_id"`
+	Store     int           `json:"store"`
+	AsOf      Date          `json:"as_of"`
+	Start     Date          `json:"start"`
+	Days      []KnownInputs `json:"days"`
+	At        time.Time     `json:"at"`
+}
+
+// ForecastResultVersion is the schema version of ForecastResult.
+const ForecastResultVersion = 1
+
+// ForecastResult is one served forecast: the value on ForecastResults,
+// keyed by StoreKey(Store). ID is unique per forecast.
+type ForecastResult struct {
+	V              int       `json:"v"`
+	ID             string    `json:"forecast_id"`
+	RequestID      string    `json:"request_id,omitempty"`
+	Store          int       `json:"store"`
+	Date           Date      `json:"date"`
+	AsOf           Date      `json:"as_of"`
+	Horizon        int       `json:"horizon"`
+	PredictedSales float64   `json:"predicted_sales"`
+	ModelName      string    `json:"model_name"`
+	ModelVersion   string    `json:"model_version"`
+	Source         string    `json:"source"`
+	CreatedAt      time.Time `json:"created_at"`
+}
