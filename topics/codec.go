@@ -41,4 +41,6 @@ type (
 	ModelEventCodec      = JSONCodec[ModelEvent]
 	ForecastRequestCodec = JSONCodec[ForecastRequest]
 	ForecastResultCodec  = JSONCodec[ForecastResult]
+	SnapshotRequestCodec = JSONCodec[FeatureSnapshotRequest]
+	SnapshotCodec        = JSONCodec[FeatureSnapshot]
 )

@@ -38,6 +38,11 @@ const (
 	// ForecastDLQ receives forecast requests that could not be answered.
 	ForecastDLQ goka.Stream = "forecast_requests.dlq"
 
+	// FeatureSnapshotRequests carries validation snapshot requests, keyed by store.
+	FeatureSnapshotRequests goka.Stream = "feature_snapshot_requests"
+	// FeatureSnapshots carries the answers, keyed by request id and store.
+	FeatureSnapshots goka.Stream = "feature_snapshots"
+
 	// FeaturesGroup is the Goka group that builds per-store state.
 	FeaturesGroup goka.Group = "storecast-features"
 	// ForecastGroup is the Goka group that answers forecast requests.
@@ -83,6 +88,8 @@ type Names struct {
 	ForecastRequests goka.Stream
 	ForecastResults  goka.Stream
 	ForecastDLQ      goka.Stream
+	SnapshotRequests goka.Stream
+	Snapshots        goka.Stream
 	FeaturesGroup    goka.Group
 	ForecastGroup    goka.Group
 	SinkGroup        string
@@ -94,7 +101,7 @@ func DefaultNames() Names {
 		Sales: SalesStream, SalesDLQ: SalesDLQ, StoreInfo: StoreInfoTable, StoreInfoDLQ: StoreInfoDLQ,
 		TrainingExamples: TrainingExamples, TrainRequests: TrainRequests, TrainResults: TrainResults,
 		Models: Models, ForecastRequests: ForecastRequests, ForecastResults: ForecastResults,
-		ForecastDLQ: ForecastDLQ, FeaturesGroup: FeaturesGroup, ForecastGroup: ForecastGroup, SinkGroup: SinkGroup,
+		ForecastDLQ: ForecastDLQ, SnapshotRequests: FeatureSnapshotRequests, Snapshots: FeatureSnapshots, FeaturesGroup: FeaturesGroup, ForecastGroup: ForecastGroup, SinkGroup: SinkGroup,
 	}
 }
 
@@ -110,7 +117,9 @@ func (n Names) WithSuffix(s string) Names {
 		TrainingExamples: n.TrainingExamples + goka.Stream(s), TrainRequests: n.TrainRequests + goka.Stream(s),
 		TrainResults: n.TrainResults + goka.Stream(s), Models: n.Models + goka.Table(s),
 		ForecastRequests: n.ForecastRequests + goka.Stream(s), ForecastResults: n.ForecastResults + goka.Stream(s),
-		ForecastDLQ: n.ForecastDLQ + goka.Stream(s), FeaturesGroup: n.FeaturesGroup + goka.Group(s),
+		ForecastDLQ:      n.ForecastDLQ + goka.Stream(s),
+		SnapshotRequests: n.SnapshotRequests + goka.Stream(s), Snapshots: n.Snapshots + goka.Stream(s),
+		FeaturesGroup: n.FeaturesGroup + goka.Group(s),
 		ForecastGroup: n.ForecastGroup + goka.Group(s), SinkGroup: n.SinkGroup + s,
 	}
 }

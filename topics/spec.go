@@ -44,6 +44,8 @@ func (n Names) Specs() []Spec {
 		{Name: string(n.Models), Partitions: 1, Configs: compacted(map[string]string{"max.message.bytes": "16777216"})},
 		{Name: string(n.ForecastRequests), Partitions: Partitions, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": week}},
 		{Name: string(n.ForecastResults), Partitions: Partitions, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": month}},
+		{Name: string(n.SnapshotRequests), Partitions: Partitions, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": week}},
+		{Name: string(n.Snapshots), Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": week, "max.message.bytes": "16777216"}},
 		{Name: string(n.ForecastDLQ), Partitions: 1, Configs: map[string]string{"cleanup.policy": "delete", "retention.ms": month}},
 	}
 }

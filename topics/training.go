@@ -223,3 +223,33 @@ type ForecastResult struct {
 	Source         string    `json:"source"`
 	CreatedAt      time.Time `json:"created_at"`
 }
+
+// FeatureSnapshotRequestVersion is the schema version of FeatureSnapshotRequest.
+const FeatureSnapshotRequestVersion = 1
+
+// FeatureSnapshotRequest asks the features processor for one store's
+// labelled examples of the days From..To (inclusive), all with features as
+// of AsOf: exactly what a forecast made on AsOf would see. The trainer uses
+// it for validation windows that mimic serving. It is the value on
+// FeatureSnapshotRequests, keyed by StoreKey(Store).
+type FeatureSnapshotRequest struct {
+	V         int    `json:"v"`
+	RequestID string `json:"request_id"`
+	Store     int    `json:"store"`
+	AsOf      Date   `json:"as_of"`
+	From      Date   `json:"from"`
+	To        Date   `json:"to"`
+}
+
+// FeatureSnapshot answers a FeatureSnapshotRequest with one message per
+// store, keyed by RequestID+"|"+StoreKey(Store). Error is set when the
+// store's state cannot answer (for example AsOf is older than the state
+// keeps); Examples then is empty.
+type FeatureSnapshot struct {
+	V         int               `json:"v"`
+	RequestID string            `json:"request_id"`
+	Store     int               `json:"store"`
+	AsOf      Date              `json:"as_of"`
+	Error     string            `json:"error,omitempty"`
+	Examples  []TrainingExample `json:"examples"`
+}
