@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/IBM/sarama"
 )
@@ -26,6 +27,9 @@ type Drift struct {
 func (d Drift) String() string {
 	return fmt.Sprintf("%s: %s is %q, want %q", d.Topic, d.What, d.Have, d.Want)
 }
+
+// Drifted reports whether any existing topic differs from its spec.
+func (r EnsureReport) Drifted() bool { return len(r.Drift) > 0 }
 
 // EnsureReport says what EnsureTopics did and found.
 type EnsureReport struct {
@@ -57,11 +61,21 @@ func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, e
 				entries[k] = &v
 			}
 			err := admin.CreateTopic(s.Name, &sarama.TopicDetail{NumPartitions: s.Partitions, ReplicationFactor: rf, ConfigEntries: entries}, false)
-			if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			switch {
+			case err == nil:
+				rep.Created = append(rep.Created, s.Name)
+				continue
+			case errors.Is(err, sarama.ErrTopicAlreadyExists):
+				// Created concurrently (another process or test): check it
+				// for drift like any existing topic.
+				d, derr := describeTopic(admin, s.Name)
+				if derr != nil {
+					return rep, derr
+				}
+				have = d
+			default:
 				return rep, fmt.Errorf("create topic %s: %w", s.Name, err)
 			}
-			rep.Created = append(rep.Created, s.Name)
-			continue
 		}
 		rep.Existed = append(rep.Existed, s.Name)
 		if have.NumPartitions != s.Partitions {
@@ -87,4 +101,62 @@ func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, e
 		}
 	}
 	return rep, nil
+}
+
+// describeTopic returns the partition count of one topic.
+func describeTopic(admin sarama.ClusterAdmin, name string) (sarama.TopicDetail, error) {
+	md, err := admin.DescribeTopics([]string{name})
+	if err != nil {
+		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: %w", name, err)
+	}
+	if len(md) != 1 {
+		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: got %d results", name, len(md))
+	}
+	if !errors.Is(md[0].Err, sarama.ErrNoError) {
+		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: %w", name, md[0].Err)
+	}
+	return sarama.TopicDetail{NumPartitions: int32(len(md[0].Partitions))}, nil
+}
+
+// TopicInfo describes one existing topic.
+type TopicInfo struct {
+	Name              string
+	Partitions        int32
+	ReplicationFactor int16
+	// Configs holds the topic's configs that differ from the broker's
+	// defaults (for example cleanup.policy=compact, retention.ms).
+	Configs map[string]string
+}
+
+// Config returns the topic's value of key, or def when the topic uses the
+// broker's default.
+func (t TopicInfo) Config(key, def string) string {
+	if v, ok := t.Configs[key]; ok {
+		return v
+	}
+	return def
+}
+
+// ListTopics returns the cluster's topics sorted by name, without Kafka's
+// internal ones (names starting with "__") unless internal is true.
+func ListTopics(admin sarama.ClusterAdmin, internal bool) ([]TopicInfo, error) {
+	all, err := admin.ListTopics()
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	out := make([]TopicInfo, 0, len(all))
+	for name, d := range all {
+		if !internal && strings.HasPrefix(name, "__") {
+			continue
+		}
+		cfg := make(map[string]string, len(d.ConfigEntries))
+		for k, v := range d.ConfigEntries {
+			if v != nil {
+				cfg[k] = *v
+			}
+		}
+		out = append(out, TopicInfo{Name: name, Partitions: d.NumPartitions, ReplicationFactor: d.ReplicationFactor, Configs: cfg})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
