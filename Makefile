@@ -1,0 +1,149 @@
+# Storecast. `make help` lists the targets; README.md explains them.
+#
+#   make up               local stack (Kafka, PostgreSQL, ...) + topics + synthetic demo data
+#   make up DATA=dir      ... with dir/train.csv and dir/store.csv (a Kaggle download) instead
+#   make test             every test tier against the real stack (starts it when needed)
+#   make down             stop what `make up` started
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# ==============================================================================
+# Configuration (override on the command line or in the environment)
+
+GO      ?= go
+BIN     := bin/storecast
+# DATA is a folder with Kaggle's train.csv and store.csv; empty: synthetic data.
+DATA    ?=
+# Extra flags for `storecast produce` when `make up` loads demo data.
+PRODUCE_FLAGS ?=
+# Extra flags for `go test` (e.g. GOTEST_FLAGS='-run TestX -v').
+GOTEST_FLAGS ?=
+
+STORECAST_STATE_DIR ?= $(CURDIR)/.state
+export STORECAST_STATE_DIR
+STACK   := deploy/local/stack.sh
+# Runs a command with .state/env loaded (for recipes that run right after
+# `stack.sh up` wrote it).
+WITH_ENV := deploy/local/with-env.sh
+
+TOOLS   := $(STORECAST_STATE_DIR)/tools
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+GOVULNCHECK_VERSION := v1.1.4
+
+# The stack's environment (STORECAST_BROKERS, STORECAST_PG_DSN, ...), written
+# by `make up` to .state/env. A variable already set in the environment or on
+# the command line wins over the file.
+STACK_ENV := $(STORECAST_STATE_DIR)/env
+ifneq ($(wildcard $(STACK_ENV)),)
+$(foreach kv,$(shell sed -n "s/^export \([A-Za-z_][A-Za-z0-9_]*\)='\([^' ]*\)'$$/\1=\2/p" $(STACK_ENV)),\
+  $(if $(filter undefined,$(origin $(firstword $(subst =, ,$(kv))))),$(eval export $(kv))))
+endif
+
+# ==============================================================================
+##@ Help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m [DATA=dir]\n"} \
+		/^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
+		/^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+# ==============================================================================
+##@ Local stack
+
+.PHONY: up
+up: build ## Start the stack, create topics, load demo data (DATA=dir for a Kaggle download).
+	$(STACK) up
+	$(WITH_ENV) $(BIN) topics init
+	$(WITH_ENV) deploy/local/demo-data.sh $(BIN) $(DATA) -- $(PRODUCE_FLAGS)
+	@echo "up: done; 'source $(STACK_ENV)' for the environment, 'make down' stops the stack"
+
+.PHONY: down
+down: ## Stop what `make up` started.
+	$(STACK) down
+
+.PHONY: status
+status: ## Show which services run and answer.
+	$(STACK) status
+
+.PHONY: services
+services: ## Start only the services (no topics, no demo data); what `make test` needs.
+	$(STACK) up
+
+.PHONY: topics
+topics: build ## Create missing topics and report drift (storecast topics init).
+	$(WITH_ENV) $(BIN) topics init
+
+.PHONY: reset
+reset: down ## Stop the stack and DELETE its data (Kafka log, PostgreSQL cluster, env); keeps jars and tools.
+	rm -rf "$(STORECAST_STATE_DIR)/kafka/data" "$(STORECAST_STATE_DIR)/kafka/cluster.id" \
+		"$(STORECAST_STATE_DIR)/kafka/demo-data.loaded" "$(STORECAST_STATE_DIR)/postgres" \
+		"$(STORECAST_STATE_DIR)/env"
+
+# ==============================================================================
+##@ Build
+
+.PHONY: build
+build: ## Build bin/storecast.
+	$(GO) build -o $(BIN) ./cmd/storecast
+
+.PHONY: fmt
+fmt: ## Format Go code (go fmt).
+	$(GO) fmt ./...
+
+.PHONY: clean
+clean: ## Remove build output (not the stack's state: see reset).
+	rm -rf bin
+
+# ==============================================================================
+##@ Test
+
+# More tiers join `test` as prerequisites or recipe lines that fail the target
+# when they fail, e.g. `$(MAKE) test-trainer` (pytest) or `$(MAKE) test-web`.
+.PHONY: test
+test: services vet ## Every test tier against the real stack: go vet, go test -race (integration on).
+	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
+
+.PHONY: test-short
+test-short: ## Unit tests only, no services needed (go test -short).
+	$(GO) test -short -count=1 $(GOTEST_FLAGS) ./...
+
+.PHONY: vet
+vet: ## go vet.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## golangci-lint (pinned, installed into .state/tools).
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	mkdir -p $(@D)
+	GOBIN=$(abspath $(@D)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: vuln
+vuln: ## govulncheck (pinned; needs the vulnerability database at vuln.go.dev or GOVULNDB).
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) $(if $(GOVULNDB),-db $(GOVULNDB)) ./...
+
+# ==============================================================================
+##@ Benchmarks (measurements, not tests: each writes bench/results/<part>.json)
+
+# `make bench` runs every bench-* target defined in this file.
+BENCH_TARGETS = $(sort $(shell sed -n 's/^\(bench-[a-z0-9-]*\):.*/\1/p' $(MAKEFILE_LIST)))
+
+.PHONY: bench
+bench: ## Run every bench-* target.
+	@if [ -z "$(BENCH_TARGETS)" ]; then echo "bench: no bench-* targets yet"; fi
+	@for t in $(BENCH_TARGETS); do echo "== $$t"; $(MAKE) $$t || exit 1; done
+
+# ---- Add benchmark targets below, one per part, in this shape:
+#
+# .PHONY: bench-produce
+# bench-produce: services build ## Replay train.csv into a fresh topic; writes bench/results/produce.json.
+# 	$(WITH_ENV) <command that writes bench/results/produce.json and prints a summary>
+#
+# Expected: bench-produce, bench-process, bench-sink, bench-train, bench-predict.
+# ---- end of benchmark targets
