@@ -1,0 +1,211 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/storecast/storecast/topics"
+)
+
+// ForecastLog records every served forecast on forecast_results, off the
+// response path.
+type ForecastLog interface {
+	// Append queues forecasts. It returns at once while the queue has room;
+	// when it is full it blocks (bounded by the log's wait and by ctx) and
+	// then fails with ErrUnavailable, so a forecast is never served without
+	// being queued. Append assigns the forecasts' IDs.
+	Append(ctx context.Context, rs []topics.ForecastResult) error
+}
+
+// ForecastIDs issues forecast ids unique across processes: a random
+// per-process prefix and a counter.
+type ForecastIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+// NewForecastIDs returns an id source with a fresh random prefix.
+func NewForecastIDs() *ForecastIDs {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return &ForecastIDs{prefix: hex.EncodeToString(b) + "-"}
+}
+
+// Next returns a new id.
+func (g *ForecastIDs) Next() string {
+	return g.prefix + strconv.FormatUint(g.n.Add(1), 36)
+}
+
+// KafkaLogConfig configures a KafkaForecastLog.
+type KafkaLogConfig struct {
+	// Topic is forecast_results (names.ForecastResults).
+	Topic string
+	// Queue is the capacity of the in-memory queue (default 65,536).
+	Queue int
+	// MaxWait bounds how long Append waits for room (default 2s).
+	MaxWait time.Duration
+}
+
+// KafkaForecastLog is a ForecastLog producing JSON topics.ForecastResult
+// records keyed by store through a sarama async producer (idempotent,
+// acks=all; see internal/platform/kafka). Run drains the queue.
+type KafkaForecastLog struct {
+	cfg      KafkaLogConfig
+	producer sarama.AsyncProducer
+	queue    chan topics.ForecastResult
+	ids      *ForecastIDs
+	log      *slog.Logger
+	metrics  *Metrics
+	codec    topics.ForecastResultCodec
+}
+
+var _ ForecastLog = (*KafkaForecastLog)(nil)
+
+// NewKafkaForecastLog returns a log producing with p, which must return
+// errors and successes. m may be nil.
+func NewKafkaForecastLog(p sarama.AsyncProducer, cfg KafkaLogConfig, log *slog.Logger, m *Metrics) *KafkaForecastLog {
+	if cfg.Queue <= 0 {
+		cfg.Queue = 1 << 16
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 2 * time.Second
+	}
+	return &KafkaForecastLog{cfg: cfg, producer: p, queue: make(chan topics.ForecastResult, cfg.Queue), ids: NewForecastIDs(), log: log, metrics: m}
+}
+
+// Append implements ForecastLog.
+func (l *KafkaForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
+	return appendBounded(ctx, l.queue, rs, l.ids, l.cfg.MaxWait, l.metrics)
+}
+
+func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topics.ForecastResult, ids *ForecastIDs, maxWait time.Duration, m *Metrics) error {
+	var timer *time.Timer
+	var deadline <-chan time.Time
+	var waitStart time.Time
+	for i := range rs {
+		if rs[i].ID == "" {
+			rs[i].ID = ids.Next()
+		}
+		select {
+		case q <- rs[i]:
+			continue
+		default:
+		}
+		if timer == nil {
+			waitStart = time.Now()
+			timer = time.NewTimer(maxWait)
+			defer timer.Stop()
+			deadline = timer.C
+			if m != nil {
+				m.logBlocked.Inc()
+			}
+		}
+		select {
+		case q <- rs[i]:
+		case <-deadline:
+			if m != nil {
+				m.logRefused.Add(float64(len(rs) - i))
+			}
+			return fmt.Errorf("forecast log queue full for %s (%d of %d forecasts queued): %w", maxWait, i, len(rs), ErrUnavailable)
+		case <-ctx.Done():
+			return fmt.Errorf("forecast log: %w", ctx.Err())
+		}
+	}
+	if timer != nil && m != nil {
+		m.logWait.Observe(time.Since(waitStart).Seconds())
+	}
+	if m != nil {
+		m.logQueue.Set(float64(len(q)))
+	}
+	return nil
+}
+
+// Run drains the queue into Kafka until ctx is done, then flushes what is
+// queued and closes the producer.
+func (l *KafkaForecastLog) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range l.producer.Successes() {
+			if l.metrics != nil {
+				l.metrics.logProduced.Inc()
+			}
+		}
+	}()
+	errsDone := make(chan struct{})
+	go func() {
+		defer close(errsDone)
+		for err := range l.producer.Errors() {
+			if l.metrics != nil {
+				l.metrics.logErrors.Inc()
+			}
+			l.log.Error("forecast log: produce failed", "topic", l.cfg.Topic, "err", err.Err)
+		}
+	}()
+	send := func(r topics.ForecastResult) {
+		b, err := l.codec.Encode(&r)
+		if err != nil { // cannot happen for this struct
+			l.log.Error("forecast log: encode", "err", err)
+			return
+		}
+		l.producer.Input() <- &sarama.ProducerMessage{Topic: l.cfg.Topic, Key: sarama.StringEncoder(topics.StoreKey(r.Store)), Value: sarama.ByteEncoder(b)}
+	}
+	for {
+		select {
+		case r := <-l.queue:
+			send(r)
+		case <-ctx.Done():
+			for drained := false; !drained; {
+				select {
+				case r := <-l.queue:
+					send(r)
+				default:
+					drained = true
+				}
+			}
+			l.producer.AsyncClose()
+			<-done
+			<-errsDone
+			return nil
+		}
+	}
+}
+
+// MemoryForecastLog keeps forecasts in memory (tests, and `serve` without
+// Kafka in examples).
+type MemoryForecastLog struct {
+	ids *ForecastIDs
+	ch  chan topics.ForecastResult
+}
+
+// NewMemoryForecastLog returns a log holding up to capacity forecasts
+// before Append blocks (and, after wait, fails).
+func NewMemoryForecastLog(capacity int) *MemoryForecastLog {
+	return &MemoryForecastLog{ids: NewForecastIDs(), ch: make(chan topics.ForecastResult, capacity)}
+}
+
+// Append implements ForecastLog.
+func (l *MemoryForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
+	return appendBounded(ctx, l.ch, rs, l.ids, 100*time.Millisecond, nil)
+}
+
+// Drain returns and removes every queued forecast.
+func (l *MemoryForecastLog) Drain() []topics.ForecastResult {
+	var out []topics.ForecastResult
+	for {
+		select {
+		case r := <-l.ch:
+			out = append(out, r)
+		default:
+			return out
+		}
+	}
+}
