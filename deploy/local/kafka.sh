@@ -92,7 +92,7 @@ log.cleaner.threads=1
 log.cleaner.backoff.ms=2000
 log.cleaner.dedupe.buffer.size=67108864
 log.retention.hours=168
-log.retention.check.interval.ms=30000
+log.retention.check.interval.ms=10000
 log.segment.bytes=268435456
 log.segment.delete.delay.ms=10000
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -103,19 +104,30 @@ func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, e
 	return rep, nil
 }
 
-// describeTopic returns the partition count of one topic.
+// describeTopic returns the partition count of one topic. Right after a
+// concurrent creation the broker may not know the topic yet: retry briefly.
 func describeTopic(admin sarama.ClusterAdmin, name string) (sarama.TopicDetail, error) {
-	md, err := admin.DescribeTopics([]string{name})
-	if err != nil {
-		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: %w", name, err)
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if attempt > 0 {
+			time.Sleep(250 * time.Millisecond)
+		}
+		var md []*sarama.TopicMetadata
+		md, err = admin.DescribeTopics([]string{name})
+		switch {
+		case err != nil:
+			err = fmt.Errorf("describe topic %s: %w", name, err)
+		case len(md) != 1:
+			err = fmt.Errorf("describe topic %s: got %d results", name, len(md))
+		case !errors.Is(md[0].Err, sarama.ErrNoError):
+			err = fmt.Errorf("describe topic %s: %w", name, md[0].Err)
+		case len(md[0].Partitions) == 0:
+			err = fmt.Errorf("describe topic %s: no partitions yet", name)
+		default:
+			return sarama.TopicDetail{NumPartitions: int32(len(md[0].Partitions))}, nil
+		}
 	}
-	if len(md) != 1 {
-		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: got %d results", name, len(md))
-	}
-	if !errors.Is(md[0].Err, sarama.ErrNoError) {
-		return sarama.TopicDetail{}, fmt.Errorf("describe topic %s: %w", name, md[0].Err)
-	}
-	return sarama.TopicDetail{NumPartitions: int32(len(md[0].Partitions))}, nil
+	return sarama.TopicDetail{}, err
 }
 
 // TopicInfo describes one existing topic.
