@@ -47,16 +47,14 @@ type Reject struct {
 // Parse reports whether the row failed to parse (rather than to validate).
 func (r *Reject) Parse() bool { return errors.Is(r.Err, ErrParse) }
 
-// Reason is the row's first bad field, or "parse" when it did not parse:
-// a bounded label for metrics.
+// Reason is the row's first bad field, or "parse" when the row did not
+// parse and no field is to blame (column count, quoting): a bounded label
+// for metrics.
 func (r *Reject) Reason() string {
-	if r.Parse() {
-		return "parse"
-	}
 	if f := topics.Fields(r.Err); len(f) > 0 {
 		return f[0]
 	}
-	return "invalid"
+	return "parse"
 }
 
 // parseError wraps field errors of a row that did not parse.
