@@ -1,0 +1,161 @@
+package model
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"testing"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestGoldenParity replays the trainer's golden rows through leaves and
+// compares with XGBoost's own predictions.
+func TestGoldenParity(t *testing.T) {
+	t.Parallel()
+	g := loadGolden(t)
+	m, err := Load(g.Text, g.meta(), g.Manifest.FeatureNames)
+	if err != nil {
+		t.Fatalf("Load(golden): %v", err)
+	}
+	if len(g.X) < 10_000 || len(g.X) != g.Manifest.Rows {
+		t.Fatalf("golden has %d rows (manifest %d), want >= 10000", len(g.X), g.Manifest.Rows)
+	}
+
+	// The rows must exercise what parity is about: missing values and
+	// values exactly on an XGBoost threshold (t = t' + 1 float32 ulp).
+	parsed, err := parseLightGBM(g.Text, g.Manifest.FeatureNames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onThreshold := make([]map[float32]bool, len(g.Manifest.FeatureNames))
+	for i := range onThreshold {
+		onThreshold[i] = map[float32]bool{}
+	}
+	for _, tr := range parsed.trees {
+		for j, f := range tr.splitFeature {
+			onThreshold[f][math.Nextafter32(float32(tr.threshold[j]), float32(math.Inf(1)))] = true
+		}
+	}
+	var missing, onThr, rowsWithBoth int
+	const relTol = 1e-4
+	var maxAbs, maxRel float64
+	for i, x := range g.X {
+		var hasMissing, hasThr bool
+		for j, v := range x {
+			if math.IsNaN(v) {
+				missing++
+				hasMissing = true
+			} else if onThreshold[j][float32(v)] {
+				onThr++
+				hasThr = true
+			}
+		}
+		if hasMissing && hasThr {
+			rowsWithBoth++
+		}
+		got, err := m.PredictMargin(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := g.Margin[i]
+		d := math.Abs(got - want)
+		rel := d / math.Max(math.Abs(want), 1e-12)
+		maxAbs, maxRel = math.Max(maxAbs, d), math.Max(maxRel, rel)
+		if rel > relTol {
+			t.Errorf("row %d: leaves margin %.9g, xgboost %.9g (rel diff %.3g > %g)", i, got, want, rel, relTol)
+		}
+		p, err := m.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := math.Expm1(want); math.Abs(p-w) > relTol*math.Abs(w) {
+			t.Errorf("row %d: Predict %.9g, want expm1(xgboost) %.9g", i, p, w)
+		}
+	}
+	t.Logf("%d rows, %d missing values, %d on-threshold values, %d rows with both; max |diff| %.3g abs, %.3g rel",
+		len(g.X), missing, onThr, rowsWithBoth, maxAbs, maxRel)
+	if missing < 5000 || onThr < 10_000 || rowsWithBoth < 1000 {
+		t.Errorf("golden rows do not exercise missing (%d) and on-threshold (%d) values enough", missing, onThr)
+	}
+}
+
+// TestGoldenNegativeControl shows the parity test can fail: the same
+// trees with XGBoost's own thresholds (x <= t instead of x < t) disagree
+// with XGBoost on the on-threshold rows.
+func TestGoldenNegativeControl(t *testing.T) {
+	t.Parallel()
+	g := loadGolden(t)
+	parsed, err := parseLightGBM(g.Text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range parsed.trees {
+		for j, th := range tr.threshold {
+			tr.threshold[j] = float64(math.Nextafter32(float32(th), float32(math.Inf(1))))
+		}
+	}
+	ens, err := loadLeaves(parsed.render())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := 0
+	for i, x := range g.X {
+		y := make([]float64, len(x))
+		for j, v := range x {
+			y[j] = float64(float32(v))
+		}
+		if p := ens.PredictSingle(y, 0); math.Abs(p-g.Margin[i]) > 1e-4*math.Abs(g.Margin[i]) {
+			wrong++
+		}
+	}
+	t.Logf("%d of %d rows differ with x <= t", wrong, len(g.X))
+	if wrong < 100 {
+		t.Errorf("only %d rows differ with the wrong threshold mapping; the goldens do not test on-threshold values", wrong)
+	}
+}
+
+// TestGoldenFloat32Rounding shows why Predict rounds to float32: a value
+// just above an XGBoost threshold t in float64 rounds onto t in float32,
+// which XGBoost sends right (x < t is false). Unrounded, leaves would
+// compare the float64 against t' and could disagree on other values; the
+// rounded path must match XGBoost's margin.
+func TestGoldenFloat32Rounding(t *testing.T) {
+	t.Parallel()
+	g := loadGolden(t)
+	m, err := Load(g.Text, g.meta(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Perturb every finite value by less than half a float32 ulp: the
+	// float32 rounding and so XGBoost's answer do not change.
+	for i, x := range g.X[:2000] {
+		y := make([]float64, len(x))
+		for j, v := range x {
+			ulp := float64(math.Nextafter32(float32(v), float32(math.Inf(1)))) - float64(float32(v))
+			y[j] = v + ulp/4
+		}
+		a, _ := m.PredictMargin(x)
+		b, _ := m.PredictMargin(y)
+		if a != b {
+			t.Fatalf("row %d: margin %v changed to %v under sub-ulp perturbation", i, a, b)
+		}
+	}
+}
+
+func BenchmarkPredict(b *testing.B) {
+	g := loadGolden(b)
+	m, err := Load(g.Text, g.meta(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := m.Predict(g.X[i%len(g.X)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
+	b.ReportMetric(float64(m.Trees()), "trees")
+}

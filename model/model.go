@@ -1,0 +1,245 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dmitryikh/leaves"
+
+	"github.com/storecast/storecast/topics"
+)
+
+// Target transforms a model may declare: the trainer fits the model on
+// the transformed target and Predict undoes it.
+const (
+	// TransformNone means the model predicts the target itself.
+	TransformNone = "none"
+	// TransformLog1p means the model predicts log1p(target); Predict
+	// returns expm1 of the margin.
+	TransformLog1p = "log1p"
+)
+
+// Errors Load wraps; match them with errors.Is.
+var (
+	// ErrChecksum means the artifact's SHA-256 differs from the expected one.
+	ErrChecksum = errors.New("artifact checksum mismatch")
+	// ErrFormat means the artifact format or target transform is not supported.
+	ErrFormat = errors.New("unsupported artifact format")
+	// ErrSchema means the model's features differ from the expected ones.
+	ErrSchema = errors.New("feature schema mismatch")
+	// ErrMalformed means the artifact is not a sane LightGBM v3 text model.
+	ErrMalformed = errors.New("malformed artifact")
+	// ErrLeaves means leaves refused (or panicked on) a checked artifact.
+	ErrLeaves = errors.New("leaves refused the artifact")
+	// ErrInput means a feature vector does not fit the model.
+	ErrInput = errors.New("invalid model input")
+)
+
+// Meta describes an artifact: what the publisher claims about it. Load
+// checks every claim it can against the bytes.
+type Meta struct {
+	// Name is the registered model name, e.g. storecast-sales.
+	Name string
+	// Version is the registry version.
+	Version string
+	// RunID is the training run that produced the model.
+	RunID string
+	// SHA256 is the hex digest of the artifact bytes. Required.
+	SHA256 string
+	// Format is the artifact format; only topics.FormatLightGBMText loads.
+	Format string
+	// Transform is the target transform: TransformLog1p or TransformNone
+	// ("" means none).
+	Transform string
+	// FeatureNames are the model's inputs in order.
+	FeatureNames []string
+	// FeatureSchema is the feature schema version the names belong to.
+	FeatureSchema string
+	// Metrics are the validation metrics the trainer recorded.
+	Metrics map[string]float64
+	// TrainedThrough is the last day of training data.
+	TrainedThrough topics.Date
+	// At is when the model was published.
+	At time.Time
+}
+
+// MetaOf returns the Meta an event claims.
+func MetaOf(ev *topics.ModelEvent) Meta {
+	return Meta{
+		Name: ev.Name, Version: ev.Version, RunID: ev.RunID, SHA256: ev.SHA256, Format: ev.Format,
+		Transform: ev.Transform, FeatureNames: ev.FeatureNames, FeatureSchema: ev.FeatureSchema,
+		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At,
+	}
+}
+
+// Model is a verified model loaded into leaves. It is safe for concurrent
+// use and immutable.
+type Model struct {
+	meta     Meta
+	ensemble *leaves.Ensemble
+	nTrees   int
+	bufs     sync.Pool
+}
+
+// Load verifies artifact against meta and loads it. In order, before
+// leaves sees a byte: the SHA-256 must equal meta.SHA256, the format must
+// be LightGBM v3 text, the transform known, meta.FeatureNames must equal
+// want (the schema the caller will feed; nil skips that check), and the
+// text must parse as a sane single-output regression model whose
+// feature_names equal meta.FeatureNames. leaves then loads a canonical
+// rendering of what was checked; a panic inside leaves becomes ErrLeaves.
+func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
+	sum := sha256.Sum256(artifact)
+	if got := hex.EncodeToString(sum[:]); meta.SHA256 == "" || !strings.EqualFold(got, meta.SHA256) {
+		return nil, fmt.Errorf("load %s v%s: %w: got %s, want %q", meta.Name, meta.Version, ErrChecksum, got, meta.SHA256)
+	}
+	if meta.Format != topics.FormatLightGBMText {
+		return nil, fmt.Errorf("load %s v%s: %w: %q (want %q)", meta.Name, meta.Version, ErrFormat, meta.Format, topics.FormatLightGBMText)
+	}
+	switch meta.Transform {
+	case "", TransformNone, TransformLog1p:
+	default:
+		return nil, fmt.Errorf("load %s v%s: %w: target transform %q", meta.Name, meta.Version, ErrFormat, meta.Transform)
+	}
+	if len(meta.FeatureNames) == 0 {
+		return nil, fmt.Errorf("load %s v%s: %w: no feature names", meta.Name, meta.Version, ErrSchema)
+	}
+	if want != nil {
+		if err := sameNames(meta.FeatureNames, want); err != nil {
+			return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
+		}
+	}
+	parsed, err := parseLightGBM(artifact, meta.FeatureNames)
+	if err != nil {
+		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
+	}
+	ens, err := loadLeaves(parsed.render())
+	if err != nil {
+		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
+	}
+	if ens.NEstimators() != len(parsed.trees) || ens.NOutputGroups() != 1 {
+		return nil, fmt.Errorf("load %s v%s: %w: leaves sees %d trees and %d outputs, want %d and 1",
+			meta.Name, meta.Version, ErrLeaves, ens.NEstimators(), ens.NOutputGroups(), len(parsed.trees))
+	}
+	meta.FeatureNames = append([]string(nil), meta.FeatureNames...)
+	m := &Model{meta: meta, ensemble: ens, nTrees: len(parsed.trees)}
+	n := len(meta.FeatureNames)
+	m.bufs.New = func() any { b := make([]float64, n); return &b }
+	// Smoke test: all-missing and all-zero inputs must give a finite margin.
+	for _, fill := range []float64{math.NaN(), 0} {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = fill
+		}
+		if p, err := m.PredictMargin(x); err != nil || math.IsNaN(p) || math.IsInf(p, 0) {
+			return nil, fmt.Errorf("load %s v%s: %w: smoke prediction %v (%v)", meta.Name, meta.Version, ErrLeaves, p, err)
+		}
+	}
+	return m, nil
+}
+
+// LoadEvent loads the model a ModelEvent carries (see Load).
+func LoadEvent(ev *topics.ModelEvent, want []string) (*Model, error) {
+	if len(ev.Artifact) == 0 {
+		return nil, fmt.Errorf("load %s v%s: %w: the event carries no artifact (uri %q)", ev.Name, ev.Version, ErrFormat, ev.ArtifactURI)
+	}
+	return Load(ev.Artifact, MetaOf(ev), want)
+}
+
+// loadLeaves is the last line of defence: leaves panics on some malformed
+// input, and no artifact may crash the process.
+func loadLeaves(text []byte) (ens *leaves.Ensemble, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ens, err = nil, fmt.Errorf("%w: panic: %v", ErrLeaves, r)
+		}
+	}()
+	ens, err = leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(text)), false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLeaves, err)
+	}
+	return ens, nil
+}
+
+// Meta returns what the model was loaded with (do not modify its slices).
+func (m *Model) Meta() Meta { return m.meta }
+
+// FeatureNames returns the model's inputs in order (do not modify).
+func (m *Model) FeatureNames() []string { return m.meta.FeatureNames }
+
+// Trees returns the number of trees.
+func (m *Model) Trees() int { return m.nTrees }
+
+// PredictMargin returns the raw model output for features (in
+// FeatureNames order, NaN for missing), each rounded to float32 first as
+// XGBoost does so every split goes the way it went in training.
+func (m *Model) PredictMargin(features []float64) (float64, error) {
+	if len(features) != len(m.meta.FeatureNames) {
+		return 0, fmt.Errorf("predict %s: %w: %d features, want %d", m.meta.Name, ErrInput, len(features), len(m.meta.FeatureNames))
+	}
+	bp := m.bufs.Get().(*[]float64)
+	x := *bp
+	for i, v := range features {
+		x[i] = float64(float32(v))
+	}
+	p := m.ensemble.PredictSingle(x, 0)
+	m.bufs.Put(bp)
+	return p, nil
+}
+
+// Predict returns the model's prediction for features (see PredictMargin)
+// with the target transform undone: expm1 of the margin for log1p models.
+func (m *Model) Predict(features []float64) (float64, error) {
+	p, err := m.PredictMargin(features)
+	if err != nil {
+		return 0, err
+	}
+	if m.meta.Transform == TransformLog1p {
+		return math.Expm1(p), nil
+	}
+	return p, nil
+}
+
+// Vector returns fv's values in the model's feature order. A feature the
+// model needs that fv lacks is an error; extra features are ignored.
+func (m *Model) Vector(fv topics.FeatureVector) ([]float64, error) {
+	out := make([]float64, len(m.meta.FeatureNames))
+	if len(fv.Names) == len(out) && len(fv.Values) == len(out) {
+		same := true
+		for i, n := range m.meta.FeatureNames {
+			if fv.Names[i] != n {
+				same = false
+				break
+			}
+		}
+		if same {
+			copy(out, fv.Values)
+			return out, nil
+		}
+	}
+	for i, n := range m.meta.FeatureNames {
+		v, ok := fv.Get(n)
+		if !ok {
+			return nil, fmt.Errorf("predict %s: %w: feature %q is missing from the vector", m.meta.Name, ErrInput, n)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// PredictVector predicts from a named feature vector (see Vector, Predict).
+func (m *Model) PredictVector(fv topics.FeatureVector) (float64, error) {
+	x, err := m.Vector(fv)
+	if err != nil {
+		return 0, err
+	}
+	return m.Predict(x)
+}

@@ -1,0 +1,226 @@
+"""Export an XGBoost booster to LightGBM's v3 text model format, which leaves (Go) reads.
+
+XGBoost and LightGBM trees differ in three ways that matter for exact parity:
+
+* XGBoost sends a value left when ``x < t``; LightGBM (and leaves) when ``x <= t``. Both compare
+  float32 feature values against float32 thresholds, so ``x < t`` equals ``x <= t'`` where ``t'``
+  is the largest float32 below ``t``. leaves compares in float64, which is exact for float32
+  values, as long as the caller rounds each feature to float32 first (model.Predict does).
+* A missing value (NaN) follows XGBoost's ``default_left``. In LightGBM's ``decision_type`` that is
+  missing type NaN (2 in bits 2-3) plus the default-left bit (bit 1).
+* XGBoost adds a global ``base_score`` (in margin space); LightGBM has no such term, so it is folded
+  into every leaf of the first tree.
+
+Only identity-link objectives are exported (the margin is the prediction); the target transform
+(log1p) is applied by the trainer and undone by the Go side, not by the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+
+#: Objectives whose margin equals the prediction, so base_score is a margin as stored.
+IDENTITY_OBJECTIVES = frozenset({"reg:squarederror", "reg:absoluteerror", "reg:pseudohubererror"})
+
+#: LightGBM decision_type bits (see LightGBM's tree.h): bit 0 categorical, bit 1 default left,
+#: bits 2-3 the missing type (0 none, 1 zero, 2 NaN).
+DECISION_DEFAULT_LEFT = 1 << 1
+DECISION_MISSING_NAN = 2 << 2
+
+
+class ExportError(ValueError):
+    """The booster cannot be exported faithfully (unsupported objective, booster or split)."""
+
+
+def float32_below(t: float) -> float:
+    """Return the largest float32 strictly below ``t`` (``t`` a float32 value), as a Python float."""
+    t32 = np.float32(t)
+    if not np.isfinite(t32):
+        raise ExportError(f"threshold {t!r} is not finite")
+    return float(np.nextafter(t32, np.float32(-np.inf), dtype=np.float32))
+
+
+def fmt(x: float) -> str:
+    """Format a float so Go's strconv.ParseFloat(s, 64) returns exactly x (Python's repr is the
+    shortest string that round-trips a float64)."""
+    if not math.isfinite(x):
+        raise ExportError(f"value {x!r} is not finite")
+    r = repr(float(x))
+    return "0" if r in ("0.0", "-0.0") else r
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """One XGBoost tree as read from its JSON."""
+
+    left: list[int]
+    right: list[int]
+    feature: list[int]
+    cond: list[float]
+    default_left: list[int]
+    split_type: list[int]
+
+
+def _parse_base_score(raw: str) -> float:
+    s = raw.strip()
+    if s.startswith("["):
+        parts = [p for p in s.strip("[]").split(",") if p.strip()]
+        if len(parts) != 1:
+            raise ExportError(f"base_score {raw!r}: want exactly one target")
+        s = parts[0]
+    return float(np.float32(float(s)))
+
+
+def booster_json(booster: xgb.Booster) -> dict[str, Any]:
+    """Return the booster's JSON model as a dict."""
+    return json.loads(bytes(booster.save_raw(raw_format="json")))
+
+
+def _trees(model: dict[str, Any]) -> tuple[list[_Tree], float, int]:
+    learner = model["learner"]
+    objective = learner["objective"]["name"]
+    if objective not in IDENTITY_OBJECTIVES:
+        raise ExportError(f"objective {objective!r} is not an identity-link regression objective")
+    gb = learner["gradient_booster"]
+    if gb.get("name") != "gbtree":
+        raise ExportError(f"booster {gb.get('name')!r} is not gbtree")
+    params = learner["learner_model_param"]
+    if int(params.get("num_target", "1")) != 1 or int(params.get("num_class", "0")) > 1:
+        raise ExportError("only single-target regression boosters are supported")
+    num_feature = int(params["num_feature"])
+    base = _parse_base_score(params["base_score"])
+    trees = []
+    for t in gb["model"]["trees"]:
+        if any(st != 0 for st in t["split_type"]):
+            raise ExportError("categorical splits are not supported")
+        if int(t["tree_param"].get("size_leaf_vector", "1")) > 1:
+            raise ExportError("vector leaves are not supported")
+        trees.append(
+            _Tree(
+                left=list(t["left_children"]),
+                right=list(t["right_children"]),
+                feature=list(t["split_indices"]),
+                cond=[float(np.float32(c)) for c in t["split_conditions"]],
+                default_left=list(t["default_left"]),
+                split_type=list(t["split_type"]),
+            )
+        )
+    if not trees:
+        raise ExportError("booster has no trees")
+    return trees, base, num_feature
+
+
+def _tree_block(index: int, t: _Tree, add: float) -> str:
+    """Render one tree in LightGBM's text format, with ``add`` added to every leaf value."""
+    # Number XGBoost's internal nodes and leaves in depth-first (preorder) order: LightGBM's root
+    # must be internal node 0; children are internal node indices, or ~leaf_index when negative.
+    internal: dict[int, int] = {}
+    leaves: dict[int, int] = {}
+    stack = [0]
+    while stack:
+        nid = stack.pop()
+        if t.left[nid] == -1:
+            leaves[nid] = len(leaves)
+        else:
+            internal[nid] = len(internal)
+            stack.append(t.right[nid])
+            stack.append(t.left[nid])
+
+    def child(nid: int) -> int:
+        return ~leaves[nid] if nid in leaves else internal[nid]
+
+    leaf_value = [0.0] * len(leaves)
+    for nid, li in leaves.items():
+        leaf_value[li] = t.cond[nid] + add
+    lines = [f"Tree={index}", f"num_leaves={len(leaves)}", "num_cat=0"]
+    if internal:
+        order = sorted(internal, key=internal.__getitem__)
+        lines += [
+            "split_feature=" + " ".join(str(t.feature[n]) for n in order),
+            "split_gain=" + " ".join("0" for _ in order),
+            "threshold=" + " ".join(fmt(float32_below(t.cond[n])) for n in order),
+            "decision_type="
+            + " ".join(
+                str(DECISION_MISSING_NAN | (DECISION_DEFAULT_LEFT if t.default_left[n] else 0)) for n in order
+            ),
+            "left_child=" + " ".join(str(child(t.left[n])) for n in order),
+            "right_child=" + " ".join(str(child(t.right[n])) for n in order),
+        ]
+    lines += [
+        "leaf_value=" + " ".join(fmt(v) for v in leaf_value),
+        "shrinkage=1",
+    ]
+    return "\n".join(lines) + "\n\n\n"
+
+
+def to_lightgbm_text(booster: xgb.Booster, feature_names: Sequence[str]) -> str:
+    """Export ``booster`` as a LightGBM v3 text model over ``feature_names`` (in column order).
+
+    The result predicts XGBoost's margin (``output_margin=True``) for float32-rounded inputs, with
+    NaN as missing. Raises ExportError when the booster cannot be exported faithfully.
+    """
+    trees, base, num_feature = _trees(booster_json(booster))
+    names = list(feature_names)
+    if len(names) != num_feature:
+        raise ExportError(f"booster has {num_feature} features, {len(names)} names given")
+    for n in names:
+        if not n or any(c.isspace() or c in "=[]:," for c in n):
+            raise ExportError(f"feature name {n!r} cannot be written in LightGBM text")
+    blocks = [_tree_block(i, t, base if i == 0 else 0.0) for i, t in enumerate(trees)]
+    header = [
+        "tree",
+        "version=v3",
+        "num_class=1",
+        "num_tree_per_iteration=1",
+        "label_index=0",
+        f"max_feature_idx={num_feature - 1}",
+        "objective=regression",
+        "feature_names=" + " ".join(names),
+        "feature_infos=" + " ".join("none" for _ in names),
+        "tree_sizes=" + " ".join(str(len(b.encode())) for b in blocks),
+    ]
+    return "\n".join(header) + "\n\n" + "".join(blocks) + "end of trees\n"
+
+
+def lightgbm_text_predict(text: str, x: np.ndarray) -> np.ndarray:
+    """Evaluate a LightGBM text model written by to_lightgbm_text in pure Python, with leaves'
+    semantics (float64 ``<=``, NaN to the default side). Used by tests as an independent check."""
+    lines = text.split("\n")
+    trees: list[dict[str, str]] = []
+    cur: dict[str, str] | None = None
+    for line in lines:
+        if line.startswith("Tree="):
+            cur = {}
+            trees.append(cur)
+        elif line == "" or line.startswith("end of trees"):
+            cur = None if line.startswith("end") else cur
+        elif cur is not None and "=" in line:
+            k, v = line.split("=", 1)
+            cur[k] = v
+    xs = np.asarray(x, dtype=np.float32).astype(np.float64)
+    out = np.zeros(xs.shape[0])
+    for t in trees:
+        leaf = [float(v) for v in t["leaf_value"].split()]
+        if int(t["num_leaves"]) == 1:
+            out += leaf[0]
+            continue
+        feat = [int(v) for v in t["split_feature"].split()]
+        thr = [float(v) for v in t["threshold"].split()]
+        dec = [int(v) for v in t["decision_type"].split()]
+        lc = [int(v) for v in t["left_child"].split()]
+        rc = [int(v) for v in t["right_child"].split()]
+        for r in range(xs.shape[0]):
+            n = 0
+            while n >= 0:
+                v = xs[r, feat[n]]
+                go_left = bool(dec[n] & DECISION_DEFAULT_LEFT) if math.isnan(v) else v <= thr[n]
+                n = lc[n] if go_left else rc[n]
+            out[r] += leaf[~n]
+    return out

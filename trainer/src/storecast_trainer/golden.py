@@ -1,0 +1,142 @@
+"""Golden files at the Python/Go boundary: a booster's LightGBM export, input rows and XGBoost's own
+predictions, which model/ (Go) replays through leaves to prove parity.
+
+``storecast-trainer golden --out model/testdata/golden`` regenerates the committed set from a
+synthetic model built here (fixed seeds): ~20 features, ~5% missing values, integer features, and
+input rows where many values sit exactly on a split threshold or on the float32 just below it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from .export import booster_json, to_lightgbm_text
+
+FORMAT = "lightgbm-text-v3"
+GOLDEN_SCHEMA = "golden-v1"
+
+
+def write_rows_csv_gz(path: Path, names: Sequence[str], x: np.ndarray, margin: np.ndarray) -> None:
+    """Write rows as gzipped CSV: one column per feature (empty when missing) and ``xgb_margin``.
+
+    Values are written with repr, so Go's ParseFloat reads back the same float64.
+    """
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([*names, "xgb_margin"])
+    for row, m in zip(x, margin, strict=True):
+        w.writerow(["" if math.isnan(v) else repr(float(v)) for v in row] + [repr(float(m))])
+    # mtime=0 keeps the bytes reproducible.
+    path.write_bytes(gzip.compress(buf.getvalue().encode(), mtime=0))
+
+
+def golden_manifest(
+    text: str, names: Sequence[str], feature_schema: str, transform: str, rows: int, booster: xgb.Booster
+) -> dict[str, object]:
+    """Describe a golden set: what Go's loader must be told, and where the model came from."""
+    return {
+        "format": FORMAT,
+        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "feature_names": list(names),
+        "feature_schema": feature_schema,
+        "target_transform": transform,
+        "rows": rows,
+        "trees": booster.num_boosted_rounds(),
+        "xgboost_version": xgb.__version__,
+        "base_score": booster_json(booster)["learner"]["learner_model_param"]["base_score"],
+    }
+
+
+def _synthetic(rng: np.random.Generator, n: int, n_int: int, n_cont: int) -> np.ndarray:
+    ints = rng.integers(0, 25, size=(n, n_int)).astype(np.float64)
+    cont = rng.normal(size=(n, n_cont)) * rng.uniform(0.5, 1000.0, size=n_cont)
+    x = np.concatenate([ints, cont], axis=1)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    return x
+
+
+def _target(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    z = np.nan_to_num(x, nan=-1.0)
+    s = (
+        0.08 * z[:, 0]
+        + 0.5 * (z[:, 1] > 12)
+        - 0.3 * (z[:, 2] % 7 == 0)
+        + 0.02 * z[:, 3] * (z[:, 4] > 10)
+        + 0.0004 * z[:, 8]
+        - 0.0002 * np.abs(z[:, 9])
+        + 0.3 * np.sin(z[:, 10] / 200.0)
+        + 0.2 * np.isnan(x[:, 5])
+    )
+    return 8.5 + s + rng.normal(scale=0.05, size=x.shape[0])
+
+
+def _thresholds(booster: xgb.Booster, n_features: int) -> list[np.ndarray]:
+    model = booster_json(booster)
+    per: list[set[float]] = [set() for _ in range(n_features)]
+    for t in model["learner"]["gradient_booster"]["model"]["trees"]:
+        for left, f, c in zip(t["left_children"], t["split_indices"], t["split_conditions"], strict=True):
+            if left != -1:
+                per[f].add(float(np.float32(c)))
+    return [np.array(sorted(s)) for s in per]
+
+
+def make_golden(
+    out: Path,
+    *,
+    n_features: int = 20,
+    n_int: int = 8,
+    trees: int = 200,
+    depth: int = 7,
+    train_rows: int = 20_000,
+    test_rows: int = 12_000,
+    seed: int = 5,
+) -> dict[str, object]:
+    """Train the synthetic golden model and write model.txt.gz, rows.csv.gz and manifest.json to out."""
+    rng = np.random.default_rng(seed)
+    names = [f"f{i:02d}_{'int' if i < n_int else 'num'}" for i in range(n_features)]
+    x = _synthetic(rng, train_rows, n_int, n_features - n_int)
+    y = _target(rng, x)
+    params = {
+        "objective": "reg:squarederror",
+        "tree_method": "hist",
+        "max_depth": depth,
+        "eta": 0.1,
+        "nthread": 2,
+        "seed": seed,
+        "max_bin": 64,
+    }
+    booster = xgb.train(params, xgb.DMatrix(x, y, feature_names=names), trees)
+
+    # Inputs: fresh rows, then a third of the cells replaced by a split threshold of their feature
+    # or the float32 just below one (both sides of every `<`), keeping ~5% missing.
+    xt = _synthetic(rng, test_rows, n_int, n_features - n_int)
+    thr = _thresholds(booster, n_features)
+    for j in range(n_features):
+        if thr[j].size == 0:
+            continue
+        pick = (rng.random(test_rows) < 0.33) & ~np.isnan(xt[:, j])
+        vals = rng.choice(thr[j], size=int(pick.sum())).astype(np.float32)
+        below = rng.random(vals.size) < 0.3
+        vals[below] = np.nextafter(vals[below], np.float32(-np.inf))
+        xt[pick, j] = vals.astype(np.float64)
+    margin = booster.predict(xgb.DMatrix(xt, feature_names=names), output_margin=True)
+
+    text = to_lightgbm_text(booster, names)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model.txt.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
+    write_rows_csv_gz(out / "rows.csv.gz", names, xt, margin)
+    manifest = golden_manifest(text, names, GOLDEN_SCHEMA, "log1p", test_rows, booster)
+    manifest["generator"] = "storecast-trainer golden (storecast_trainer.golden.make_golden)"
+    manifest["params"] = params
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
