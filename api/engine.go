@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,18 +44,21 @@ type StoreFeatures interface {
 
 // Model is a loaded, verified model. Predict must be safe for concurrent use.
 type Model interface {
-	// Meta describes the model.
+	// Meta describes the model; it returns the same pointer every call.
 	Meta() *ModelMeta
 	// Predict returns the predicted sales (in sales units, the target
 	// transform undone) of one feature vector in the order of
 	// Meta().FeatureNames.
-	Predict(x []float64) float64
+	Predict(x []float64) (float64, error)
 }
 
-// ModelSource gives the model in service; it swaps models atomically.
+// ModelSource gives the models in service; it swaps models atomically.
 type ModelSource interface {
-	// Current returns the model in service, or nil when none is loaded.
-	Current() Model
+	// Default returns the all-stores model, or nil when none is loaded.
+	Default() Model
+	// ForStore returns the model serving store: its own model when one was
+	// promoted, else the all-stores model; nil when neither is loaded.
+	ForStore(store int) Model
 }
 
 // ModelMeta describes a served model.
@@ -82,9 +84,13 @@ type Row struct {
 	In      topics.KnownInputs
 	Horizon int
 	Sales   float64
+	// Model is the model that answered.
+	Model *ModelMeta
 }
 
-// Stamp says how a batch of rows was forecast.
+// Stamp says how a batch of rows was forecast: the as-of day and the
+// model of the batch (the all-stores model, or the first row's model when
+// only per-store models exist). Rows whose Model differs say so.
 type Stamp struct {
 	AsOf  topics.Date
 	Model *ModelMeta
@@ -112,11 +118,7 @@ type Engine struct {
 	asOfMu   sync.Mutex
 	asOf     atomic.Int64 // topics.Date, valid when asOfAt != 0
 	asOfAt   atomic.Int64 // unix nanos of the last refresh
-	permMu   sync.Mutex
-	permFor  *ModelMeta
-	permIdx  []int // feature index in the engine order of each model feature; nil when identical
-	permErr  error
-	bufPool  sync.Pool // *scratch
+	bufPool  sync.Pool    // *scratch
 	rowBatch int
 }
 
@@ -130,7 +132,7 @@ func NewEngine(stores StoreReader, models ModelSource, m *Metrics, cfg EngineCon
 	}
 	e := &Engine{stores: stores, models: models, metrics: m, cfg: cfg, rowBatch: 256}
 	e.bufPool.New = func() any {
-		return &scratch{feat: make([]float64, 0, len(cfg.FeatureNames)+8), model: make([]float64, 0, len(cfg.FeatureNames)+8)}
+		return &scratch{feat: make([]float64, 0, len(cfg.FeatureNames)+8)}
 	}
 	return e
 }
@@ -176,49 +178,12 @@ func CheckDate(field string, target, asOf topics.Date) error {
 	return nil
 }
 
-// permutation returns how to reorder engine-ordered features into the
-// model's order (nil: identical), cached per model.
-func (e *Engine) permutation(meta *ModelMeta) ([]int, error) {
-	e.permMu.Lock()
-	defer e.permMu.Unlock()
-	if e.permFor == meta {
-		return e.permIdx, e.permErr
-	}
-	e.permFor, e.permIdx, e.permErr = meta, nil, nil
-	if !slices.Equal(meta.FeatureNames, e.cfg.FeatureNames) {
-		pos := make(map[string]int, len(e.cfg.FeatureNames))
-		for i, n := range e.cfg.FeatureNames {
-			pos[n] = i
-		}
-		idx := make([]int, len(meta.FeatureNames))
-		for i, n := range meta.FeatureNames {
-			p, ok := pos[n]
-			if !ok {
-				e.permErr = fmt.Errorf("model %s version %s needs feature %q that this server does not compute: %w", meta.Name, meta.Version, n, ErrNoModel)
-				return nil, e.permErr
-			}
-			idx[i] = p
-		}
-		e.permIdx = idx
-	}
-	return e.permIdx, nil
-}
-
 // Forecast fills Horizon and Sales of every row with the model in service,
 // as of AsOf. Rows of one store should be adjacent (the store's state is
 // read once per run of rows). Closed days (In.Open == 0) forecast 0. It
 // fails with a *topics.FieldError naming "date" for a date out of range and
 // with topics.ErrUnknownStore (field "store_id") for an unknown store.
 func (e *Engine) Forecast(ctx context.Context, rows []Row) (Stamp, error) {
-	m := e.models.Current()
-	if m == nil {
-		return Stamp{}, ErrNoModel
-	}
-	meta := m.Meta()
-	perm, err := e.permutation(meta)
-	if err != nil {
-		return Stamp{}, err
-	}
 	asOf, err := e.AsOf(ctx)
 	if err != nil {
 		return Stamp{}, err
@@ -230,7 +195,7 @@ func (e *Engine) Forecast(ctx context.Context, rows []Row) (Stamp, error) {
 		rows[i].Horizon = int(rows[i].Date - asOf)
 	}
 	if len(rows) <= e.rowBatch || e.cfg.Workers == 1 {
-		if err := e.forecastRows(ctx, m, perm, asOf, rows); err != nil {
+		if err := e.forecastRows(ctx, asOf, rows); err != nil {
 			return Stamp{}, err
 		}
 	} else {
@@ -243,37 +208,48 @@ func (e *Engine) Forecast(ctx context.Context, rows []Row) (Stamp, error) {
 				end++
 			}
 			chunk := rows[start:end]
-			g.Go(func() error { return e.forecastRows(gctx, m, perm, asOf, chunk) })
+			g.Go(func() error { return e.forecastRows(gctx, asOf, chunk) })
 			start = end
 		}
 		if err := g.Wait(); err != nil {
 			return Stamp{}, err
 		}
 	}
+	st := Stamp{AsOf: asOf}
+	if m := e.models.Default(); m != nil {
+		st.Model = m.Meta()
+	} else if len(rows) > 0 {
+		st.Model = rows[0].Model
+	}
 	if e.metrics != nil {
-		e.metrics.servedPredictions(meta.Version, len(rows))
 		for i := range rows {
 			e.metrics.predicted.Observe(rows[i].Sales)
 		}
+		for i := 0; i < len(rows); {
+			j := i + 1
+			for j < len(rows) && rows[j].Model == rows[i].Model {
+				j++
+			}
+			e.metrics.servedPredictions(rows[i].Model.Version, j-i)
+			i = j
+		}
 	}
-	return Stamp{AsOf: asOf, Model: meta}, nil
+	return st, nil
 }
 
-type scratch struct{ feat, model []float64 }
+type scratch struct{ feat []float64 }
 
-func (e *Engine) forecastRows(ctx context.Context, m Model, perm []int, asOf topics.Date, rows []Row) error {
+func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row) error {
 	sc := e.bufPool.Get().(*scratch)
 	defer e.bufPool.Put(sc)
 	var (
 		src      StoreFeatures
+		m        Model
+		meta     *ModelMeta
 		srcStore = -1
 	)
 	for i := range rows {
 		r := &rows[i]
-		if r.In.Open == 0 {
-			r.Sales = 0
-			continue
-		}
 		if r.Store != srcStore {
 			s, found, err := e.stores.Store(ctx, r.Store)
 			if err != nil {
@@ -282,21 +258,26 @@ func (e *Engine) forecastRows(ctx context.Context, m Model, perm []int, asOf top
 			if !found {
 				return &unknownStoreError{store: r.Store}
 			}
-			src, srcStore = s, r.Store
+			if m = e.models.ForStore(r.Store); m == nil {
+				return ErrNoModel
+			}
+			src, srcStore, meta = s, r.Store, m.Meta()
+		}
+		r.Model = meta
+		if r.In.Open == 0 {
+			r.Sales = 0
+			continue
 		}
 		x, err := src.Features(sc.feat[:0], r.Date, asOf, r.In)
 		if err != nil {
 			return fmt.Errorf("features of store %d for %s: %w", r.Store, r.Date, err)
 		}
 		sc.feat = x[:0]
-		if perm != nil {
-			y := sc.model[:0]
-			for _, p := range perm {
-				y = append(y, x[p])
-			}
-			sc.model, x = y[:0], y
+		y, err := m.Predict(x)
+		if err != nil {
+			return fmt.Errorf("predict store %d for %s with model %s version %s: %w", r.Store, r.Date, meta.Name, meta.Version, err)
 		}
-		r.Sales = roundCents(math.Max(0, m.Predict(x)))
+		r.Sales = roundCents(math.Max(0, y))
 	}
 	return nil
 }

@@ -167,8 +167,8 @@ func stateHoliday(s string) string {
 func resultOf(r *Row, st Stamp, requestID, source string, at time.Time) topics.ForecastResult {
 	return topics.ForecastResult{
 		V: topics.ForecastResultVersion, RequestID: requestID, Store: r.Store, Date: r.Date,
-		AsOf: st.AsOf, Horizon: r.Horizon, PredictedSales: r.Sales, ModelName: st.Model.Name,
-		ModelVersion: st.Model.Version, Source: source, CreatedAt: at,
+		AsOf: st.AsOf, Horizon: r.Horizon, PredictedSales: r.Sales, ModelName: r.Model.Name,
+		ModelVersion: r.Model.Version, Source: source, CreatedAt: at,
 	}
 }
 
@@ -364,7 +364,7 @@ func indexInputs(inputs *[]forecastgen.DayInputs, stores []int, start, end topic
 
 // GetModelInfo implements GET /model/info.
 func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
-	m := s.cfg.Engine.models.Current()
+	m := s.cfg.Engine.models.Default()
 	if m == nil {
 		s.errs.write(w, r, ErrNoModel)
 		return
@@ -404,9 +404,9 @@ func appendPredict(b []byte, r *Row, st Stamp) []byte {
 	b = append(b, `","predicted_sales":`...)
 	b = strconv.AppendFloat(b, r.Sales, 'f', -1, 64)
 	b = append(b, `,"model_version":`...)
-	b = strconv.AppendQuote(b, st.Model.Version)
+	b = strconv.AppendQuote(b, r.Model.Version)
 	b = append(b, `,"model_name":`...)
-	b = strconv.AppendQuote(b, st.Model.Name)
+	b = strconv.AppendQuote(b, r.Model.Name)
 	b = append(b, `,"as_of":"`...)
 	b = st.AsOf.AppendText(b)
 	b = append(b, `","horizon":`...)
@@ -440,6 +440,12 @@ func appendForecasts(b []byte, rows []Row, st Stamp) []byte {
 		b = strconv.AppendFloat(b, r.Sales, 'f', -1, 64)
 		b = append(b, `,"open":`...)
 		b = strconv.AppendInt(b, int64(r.In.Open), 10)
+		if r.Model != st.Model && r.Model != nil {
+			b = append(b, `,"model_name":`...)
+			b = strconv.AppendQuote(b, r.Model.Name)
+			b = append(b, `,"model_version":`...)
+			b = strconv.AppendQuote(b, r.Model.Version)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']', '}', '\n')

@@ -226,8 +226,14 @@ type DayInputsSchoolholiday int
 
 // ForecastRow defines model for ForecastRow.
 type ForecastRow struct {
-	Date           string          `json:"date"`
-	Horizon        int             `json:"horizon"`
+	Date    string `json:"date"`
+	Horizon int    `json:"horizon"`
+
+	// ModelName Only when a per-store model answered instead of the batch's model.
+	ModelName *string `json:"model_name,omitempty"`
+
+	// ModelVersion Only when a per-store model answered instead of the batch's model.
+	ModelVersion   *string         `json:"model_version,omitempty"`
 	Open           ForecastRowOpen `json:"open"`
 	PredictedSales float64         `json:"predicted_sales"`
 	StoreId        int             `json:"store_id"`
