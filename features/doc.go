@@ -1,0 +1,73 @@
+// Package features holds Storecast's per-store state and the pure feature
+// functions that read it. Training examples, feature snapshots and served
+// forecasts all call this one piece of code, so training and serving never
+// disagree. It does no I/O and imports only topics.
+//
+// # Days and causality
+//
+// A forecast made on as-of day A uses only facts of days before A and
+// predicts target days T = A+h, h in 1..MaxHorizon. Every feature is a
+// function of (State, Info, T, A, Known), where Known holds what a planner
+// knows in advance about T; no feature reads a fact of a day on or after A
+// (TestFeaturesAreCausal poisons those days and checks every feature).
+//
+// # State
+//
+// State keeps the last RingDays days one by one and folds older days into
+// aggregates (see State and docs/decisions/0001-store-state.md). Its binary
+// codec (Codec, AppendBinary, UnmarshalBinary) is canonical and versioned.
+// Features as of any A from State.EarliestAsOf on are exact.
+//
+// # Training examples
+//
+// Every trading day D (open, sales > 0) has one training example with
+// features as of D - HorizonFor(store, D); the horizon is a hash of (store,
+// D), uniform over 1..MaxHorizon. AffectedDays lists the examples a
+// changed day invalidates.
+//
+// # Features (schema f1)
+//
+// Missing values are NaN. "Trading days" are open days with sales > 0;
+// every mean is over the trading days before A. Weekday is ISO (1 Monday).
+//
+//	name                  meaning
+//	store                 store id (trees learn store-specific levels from it)
+//	store_type            store type a..d as 0..3
+//	assortment            assortment a..c as 0..2
+//	competition_distance  metres to the nearest competitor
+//	competition_months    months from the competitor's opening to T (negative before); NaN if unknown
+//	promo2_active         1 if the store takes part in Promo2 and T is on or after its start week
+//	promo2_weeks          weeks from Promo2's start to T (negative before); NaN without Promo2
+//	promo2_month          1 if Promo2 is active and T's month is in its PromoInterval
+//	day_of_week           ISO day of week of T, 1..7
+//	day_of_month          day of month of T, 1..31
+//	month                 month of T, 1..12
+//	year                  year of T
+//	week_of_year          ISO week of T, 1..53
+//	day_of_year           day of year of T, 1..366
+//	promo                 known input: 1 if T has a promo
+//	state_holiday         known input: T's state holiday, 0 none, 1 a, 2 b (Easter), 3 c (Christmas)
+//	school_holiday        known input: 1 if T is a school holiday
+//	days_to_holiday       days from T to the next German nationwide holiday (0 on one)
+//	days_since_holiday    days from the last German nationwide holiday to T (0 on one)
+//	easter_offset         T minus Easter Sunday of T's year, in days
+//	days_to_christmas     Dec 25 of T's year minus T, in days
+//	horizon               T - A, 1..48
+//	history_days          number of trading days before A
+//	mean_sales            mean sales per trading day before A
+//	mean_sales_dow        mean sales on T's weekday
+//	mean_sales_promo      mean sales on days with T's promo value
+//	mean_sales_dow_promo  mean sales on T's weekday with T's promo value
+//	mean_sales_month      mean sales in T's calendar month (any year)
+//	promo_lift            mean sales on promo days / mean sales on other days
+//	open_ratio_dow        trading days / days seen, on T's weekday
+//	mean_customers        mean customers per trading day
+//	sales_per_customer    total sales / total customers
+//	mean_sales_28         mean sales of the trading days in [A-28, A)
+//	trend_7               mean sales in [A-7, A) / mean_sales
+//	trend_14              mean sales in [A-14, A) / mean_sales
+//	trend_28              mean sales in [A-28, A) / mean_sales
+//	days_since_trading    A minus the last trading day in [A-28, A); NaN if none
+//	yoy_week_mean         mean sales of the trading days of the week holding T-364
+//	yoy_ratio             yoy_week_mean / mean_sales
+package features

@@ -1,0 +1,201 @@
+package features
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/storecast/storecast/topics"
+)
+
+// emitted simulates the processor's emissions into a compacted topic:
+// the latest example per day, tombstones removing a key.
+func emitted(t *testing.T, in *Info, facts []Fact) map[topics.Date]topics.TrainingExample {
+	t.Helper()
+	var s State
+	out := map[topics.Date]topics.TrainingExample{}
+	for _, f := range facts {
+		ch := s.Apply(f)
+		if ch.Outcome == Duplicate {
+			continue
+		}
+		if ch.Outcome == Corrected && ch.WasTrading && !f.Trading() {
+			delete(out, f.Date)
+		}
+		for _, d := range s.AffectedDays(in.Store, f.Date, nil) {
+			ex, ok, err := s.Example(in, d)
+			if err != nil || !ok {
+				t.Fatalf("example of affected day %s: ok %v, err %v", d, ok, err)
+			}
+			out[d] = ex
+		}
+	}
+	return out
+}
+
+func sameExamples(t *testing.T, what string, got, want map[topics.Date]topics.TrainingExample) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d examples, want %d", what, len(got), len(want))
+	}
+	for d, w := range want {
+		g, ok := got[d]
+		if !ok {
+			t.Fatalf("%s: no example for %s", what, d)
+		}
+		if g.AsOf != w.AsOf || g.Horizon != w.Horizon || g.Label != w.Label || g.Store != w.Store || g.Schema != w.Schema {
+			t.Fatalf("%s: example %s = %+v, want %+v", what, d, g, w)
+		}
+		for i := range w.Features.Values {
+			if math.Float64bits(g.Features.Values[i]) != math.Float64bits(w.Features.Values[i]) {
+				t.Fatalf("%s: example %s feature %s = %v, want %v", what, d, names[i], g.Features.Values[i], w.Features.Values[i])
+			}
+		}
+	}
+}
+
+// arrivalOrder delays every fact by up to maxLate days and sorts by arrival.
+func arrivalOrder(r *rand.Rand, facts []Fact, maxLate int) []Fact {
+	type arr struct {
+		at int
+		f  Fact
+	}
+	as := make([]arr, len(facts))
+	for i, f := range facts {
+		as[i] = arr{int(f.Date) + r.IntN(maxLate+1), f}
+	}
+	slices.SortStableFunc(as, func(a, b arr) int { return cmp.Compare(a.at, b.at) })
+	out := make([]Fact, len(as))
+	for i, a := range as {
+		out[i] = a.f
+	}
+	return out
+}
+
+// MaxLateness is the lateness up to which re-emitted examples converge:
+// a day arriving that late still finds every example it affects in the ring.
+const maxLateness = RingDays - TrendDays - MaxHorizon - 1
+
+// TestExamplesConvergeWhateverTheOrder: events late by up to maxLateness
+// days, duplicated, or corrected, leave the same example per key as the
+// ascending order of the final facts.
+func TestExamplesConvergeWhateverTheOrder(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(21, 22))
+	in := testInfo()
+	for trial := range 6 {
+		facts := genFacts(r, day0-400, day0, trial%2 == 0)
+		want := emitted(t, &in, facts)
+		if len(want) < 200 {
+			t.Fatalf("only %d examples", len(want))
+		}
+		late := arrivalOrder(r, facts, maxLateness)
+		sameExamples(t, "late", emitted(t, &in, late), want)
+
+		// Duplicates anywhere after the original.
+		dup := slices.Clone(late)
+		for range 100 {
+			f := late[r.IntN(len(late))]
+			at := slices.Index(dup, f)
+			dup = slices.Insert(dup, at+1+r.IntN(len(dup)-at), f)
+		}
+		sameExamples(t, "duplicated", emitted(t, &in, dup), want)
+
+		// A wrong value first, corrected by the final value soon after:
+		// including trading days that turn into non-trading days.
+		var corr []Fact
+		for i, f := range late {
+			if i%17 == 0 {
+				w := f
+				w.Open, w.Sales, w.Customers = true, f.Sales+999, f.Customers+3
+				corr = append(corr, w)
+			}
+			corr = append(corr, f)
+		}
+		sameExamples(t, "corrected", emitted(t, &in, corr), want)
+	}
+}
+
+func TestAffectedDays(t *testing.T) {
+	t.Parallel()
+	in := testInfo()
+	r := rand.New(rand.NewPCG(23, 24))
+	s := applyAll(genFacts(r, day0-300, day0, false))
+	latest, _ := s.Latest()
+	onlyLatest := s.AffectedDays(in.Store, latest, nil)
+	if _, tr := s.Fact(latest); tr && len(onlyLatest) > 1 {
+		t.Errorf("a change of the latest day affects %v", onlyLatest)
+	}
+	all := s.AffectedDays(in.Store, s.RingStart()-10, nil)
+	for d := s.RingStart(); d <= latest; d++ {
+		f, ok := s.Fact(d)
+		_, has, _ := s.Example(&in, d)
+		if got := slices.Contains(all, d); got != has {
+			t.Errorf("day %s (fact %v %+v): affected %v, has an example %v", d, ok, f, got, has)
+		}
+	}
+	mid := latest - 20
+	for _, d := range s.AffectedDays(in.Store, mid, nil) {
+		if d != mid && ExampleAsOf(in.Store, d) <= mid {
+			t.Errorf("day %s is affected by %s but its as-of day %s is not after it", d, mid, ExampleAsOf(in.Store, d))
+		}
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	t.Parallel()
+	in := testInfo()
+	r := rand.New(rand.NewPCG(25, 26))
+	s := applyAll(genFacts(r, day0-300, day0, false))
+	latest, _ := s.Latest()
+	asOf := latest - 43
+	req := &topics.FeatureSnapshotRequest{V: 1, RequestID: "r1", Store: 7, AsOf: asOf, From: asOf + 1, To: latest}
+	snap := s.Snapshot(&in, req)
+	if snap.Error != "" {
+		t.Fatalf("snapshot error: %s", snap.Error)
+	}
+	n := 0
+	for d := req.From; d <= req.To; d++ {
+		if f, ok := s.Fact(d); ok && f.Trading() {
+			ex := snap.Examples[n]
+			want, err := Compute(s, &in, d, asOf, KnownFromFact(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ex.Date != d || ex.AsOf != asOf || ex.Horizon != int(d-asOf) || ex.Label != float64(f.Sales) {
+				t.Fatalf("example %d = %+v", n, ex)
+			}
+			for i := range want {
+				if !sameFloat(ex.Features.Values[i], want[i]) {
+					t.Fatalf("example %s: %s = %v, want %v", d, names[i], ex.Features.Values[i], want[i])
+				}
+			}
+			n++
+		}
+	}
+	if n != len(snap.Examples) || n < 30 {
+		t.Fatalf("%d examples, want %d (>= 30)", len(snap.Examples), n)
+	}
+
+	bad := []struct {
+		name, want string
+		req        topics.FeatureSnapshotRequest
+	}{
+		{"to before from", "before from", topics.FeatureSnapshotRequest{AsOf: asOf, From: asOf + 5, To: asOf + 4}},
+		{"from on as_of", "must be after as_of", topics.FeatureSnapshotRequest{AsOf: asOf, From: asOf, To: asOf + 4}},
+		{"beyond the horizon", "horizons 1..48", topics.FeatureSnapshotRequest{AsOf: asOf, From: asOf + 1, To: asOf + 49}},
+		{"as_of too early", "earlier than the store state can serve", topics.FeatureSnapshotRequest{AsOf: s.EarliestAsOf() - 1, From: s.EarliestAsOf(), To: s.EarliestAsOf() + 3}},
+	}
+	for _, b := range bad {
+		snap := s.Snapshot(&in, &b.req)
+		if !strings.Contains(snap.Error, b.want) || len(snap.Examples) != 0 {
+			t.Errorf("%s: error %q with %d examples, want one containing %q", b.name, snap.Error, len(snap.Examples), b.want)
+		}
+	}
+	if snap := new(State).Snapshot(&in, req); !strings.Contains(snap.Error, "no history") {
+		t.Errorf("empty state: error %q", snap.Error)
+	}
+}

@@ -1,0 +1,95 @@
+package features
+
+import (
+	"errors"
+	"math"
+	"strings"
+
+	"github.com/storecast/storecast/topics"
+)
+
+// Info is a store's metadata prepared for the features: parsed once per
+// store info, read for every feature vector.
+type Info struct {
+	Store      int
+	storeType  float64
+	assortment float64
+	compDist   float64 // NaN: unknown
+	compSince  int     // year*12 + month-1 of the competitor's opening; -1: unknown
+	promo2     bool
+	promo2From topics.Date // Monday of Promo2's first week; valid when promo2Known
+	promo2Know bool
+	promoMonth uint16 // bit m-1 set: Promo2 restarts in month m
+}
+
+var monthAbbr = map[string]int{
+	"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
+	"Jul": 7, "Aug": 8, "Sep": 9, "Sept": 9, "Oct": 10, "Nov": 11, "Dec": 12,
+}
+
+// NewInfo prepares a store info (assumed valid: see topics.StoreInfo.Validate).
+// Unknown codes and missing numbers become NaN features.
+func NewInfo(si *topics.StoreInfo) Info {
+	in := Info{Store: si.Store, storeType: math.NaN(), assortment: math.NaN(), compDist: math.NaN(), compSince: -1}
+	if len(si.StoreType) == 1 && si.StoreType[0] >= 'a' && si.StoreType[0] <= 'd' {
+		in.storeType = float64(si.StoreType[0] - 'a')
+	}
+	if len(si.Assortment) == 1 && si.Assortment[0] >= 'a' && si.Assortment[0] <= 'c' {
+		in.assortment = float64(si.Assortment[0] - 'a')
+	}
+	if si.CompetitionDistance != nil {
+		in.compDist = *si.CompetitionDistance
+		if si.CompetitionOpenSinceMonth != nil && si.CompetitionOpenSinceYear != nil {
+			in.compSince = *si.CompetitionOpenSinceYear*12 + *si.CompetitionOpenSinceMonth - 1
+		}
+	}
+	if si.Promo2 == 1 {
+		in.promo2 = true
+		if si.Promo2SinceWeek != nil && si.Promo2SinceYear != nil {
+			in.promo2From = isoWeekMonday(*si.Promo2SinceYear, *si.Promo2SinceWeek)
+			in.promo2Know = true
+		}
+		for _, m := range strings.Split(si.PromoInterval, ",") {
+			if n, ok := monthAbbr[strings.TrimSpace(m)]; ok {
+				in.promoMonth |= 1 << (n - 1)
+			}
+		}
+	}
+	return in
+}
+
+// Known are the inputs a planner knows in advance about a target day.
+// Open is not a feature (examples exist only for open days; a forecast
+// for a closed day is 0) but travels with the others.
+type Known struct {
+	Open          bool
+	Promo         bool
+	SchoolHoliday bool
+	StateHoliday  uint8 // 0 none, 1 a, 2 b, 3 c
+}
+
+// KnownOf converts the event form of the known inputs, naming the bad field.
+func KnownOf(k topics.KnownInputs) (Known, error) {
+	var errs []error
+	bit := func(field string, v int) bool {
+		if v != 0 && v != 1 {
+			errs = append(errs, &topics.FieldError{Field: field, Reason: "must be 0 or 1"})
+		}
+		return v == 1
+	}
+	out := Known{Open: bit("open", k.Open), Promo: bit("promo", k.Promo), SchoolHoliday: bit("school_holiday", k.SchoolHoliday)}
+	h, err := StateHolidayCode(k.StateHoliday)
+	if err != nil {
+		errs = append(errs, &topics.FieldError{Field: "state_holiday", Reason: err.Error()})
+	}
+	out.StateHoliday = h
+	if len(errs) > 0 {
+		return Known{}, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// KnownFromFact returns the known inputs of a day whose facts are known.
+func KnownFromFact(f Fact) Known {
+	return Known{Open: f.Open, Promo: f.Promo, SchoolHoliday: f.SchoolHoliday, StateHoliday: f.StateHoliday}
+}
