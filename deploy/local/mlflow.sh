@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# mlflow.sh {up|down|status|env} (aliases: start, stop, wait): the MLflow
+# tracking server from the trainer's venv (trainer/.venv, made by uv) on
+# loopback, with served artifacts (clients upload and download through the
+# server, so nothing needs the artifact folder's path).
+#
+# Environment (defaults):
+#   STORECAST_MLFLOW_PORT         5050  tracking server on 127.0.0.1
+#   STORECAST_MLFLOW_BACKEND_URI  sqlite:///$STATE_DIR/mlflow/mlflow.db
+#                                 (a postgresql://... URI uses PostgreSQL)
+#   STORECAST_MLFLOW_WORKERS      1     server worker processes
+#   STORECAST_STATE_DIR           <repo>/.state
+#
+# State: $STATE_DIR/mlflow/{mlflow.db,artifacts}, pid in
+# $STATE_DIR/run/mlflow.pid, log in $STATE_DIR/logs/mlflow.log.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MLFLOW_PORT="${STORECAST_MLFLOW_PORT:-5050}"
+MLFLOW_DIR="$STATE_DIR/mlflow"
+BACKEND_URI="${STORECAST_MLFLOW_BACKEND_URI:-sqlite:///$MLFLOW_DIR/mlflow.db}"
+ARTIFACTS="$MLFLOW_DIR/artifacts"
+WORKERS="${STORECAST_MLFLOW_WORKERS:-1}"
+PIDFILE="$RUN_DIR/mlflow.pid"
+LOGFILE="$LOG_DIR/mlflow.log"
+TRAINER_DIR="$REPO_DIR/trainer"
+VENV="$TRAINER_DIR/.venv"
+# Identifies our server in `ps` (the artifacts folder is on its command line).
+NEEDLE="$ARTIFACTS"
+
+# ensure_venv: trainer/.venv from trainer/uv.lock (uv from pip when missing).
+ensure_venv() {
+	local stamp="$VENV/.uv.lock.sha256" want
+	want="$(sha256sum "$TRAINER_DIR/uv.lock" | cut -d' ' -f1)"
+	if [[ -x "$VENV/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+		return 0
+	fi
+	if ! command -v uv >/dev/null; then
+		log "mlflow: installing uv with pip"
+		python3 -m pip install --quiet uv >"$LOG_DIR/mlflow-venv.log" 2>&1 || die "mlflow: pip install uv failed; see $LOG_DIR/mlflow-venv.log"
+	fi
+	log "mlflow: syncing the trainer venv with uv (first run only)"
+	if ! (cd "$TRAINER_DIR" && uv sync --frozen) >>"$LOG_DIR/mlflow-venv.log" 2>&1; then
+		die "mlflow: uv sync failed; see $LOG_DIR/mlflow-venv.log"
+	fi
+	echo "$want" >"$stamp"
+}
+
+healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MLFLOW_PORT/health" | grep -q OK; }
+
+running_pid() {
+	local pid
+	pid="$(read_pid "$PIDFILE")"
+	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
+}
+
+cmd_up() {
+	local pid
+	pid="$(running_pid)"
+	if [[ -n "$pid" ]]; then
+		wait_until mlflow "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" healthy
+		log "mlflow: already running (pid $pid) on http://127.0.0.1:$MLFLOW_PORT"
+		return 0
+	fi
+	require_free_port mlflow "$MLFLOW_PORT" STORECAST_MLFLOW_PORT
+	ensure_venv
+	mkdir -p "$MLFLOW_DIR" "$ARTIFACTS"
+	log "mlflow: starting the tracking server (backend ${BACKEND_URI%%:*})"
+	# setsid: the server outlives the shell (and the make job) that started it.
+	# No job runner: it serves GenAI jobs Storecast does not use, and costs
+	# several processes on a two-core machine.
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false MLFLOW_HOME="$MLFLOW_DIR" setsid "$VENV/bin/mlflow" server \
+		--host 127.0.0.1 --port "$MLFLOW_PORT" --workers "$WORKERS" \
+		--backend-store-uri "$BACKEND_URI" \
+		--serve-artifacts --artifacts-destination "$ARTIFACTS" \
+		</dev/null >>"$LOGFILE" 2>&1 &
+	pid=$!
+	echo "$pid" >"$PIDFILE"
+	wait_until mlflow "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" healthy
+	log "mlflow: up (pid $pid) on http://127.0.0.1:$MLFLOW_PORT; logs $LOGFILE"
+}
+
+# cmd_down: stop the server's whole process group (setsid made the server
+# its leader), so uvicorn's workers never outlive it.
+cmd_down() {
+	local pid
+	pid="$(running_pid)"
+	if [[ -n "$pid" ]]; then
+		kill -TERM -- "-$pid" 2>/dev/null || true
+	fi
+	stop_pid mlflow "$PIDFILE" "$NEEDLE" 30
+	if [[ -n "$pid" ]]; then
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	fi
+}
+
+cmd_status() {
+	local pid
+	pid="$(running_pid)"
+	if [[ -z "$pid" ]]; then
+		echo "mlflow: stopped"
+		return 3
+	fi
+	if healthy; then
+		echo "mlflow: running (pid $pid) on http://127.0.0.1:$MLFLOW_PORT"
+	else
+		echo "mlflow: process $pid runs but does not answer on 127.0.0.1:$MLFLOW_PORT; see $LOGFILE"
+		return 1
+	fi
+}
+
+cmd_env() { env_line STORECAST_MLFLOW_TRACKING_URI "http://127.0.0.1:$MLFLOW_PORT"; }
+
+case "${1:-}" in
+up | start) cmd_up ;;
+down | stop) cmd_down ;;
+status) cmd_status ;;
+wait) wait_until mlflow "$STARTUP_TIMEOUT" "$LOGFILE" "$(running_pid)" healthy ;;
+env) cmd_env ;;
+*) die "usage: $0 {up|down|status|env|start|stop|wait}" ;;
+esac
