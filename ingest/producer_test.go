@@ -58,7 +58,7 @@ func newFake(fail func(i int, m *sarama.ProducerMessage) error) *fakeProducer {
 	return f
 }
 
-func (f *fakeProducer) Input() chan<- *sarama.ProducerMessage      { return f.in }
+func (f *fakeProducer) Input() chan<- *sarama.ProducerMessage     { return f.in }
 func (f *fakeProducer) Successes() <-chan *sarama.ProducerMessage { return f.succ }
 func (f *fakeProducer) Errors() <-chan *sarama.ProducerError      { return f.errs }
 func (f *fakeProducer) AsyncClose()                               { f.once.Do(func() { close(f.in) }) }
