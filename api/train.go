@@ -114,7 +114,8 @@ func (s *trainServer) RequestTraining(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Results.Expect(req.ID)
 	if err := s.cfg.Emitter.EmitTrainRequest(r.Context(), req); err != nil {
 		s.cfg.Metrics.trainRequests.WithLabelValues("failed").Inc()
-		s.errs.write(w, r, fmt.Errorf("emit train request: %w", err))
+		s.errs.log.Error("emit train request", "id", req.ID, "err", err)
+		s.errs.write(w, r, fmt.Errorf("kafka did not take the train request; retry later: %w", ErrUnavailable))
 		return
 	}
 	s.cfg.Metrics.trainRequests.WithLabelValues("emitted").Inc()
