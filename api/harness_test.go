@@ -58,7 +58,9 @@ func (f *fakeStores) Store(_ context.Context, id int) (StoreFeatures, bool, erro
 	return nil, false, nil
 }
 
-func (f *fakeStores) StoreIDs(context.Context) ([]int, error) { return append([]int(nil), f.ids...), nil }
+func (f *fakeStores) StoreIDs(context.Context) ([]int, error) {
+	return append([]int(nil), f.ids...), nil
+}
 
 func (f *fakeStores) LatestDay(context.Context) (topics.Date, bool, error) {
 	return f.latest, f.latest != 0, nil
@@ -139,6 +141,13 @@ type harness struct {
 	train    http.Handler
 	router   routers.Router
 	reg      *prometheus.Registry
+	// storesMissing is true while the /v1/stores handler is not mounted.
+	storesMissing bool
+}
+
+// withStores mounts the store views' handler (api/stores) over fakes.
+func withStores(h *harness, _ *ForecastConfig, _ *TrainConfig) {
+	h.storesMissing = true // api/stores is not written yet
 }
 
 type harnessOpt func(*harness, *ForecastConfig, *TrainConfig)
