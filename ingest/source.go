@@ -44,11 +44,20 @@ func FromGenerator(g *synth.Generator) Input {
 }
 
 // SortSales orders sales by (date, store), so each store's dates ascend.
-// Input in descending date order (Kaggle's) is reversed first, which leaves
-// the sort little to do.
+// Kaggle's order (date descending, store ascending) is turned around in
+// linear time: reverse everything, then each day's run; anything else is
+// sorted.
 func SortSales(sales []topics.Sale) {
 	if len(sales) > 1 && sales[0].Date > sales[len(sales)-1].Date {
 		slices.Reverse(sales)
+		for i := 0; i < len(sales); {
+			j := i + 1
+			for j < len(sales) && sales[j].Date == sales[i].Date {
+				j++
+			}
+			slices.Reverse(sales[i:j])
+			i = j
+		}
 	}
 	less := func(a, b *topics.Sale) int {
 		if c := cmp.Compare(a.Date, b.Date); c != 0 {

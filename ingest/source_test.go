@@ -19,6 +19,14 @@ func TestSortSales(t *testing.T) {
 			t.Fatalf("sorted %v, want %v", sales, want)
 		}
 	}
+	// Any other order is sorted too.
+	mixed := []topics.Sale{{Store: 3, Date: d + 1}, {Store: 1, Date: d + 2}, {Store: 2, Date: d + 2}, {Store: 2, Date: d}, {Store: 1, Date: d + 1}}
+	SortSales(mixed)
+	for i := range want {
+		if mixed[i] != want[i] {
+			t.Fatalf("sorted %v, want %v", mixed, want)
+		}
+	}
 }
 
 // TestShiftToToday checks the history is moved by whole weeks to end in
