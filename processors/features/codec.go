@@ -1,0 +1,203 @@
+package features
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+
+	feat "github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/topics"
+)
+
+// ExampleCodec encodes training examples as the JSON of
+// topics.TrainingExampleCodec, byte for byte, without reflection for
+// examples of the current feature schema (the hot path: one per sale).
+// Decode is plain encoding/json. A nil value encodes as nil (a tombstone).
+type ExampleCodec struct{}
+
+var (
+	schemaNames = feat.Names()
+	// featureKeys[i] is `,"name":` (no comma for the first).
+	featureKeys = func() [][]byte {
+		out := make([][]byte, len(schemaNames))
+		for i, n := range schemaNames {
+			var b []byte
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, n)
+			out[i] = append(b, ':')
+		}
+		return out
+	}()
+	schemaJSON = strconv.Quote(feat.SchemaVersion)
+)
+
+// Encode implements goka.Codec for *topics.TrainingExample.
+func (ExampleCodec) Encode(value any) ([]byte, error) {
+	ex, ok := value.(*topics.TrainingExample)
+	if !ok {
+		if v, isV := value.(topics.TrainingExample); isV {
+			ex = &v
+		} else {
+			return nil, fmt.Errorf("encode example: want *topics.TrainingExample, got %T", value)
+		}
+	}
+	if ex == nil {
+		return nil, nil
+	}
+	return AppendExample(make([]byte, 0, 1536), ex)
+}
+
+// AppendExample appends the JSON of ex to b: the bytes encoding/json
+// produces for it.
+func AppendExample(b []byte, ex *topics.TrainingExample) ([]byte, error) {
+	fv := ex.Features
+	label, labelOK := jsonInt(ex.Label)
+	if ex.Schema != feat.SchemaVersion || !labelOK || len(fv.Values) != len(schemaNames) || !slices.Equal(fv.Names, schemaNames) {
+		j, err := json.Marshal(ex)
+		if err != nil {
+			return nil, fmt.Errorf("encode example: %w", err)
+		}
+		return append(b, j...), nil
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(ex.V), 10)
+	b = append(b, `,"store":`...)
+	b = strconv.AppendInt(b, int64(ex.Store), 10)
+	b = append(b, `,"date":"`...)
+	b = ex.Date.AppendText(b)
+	b = append(b, `","as_of":"`...)
+	b = ex.AsOf.AppendText(b)
+	b = append(b, `","horizon":`...)
+	b = strconv.AppendInt(b, int64(ex.Horizon), 10)
+	b = append(b, `,"label":`...)
+	b = strconv.AppendInt(b, label, 10)
+	b = append(b, `,"schema":`...)
+	b = append(b, schemaJSON...)
+	b = append(b, `,"features":{`...)
+	for i, x := range fv.Values {
+		b = append(b, featureKeys[i]...)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, x, 'g', -1, 64)
+		}
+	}
+	return append(b, "}}"...), nil
+}
+
+// jsonInt reports whether encoding/json writes x as a plain integer.
+func jsonInt(x float64) (int64, bool) {
+	if x != math.Trunc(x) || math.Abs(x) >= 1e15 || (x == 0 && math.Signbit(x)) {
+		return 0, false
+	}
+	return int64(x), true
+}
+
+// Decode implements goka.Codec, returning *topics.TrainingExample.
+func (ExampleCodec) Decode(data []byte) (any, error) {
+	return topics.TrainingExampleCodec{}.Decode(data)
+}
+
+// stateCodec is the store table's codec: features.State in binary. It also
+// accepts an already encoded state, so the callback encodes each state once
+// and knows its size.
+type stateCodec struct{ feat.Codec }
+
+// encodedState is a state the callback has already encoded.
+type encodedState []byte
+
+func (c stateCodec) Encode(value any) ([]byte, error) {
+	if b, ok := value.(encodedState); ok {
+		return b, nil
+	}
+	return c.Codec.Encode(value)
+}
+
+// storeInfo is a store_info table value prepared for the features: the
+// join decodes it once per distinct value, not once per sale.
+type storeInfo struct {
+	raw  *topics.StoreInfo
+	info feat.Info
+	err  error // validation error: the store counts as unknown
+}
+
+// infoCodec decodes store_info values through a cache keyed by their bytes
+// (a store_info value changes rarely; sales read it for every event).
+type infoCodec struct {
+	mu    sync.RWMutex
+	cache map[string]*storeInfo
+}
+
+func newInfoCodec() *infoCodec { return &infoCodec{cache: make(map[string]*storeInfo)} }
+
+const infoCacheMax = 1 << 16
+
+func (c *infoCodec) Encode(value any) ([]byte, error) {
+	if si, ok := value.(*storeInfo); ok {
+		value = si.raw
+	}
+	return topics.StoreInfoCodec{}.Encode(value)
+}
+
+func (c *infoCodec) Decode(data []byte) (any, error) {
+	c.mu.RLock()
+	si, ok := c.cache[string(data)]
+	c.mu.RUnlock()
+	if ok {
+		return si, nil
+	}
+	v, err := topics.StoreInfoCodec{}.Decode(data)
+	if err != nil {
+		si = &storeInfo{err: err}
+	} else {
+		raw := v.(*topics.StoreInfo)
+		si = &storeInfo{raw: raw, info: feat.NewInfo(raw), err: raw.Validate()}
+	}
+	c.mu.Lock()
+	if len(c.cache) >= infoCacheMax {
+		clear(c.cache)
+	}
+	c.cache[string(data)] = si
+	c.mu.Unlock()
+	return si, nil
+}
+
+// KeyHasher is the partition hasher of the features processor: goka's
+// default FNV-1a over the part of the key before the first '|'. Store keys
+// hash as before, and an example keyed "store|date" lands on its store's
+// partition of the (copartitioned) training_examples topic.
+func KeyHasher() hash.Hash32 { return &prefixHash{h: fnv.New32a()} }
+
+type prefixHash struct {
+	h    hash.Hash32
+	done bool
+}
+
+func (p *prefixHash) Write(b []byte) (int, error) {
+	if p.done {
+		return len(b), nil
+	}
+	if i := bytes.IndexByte(b, '|'); i >= 0 {
+		p.done = true
+		_, _ = p.h.Write(b[:i])
+		return len(b), nil
+	}
+	return p.h.Write(b)
+}
+
+func (p *prefixHash) Sum(b []byte) []byte { return p.h.Sum(b) }
+func (p *prefixHash) Sum32() uint32       { return p.h.Sum32() }
+func (p *prefixHash) Size() int           { return p.h.Size() }
+func (p *prefixHash) BlockSize() int      { return p.h.BlockSize() }
+func (p *prefixHash) Reset() {
+	p.h.Reset()
+	p.done = false
+}

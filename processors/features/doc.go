@@ -1,0 +1,36 @@
+// Package features is the Goka group that turns the sales stream into
+// per-store state and training examples: the heart of Storecast.
+//
+// # Graph
+//
+// Inputs: sale_rossman_store (sales, keyed by store) and
+// feature_snapshot_requests (keyed by store), copartitioned. Join:
+// store_info. Group table: storecast-features-table, one features.State per
+// store in features' compact binary codec. Outputs: training_examples
+// (keyed store|date, compacted; a nil value withdraws an example),
+// feature_snapshots (keyed request id|store) and sale_rossman_store.dlq.
+//
+// For each valid sale the callback folds the fact into the state (written
+// only when it changed) and (re)emits the examples the change affects (see
+// features.State.AffectedDays). Invalid events (undecodable, failing
+// topics.Sale.Validate, an unknown store, a key that is not the sale's
+// store) go to the dead-letter topic with the reason; the group keeps
+// running. A snapshot request reads the state and answers with one
+// topics.FeatureSnapshot.
+//
+// The processor hashes keys with KeyHasher (the part before '|'), so an
+// example lands on its store's partition of training_examples.
+//
+// # Metrics
+//
+//	storecast_features_events_total{outcome}   added, corrected, duplicate, redelivered, rejected
+//	storecast_features_rejected_total{reason}  decode, invalid, unknown_store, key, snapshot_request
+//	storecast_features_process_seconds         histogram of the sale callback
+//	storecast_features_examples_total{kind}    example, tombstone
+//	storecast_features_snapshots_total{outcome} ok, error
+//	storecast_features_state_bytes             histogram of encoded state sizes written
+//	storecast_features_table_stores            stores this instance wrote since start
+//	storecast_features_table_bytes             their latest encoded size, summed
+//	storecast_features_recovery_seconds        start until every partition runs
+//	storecast_features_recovered               1 once recovered
+package features

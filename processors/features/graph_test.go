@@ -1,0 +1,549 @@
+package features
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	feat "github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+type rig struct {
+	t     *testing.T
+	tt    *tester.Tester
+	n     topics.Names
+	reg   *prometheus.Registry
+	proc  *Processor
+	ex    *tester.QueueTracker
+	dlq   *tester.QueueTracker
+	snaps *tester.QueueTracker
+	table *tester.QueueTracker
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	tt := tester.New(t)
+	n := topics.DefaultNames()
+	reg := prometheus.NewRegistry()
+	p, err := New(Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}}, nil, reg, goka.WithTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("processor: %v", err)
+		}
+	})
+	r := &rig{t: t, tt: tt, n: n, reg: reg, proc: p,
+		ex: tt.NewQueueTracker(string(n.TrainingExamples)), dlq: tt.NewQueueTracker(string(n.SalesDLQ)),
+		snaps: tt.NewQueueTracker(string(n.Snapshots)), table: tt.NewQueueTracker(string(n.StoreTable()))}
+	return r
+}
+
+func (r *rig) storeInfo(store int) {
+	dist := 570.0
+	r.tt.SetTableValue(r.n.StoreInfo, topics.StoreKey(store), &topics.StoreInfo{
+		V: 1, Store: store, StoreType: "a", Assortment: "a", CompetitionDistance: &dist,
+	})
+}
+
+func sale(store int, d topics.Date, sales int) *topics.Sale {
+	s := &topics.Sale{V: 1, Store: store, DayOfWeek: d.Weekday(), Date: d, Sales: sales, Customers: sales / 9,
+		Open: 1, StateHoliday: "0"}
+	if sales == 0 {
+		s.Open = 0
+		s.Customers = 0
+	}
+	if d.Weekday() <= 5 && int(d)/7%2 == 0 {
+		s.Promo = 1
+	}
+	return s
+}
+
+func salesOf(d topics.Date) int {
+	if d.Weekday() == 7 {
+		return 0
+	}
+	return 4000 + int(d)%13*100
+}
+
+func (r *rig) consume(s *topics.Sale) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.tt.Consume(string(r.n.Sales), topics.StoreKey(s.Store), b)
+}
+
+func (r *rig) state(store int) *feat.State {
+	r.t.Helper()
+	v := r.tt.TableValue(r.n.StoreTable(), topics.StoreKey(store))
+	s, ok := v.(*feat.State)
+	if !ok {
+		r.t.Fatalf("table value of store %d is %T", store, v)
+	}
+	return s
+}
+
+// drainExamples returns the examples emitted since the last call, by key;
+// a nil value is a tombstone.
+func (r *rig) drainExamples() map[string]*topics.TrainingExample {
+	r.t.Helper()
+	out := map[string]*topics.TrainingExample{}
+	for {
+		k, raw, ok := r.ex.NextRaw()
+		if !ok {
+			return out
+		}
+		if raw == nil {
+			out[k] = nil
+			continue
+		}
+		var ex topics.TrainingExample
+		if err := json.Unmarshal(raw, &ex); err != nil {
+			r.t.Fatalf("example %s: %v", k, err)
+		}
+		out[k] = &ex
+	}
+}
+
+func (r *rig) drain(q *tester.QueueTracker) int {
+	n := 0
+	for {
+		if _, _, ok := q.NextRaw(); !ok {
+			return n
+		}
+		n++
+	}
+}
+
+func counter(t *testing.T, c prometheus.Collector) float64 {
+	t.Helper()
+	return testutil.ToFloat64(c)
+}
+
+func pureState(sales []*topics.Sale) *feat.State {
+	var s feat.State
+	for _, x := range sales {
+		f, _ := feat.FactOf(x)
+		s.Apply(f)
+	}
+	return &s
+}
+
+func encodedWithoutOffset(t *testing.T, s *feat.State) []byte {
+	t.Helper()
+	c := s.Clone()
+	c.SetInputOffset(0)
+	b, err := c.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var day0 = topics.DateFromYMD(2015, 1, 1)
+
+func TestSalesBuildStateAndExamples(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(7)
+	var sent []*topics.Sale
+	for d := day0 - 200; d <= day0; d++ {
+		s := sale(7, d, salesOf(d))
+		sent = append(sent, s)
+		r.consume(s)
+	}
+	got := r.state(7)
+	want := pureState(sent)
+	if !bytes.Equal(encodedWithoutOffset(t, got), encodedWithoutOffset(t, want)) {
+		t.Fatalf("table state differs from the pure fold of the same sales")
+	}
+	if got.InputOffset() != int64(len(sent)) {
+		t.Errorf("input offset %d, want %d", got.InputOffset(), len(sent))
+	}
+	exs := r.drainExamples()
+	info := feat.NewInfo(&topics.StoreInfo{V: 1, Store: 7, StoreType: "a", Assortment: "a", CompetitionDistance: ptr(570.0)})
+	trading := 0
+	for _, s := range sent {
+		if s.Sales == 0 {
+			continue
+		}
+		trading++
+		key := topics.ExampleKey(7, s.Date)
+		ex, ok := exs[key]
+		if !ok || ex == nil {
+			t.Fatalf("no example for %s", key)
+		}
+		// Recompute from the pure fold of the sales before the example's as-of day.
+		var before []*topics.Sale
+		for _, x := range sent {
+			if x.Date < ex.AsOf || x.Date == s.Date {
+				before = append(before, x)
+			}
+		}
+		wantVals, err := feat.Compute(pureState(before), &info, s.Date, ex.AsOf, feat.KnownFromFact(mustFact(t, s)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ex.Horizon != feat.HorizonFor(7, s.Date) || ex.Label != float64(s.Sales) || ex.Schema != feat.SchemaVersion {
+			t.Fatalf("example %s: %+v", key, ex)
+		}
+		for i, w := range wantVals {
+			if g := ex.Features.Values[i]; !(g == w || (math.IsNaN(g) && math.IsNaN(w))) {
+				t.Fatalf("example %s: %s = %v, want %v", key, ex.Features.Names[i], g, w)
+			}
+		}
+	}
+	if len(exs) != trading {
+		t.Errorf("%d examples, want one per trading day (%d)", len(exs), trading)
+	}
+	if got := counter(t, r.proc.m.events.WithLabelValues("added")); got != float64(len(sent)) {
+		t.Errorf("events added = %v, want %d", got, len(sent))
+	}
+	if got := counter(t, r.proc.m.stores); got != 1 {
+		t.Errorf("table stores = %v, want 1", got)
+	}
+}
+
+func mustFact(t *testing.T, s *topics.Sale) feat.Fact {
+	t.Helper()
+	f, err := feat.FactOf(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDuplicateChangesNothing(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(3)
+	for d := day0 - 100; d <= day0; d++ {
+		r.consume(sale(3, d, salesOf(d)))
+	}
+	before := encodedWithoutOffset(t, r.state(3))
+	r.drainExamples()
+	writes := r.drain(r.table)
+	if writes == 0 {
+		t.Fatal("no table writes observed")
+	}
+	r.consume(sale(3, day0-5, salesOf(day0-5)))     // in the ring
+	r.consume(sale(3, day0-99, salesOf(day0-99)))   // folded
+	r.consume(sale(3, day0-300, salesOf(day0-300))) // new, folded straight in
+	if n := len(r.drainExamples()); n == 0 {
+		t.Errorf("a new old day re-emitted no example")
+	}
+	r.drain(r.table)
+	before = encodedWithoutOffset(t, r.state(3))
+	r.consume(sale(3, day0-300, salesOf(day0-300)))
+	r.consume(sale(3, day0-2, salesOf(day0-2)))
+	if n := len(r.drainExamples()); n != 0 {
+		t.Errorf("duplicates emitted %d examples", n)
+	}
+	if n := r.drain(r.table); n != 0 {
+		t.Errorf("duplicates wrote the table %d times", n)
+	}
+	if !bytes.Equal(encodedWithoutOffset(t, r.state(3)), before) {
+		t.Errorf("duplicates changed the state")
+	}
+	if got := counter(t, r.proc.m.events.WithLabelValues("duplicate")); got != 4 {
+		t.Errorf("duplicate events = %v, want 4", got)
+	}
+}
+
+// TestRedeliveryRedoesEffects: a duplicate whose offset is not after the
+// one that last changed the state is a redelivery after a crash (local
+// storage ahead of the committed offset): it rewrites the table and
+// re-emits its example.
+func TestRedeliveryRedoesEffects(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(5)
+	for d := day0 - 100; d <= day0; d++ {
+		r.consume(sale(5, d, salesOf(d)))
+	}
+	s := r.state(5)
+	s.SetInputOffset(1 << 40) // as if later offsets had already been applied
+	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
+	r.drainExamples()
+	r.drain(r.table)
+	r.consume(sale(5, day0, salesOf(day0)))
+	exs := r.drainExamples()
+	if _, ok := exs[topics.ExampleKey(5, day0)]; !ok || len(exs) != 1 {
+		t.Errorf("redelivery emitted %v, want the example of %s", keys(exs), day0)
+	}
+	if n := r.drain(r.table); n != 1 {
+		t.Errorf("redelivery wrote the table %d times, want 1", n)
+	}
+	if got := counter(t, r.proc.m.events.WithLabelValues("redelivered")); got != 1 {
+		t.Errorf("redelivered = %v", got)
+	}
+}
+
+func keys(m map[string]*topics.TrainingExample) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestLateDayReemitsAffectedExamples(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(9)
+	late := day0 - 30
+	var sent []*topics.Sale
+	for d := day0 - 120; d <= day0; d++ {
+		if d == late {
+			continue
+		}
+		s := sale(9, d, salesOf(d))
+		sent = append(sent, s)
+		r.consume(s)
+	}
+	r.drainExamples()
+	s := sale(9, late, 9999)
+	sent = append(sent, s)
+	r.consume(s)
+	exs := r.drainExamples()
+	want := pureState(sent).AffectedDays(9, late, nil)
+	if len(want) < 5 {
+		t.Fatalf("only %d affected days", len(want))
+	}
+	for _, d := range want {
+		if _, ok := exs[topics.ExampleKey(9, d)]; !ok {
+			t.Errorf("example of %s not re-emitted", d)
+		}
+		if d != late && feat.ExampleAsOf(9, d) <= late {
+			t.Errorf("day %s re-emitted but its as-of day is not after %s", d, late)
+		}
+	}
+	if len(exs) != len(want) {
+		t.Errorf("%d examples re-emitted, want %d", len(exs), len(want))
+	}
+}
+
+func TestCorrectionToClosedWithdrawsTheExample(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(4)
+	for d := day0 - 100; d <= day0; d++ {
+		r.consume(sale(4, d, salesOf(d)))
+	}
+	d := day0 - 1
+	if salesOf(d) == 0 {
+		d--
+	}
+	r.drainExamples()
+	r.consume(sale(4, d, 0))
+	exs := r.drainExamples()
+	if v, ok := exs[topics.ExampleKey(4, d)]; !ok || v != nil {
+		t.Errorf("no tombstone for %s: %v", d, v)
+	}
+	if got := counter(t, r.proc.m.events.WithLabelValues("corrected")); got != 1 {
+		t.Errorf("corrected = %v", got)
+	}
+	if got := counter(t, r.proc.m.examples.WithLabelValues("tombstone")); got != 1 {
+		t.Errorf("tombstones = %v", got)
+	}
+}
+
+func TestInvalidEventsGoToTheDLQ(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(1)
+	good := func() *topics.Sale { return sale(1, day0, 5000) }
+	js := func(s *topics.Sale) []byte { b, _ := json.Marshal(s); return b }
+	cases := []struct {
+		name, key   string
+		payload     []byte
+		reason      string
+		wantField   string
+		wantInError string
+	}{
+		{"not JSON", "1", []byte("{nope"), "decode", "", "decode sale"},
+		{"empty value", "1", nil, "decode", "", "decode sale"},
+		{"bad promo", "1", js(func() *topics.Sale { s := good(); s.Promo = 2; return s }()), "invalid", "promo", "promo 2"},
+		{"weekday mismatch", "1", js(func() *topics.Sale { s := good(); s.DayOfWeek = s.DayOfWeek%7 + 1; return s }()), "invalid", "day_of_week", "does not match"},
+		{"closed with sales", "1", js(func() *topics.Sale { s := good(); s.Open = 0; return s }()), "invalid", "sales", "closed day"},
+		{"unknown store", "2", js(func() *topics.Sale { s := good(); s.Store = 2; return s }()), "unknown_store", "store", "not in store_info"},
+		{"key is not the store", "1", js(func() *topics.Sale { s := good(); s.Store = 1; return s }()), "", "", ""},
+		{"wrong key", "11", js(good()), "key", "key", "not the sale's store key"},
+	}
+	for _, c := range cases {
+		r.tt.Consume(string(r.n.Sales), c.key, c.payload)
+		_, v, ok := r.dlq.Next()
+		if c.reason == "" {
+			if ok {
+				t.Errorf("%s: valid event went to the DLQ: %+v", c.name, v)
+			}
+			continue
+		}
+		if !ok {
+			t.Errorf("%s: no dead letter", c.name)
+			continue
+		}
+		dl := v.(*topics.DeadLetter)
+		if !strings.Contains(dl.Reason, c.wantInError) || dl.Stage != Stage || dl.Source != string(r.n.Sales) || dl.Payload != string(c.payload) || dl.Key != c.key {
+			t.Errorf("%s: dead letter %+v", c.name, dl)
+		}
+		if c.wantField != "" && (len(dl.Fields) == 0 || dl.Fields[0] != c.wantField) {
+			t.Errorf("%s: fields %v, want %s", c.name, dl.Fields, c.wantField)
+		}
+	}
+	for reason, want := range map[string]float64{"decode": 2, "invalid": 3, "unknown_store": 1, "key": 1} {
+		if got := counter(t, r.proc.m.rejected.WithLabelValues(reason)); got != want {
+			t.Errorf("rejected{%s} = %v, want %v", reason, got, want)
+		}
+	}
+	// The processor kept running: the valid event was applied.
+	if l, ok := r.state(1).Latest(); !ok || l != day0 {
+		t.Errorf("latest = %s, %v after the bad events", l, ok)
+	}
+}
+
+func TestSnapshotRequests(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(8)
+	for d := day0 - 150; d <= day0; d++ {
+		r.consume(sale(8, d, salesOf(d)))
+	}
+	before := encodedWithoutOffset(t, r.state(8))
+	ask := func(key string, req topics.FeatureSnapshotRequest) *topics.FeatureSnapshot {
+		b, _ := json.Marshal(req)
+		r.tt.Consume(string(r.n.SnapshotRequests), key, b)
+		k, v, ok := r.snaps.Next()
+		if !ok {
+			t.Fatalf("no snapshot for %+v", req)
+		}
+		if want := req.RequestID + "|" + key; k != want {
+			t.Errorf("snapshot key %q, want %q", k, want)
+		}
+		return v.(*topics.FeatureSnapshot)
+	}
+	asOf := day0 - 42
+	snap := ask("8", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-1", Store: 8, AsOf: asOf, From: asOf + 1, To: day0})
+	if snap.Error != "" || len(snap.Examples) < 30 {
+		t.Fatalf("snapshot: error %q, %d examples", snap.Error, len(snap.Examples))
+	}
+	for _, ex := range snap.Examples {
+		if ex.AsOf != asOf || ex.Horizon != int(ex.Date-asOf) || ex.Store != 8 {
+			t.Fatalf("snapshot example %+v", ex)
+		}
+	}
+	if !bytes.Equal(encodedWithoutOffset(t, r.state(8)), before) {
+		t.Errorf("a snapshot request changed the state")
+	}
+	if s := ask("8", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-2", Store: 8, AsOf: day0 - 90, From: day0 - 89, To: day0 - 50}); !strings.Contains(s.Error, "earlier than") {
+		t.Errorf("too early: error %q", s.Error)
+	}
+	if s := ask("77", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-3", Store: 77, AsOf: asOf, From: asOf + 1, To: day0}); !strings.Contains(s.Error, "unknown store") {
+		t.Errorf("unknown store: error %q", s.Error)
+	}
+	r.tt.Consume(string(r.n.SnapshotRequests), "8", []byte(`{"request_id":""}`))
+	if _, v, ok := r.dlq.Next(); !ok || !strings.Contains(v.(*topics.DeadLetter).Reason, "request_id") {
+		t.Errorf("bad request: dead letter %v, %v", v, ok)
+	}
+	if got := counter(t, r.proc.m.snapshots.WithLabelValues("error")); got != 2 {
+		t.Errorf("snapshot errors = %v, want 2", got)
+	}
+}
+
+func TestExampleCodecMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	var s feat.State
+	for d := day0 - 200; d <= day0; d++ {
+		f, _ := feat.FactOf(sale(2, d, salesOf(d)))
+		s.Apply(f)
+	}
+	info := feat.NewInfo(&topics.StoreInfo{V: 1, Store: 2, StoreType: "b", Assortment: "c"})
+	n := 0
+	for d := day0 - 60; d <= day0; d++ {
+		ex, ok, err := s.Example(&info, d)
+		if err != nil || !ok {
+			continue
+		}
+		n++
+		for _, label := range []float64{ex.Label, 0, 1e15, 12.5, -3} {
+			ex.Label = label
+			got, err := ExampleCodec{}.Encode(&ex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := json.Marshal(&ex)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("codec:\n%s\nencoding/json:\n%s", got, want)
+			}
+			back, err := ExampleCodec{}.Decode(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := back.(*topics.TrainingExample); b.Label != label || b.Date != ex.Date || len(b.Features.Values) != feat.NumFeatures {
+				t.Fatalf("round trip: %+v", b)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no example to encode")
+	}
+	if b, err := (ExampleCodec{}).Encode((*topics.TrainingExample)(nil)); b != nil || err != nil {
+		t.Errorf("nil example: %q, %v", b, err)
+	}
+}
+
+func TestKeyHasherPutsExamplesOnTheStorePartition(t *testing.T) {
+	t.Parallel()
+	part := func(h func() interface {
+		Write([]byte) (int, error)
+		Sum32() uint32
+	}, key string) uint32 {
+		x := h()
+		_, _ = x.Write([]byte(key))
+		return x.Sum32() % topics.Partitions
+	}
+	mine := func() interface {
+		Write([]byte) (int, error)
+		Sum32() uint32
+	} {
+		return KeyHasher()
+	}
+	def := func() interface {
+		Write([]byte) (int, error)
+		Sum32() uint32
+	} {
+		return goka.DefaultHasher()()
+	}
+	for store := 1; store <= 1115; store++ {
+		key := topics.StoreKey(store)
+		if part(mine, key) != part(def, key) {
+			t.Fatalf("store key %s hashes differently from goka's default", key)
+		}
+		if part(mine, topics.ExampleKey(store, day0)) != part(def, key) {
+			t.Fatalf("example of store %d is not on the store's partition", store)
+		}
+	}
+	h := KeyHasher()
+	_, _ = h.Write([]byte("12|x"))
+	h.Reset()
+	_, _ = h.Write([]byte("34"))
+	g := goka.DefaultHasher()()
+	_, _ = g.Write([]byte("34"))
+	if h.Sum32() != g.Sum32() {
+		t.Errorf("Reset does not clear the prefix state")
+	}
+}
+
+var _ = time.Second

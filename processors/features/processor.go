@@ -1,0 +1,162 @@
+package features
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+// Config configures the features processor.
+type Config struct {
+	Names topics.Names
+	Kafka kafka.Config
+	// StorageDir holds the local LevelDB copy of the store table, one
+	// folder per partition, so a restart recovers only the table's tail.
+	// Empty keeps the table in memory: a restart re-reads the table topic.
+	StorageDir string
+	// HotStandby keeps the tables of partitions assigned to other instances
+	// recovered too, so a rebalance finds them warm.
+	HotStandby bool
+}
+
+// Validate reports a config that cannot run.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Names.FeaturesGroup == "" || c.Names.Sales == "" {
+		errs = append(errs, errors.New("features: topic names are not set"))
+	}
+	return errors.Join(errs...)
+}
+
+// Processor is the running features group.
+type Processor struct {
+	proc    *goka.Processor
+	m       *Metrics
+	log     *slog.Logger
+	ready   chan struct{}
+	recover atomic.Int64 // nanoseconds from Run to ready
+}
+
+// New builds the features processor. opts are applied after the
+// production options (tests pass goka.WithTester).
+func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...goka.ProcessorOption) (*Processor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("features metrics: %w", err)
+	}
+	all := append(Options(cfg, log), opts...)
+	proc, err := goka.NewProcessor(cfg.Kafka.Brokers, DefineGroup(cfg.Names, m, log), all...)
+	if err != nil {
+		return nil, fmt.Errorf("features processor: %w", err)
+	}
+	return &Processor{proc: proc, m: m, log: log, ready: make(chan struct{})}, nil
+}
+
+// Run runs the processor until ctx is done or it fails. It returns nil
+// after a clean shutdown.
+func (p *Processor) Run(ctx context.Context) error {
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		if err := p.proc.WaitForReadyContext(ctx); err != nil {
+			return
+		}
+		d := time.Since(start)
+		p.recover.Store(int64(d))
+		p.m.recovery.Set(d.Seconds())
+		p.m.recovered.Set(1)
+		p.log.Info("features processor ready", "recovery_seconds", d.Seconds())
+		close(p.ready)
+	}()
+	err := p.proc.Run(ctx)
+	p.m.recovered.Set(0)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("features processor: %w", err)
+	}
+	return nil
+}
+
+// Ready is closed once every partition is recovered and processing.
+func (p *Processor) Ready() <-chan struct{} { return p.ready }
+
+// RecoveryTime is the time from Run to ready (0 before ready).
+func (p *Processor) RecoveryTime() time.Duration { return time.Duration(p.recover.Load()) }
+
+// Options returns the goka options of the production processor: sarama
+// configs from internal/platform/kafka (Kafka 4 needs the protocol version
+// set there), the copartitioning rebalance strategy, an idempotent
+// producer, LevelDB or memory storage, KeyHasher, and a slog bridge.
+func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	consumer := func() *sarama.Config {
+		sc := cfg.Kafka.Sarama()
+		sc.Consumer.Return.Errors = true
+		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+		sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+		sc.Consumer.MaxProcessingTime = time.Second
+		sc.Consumer.Fetch.Default = 4 << 20
+		sc.ChannelBufferSize = 1024
+		return sc
+	}
+	tm := goka.NewTopicManagerConfig()
+	tm.Table.Replication, tm.Stream.Replication = 1, 1
+	tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
+	sb := storage.MemoryBuilder()
+	if cfg.StorageDir != "" {
+		sb = storage.BuilderWithOptions(cfg.StorageDir, &opt.Options{
+			WriteBuffer:        16 << 20,
+			BlockCacheCapacity: 8 << 20,
+		})
+	}
+	opts := []goka.ProcessorOption{
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(consumer())),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(cfg.Kafka.IdempotentProducer(true))),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), tm)),
+		goka.WithStorageBuilder(sb),
+		goka.WithHasher(KeyHasher),
+		goka.WithNilHandling(goka.NilProcess), // a nil sale goes to the DLQ, not silently away
+		goka.WithLogger(GokaLogger{log.With("component", "goka")}),
+	}
+	if cfg.HotStandby {
+		opts = append(opts, goka.WithHotStandby())
+	}
+	return opts
+}
+
+// GokaLogger bridges goka's logger to slog at debug level.
+type GokaLogger struct{ L *slog.Logger }
+
+// Print implements goka.Logger.
+func (g GokaLogger) Print(v ...any) { g.L.Debug(fmt.Sprint(v...)) }
+
+// Println implements goka.Logger.
+func (g GokaLogger) Println(v ...any) { g.L.Debug(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+
+// Printf implements goka.Logger.
+func (g GokaLogger) Printf(format string, v ...any) { g.L.Debug(fmt.Sprintf(format, v...)) }
