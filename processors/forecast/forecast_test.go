@@ -1,0 +1,220 @@
+package forecast
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/model"
+	"github.com/storecast/storecast/topics"
+)
+
+var lastDay = topics.DateFromYMD(2015, 6, 19)
+
+// fakeModel predicts the sum of the features it knows (NaN as 0), so a
+// test can recompute it from features.Compute.
+type fakeModel struct{ meta model.Meta }
+
+func (m fakeModel) Meta() model.Meta { return m.meta }
+
+func (m fakeModel) Predict(x []float64) (float64, error) {
+	if len(x) != features.NumFeatures {
+		return 0, fmt.Errorf("%d features", len(x))
+	}
+	s := 0.0
+	for _, v := range x {
+		if !math.IsNaN(v) {
+			s += v
+		}
+	}
+	return s, nil
+}
+
+type fakeModels struct{ m Model }
+
+func (f *fakeModels) ForStore(store int) (Model, error) {
+	if f.m == nil {
+		return nil, fmt.Errorf("store %d: %w", store, model.ErrNoModel)
+	}
+	return f.m, nil
+}
+
+func storeState(t *testing.T, store int) *features.State {
+	t.Helper()
+	s := new(features.State)
+	for d := lastDay - 200; d <= lastDay; d++ {
+		sale := topics.Sale{V: 1, Store: store, DayOfWeek: d.Weekday(), Date: d, Open: 1, Sales: 4000 + int(d)%700, Customers: 500, StateHoliday: "0", Promo: int(d) % 2}
+		if d.Weekday() == 7 {
+			sale.Open, sale.Sales, sale.Customers = 0, 0, 0
+		}
+		f, err := features.FactOf(&sale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Apply(f)
+	}
+	return s
+}
+
+func storeInfo(store int) *topics.StoreInfo {
+	dist := 1270.0
+	return &topics.StoreInfo{V: 1, Store: store, StoreType: "c", Assortment: "a", CompetitionDistance: &dist}
+}
+
+type fixture struct {
+	tt      *tester.Tester
+	names   topics.Names
+	models  *fakeModels
+	results *tester.QueueTracker
+	dlq     *tester.QueueTracker
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	tt := tester.New(t)
+	f := &fixture{tt: tt, names: topics.DefaultNames(), models: &fakeModels{m: fakeModel{meta: model.Meta{Name: model.GlobalModelName, Version: "7"}}}}
+	p := New(f.names, f.models, NewMetrics(prometheus.NewRegistry()))
+	proc, err := goka.NewProcessor(nil, p.DefineGroup(), goka.WithTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := proc.Run(t.Context()); err != nil {
+			t.Errorf("processor: %v", err)
+		}
+	}()
+	t.Cleanup(func() { proc.Stop(); <-done })
+	tt.SetTableValue(f.names.StoreTable(), "1", storeState(t, 1))
+	tt.SetTableValue(goka.Table(f.names.StoreInfo), "1", storeInfo(1))
+	tt.SetTableValue(f.names.StoreTable(), "2", storeState(t, 2)) // no store info
+	f.results = tt.NewQueueTracker(string(f.names.ForecastResults))
+	f.dlq = tt.NewQueueTracker(string(f.names.ForecastDLQ))
+	return f
+}
+
+func (f *fixture) send(t *testing.T, key string, v any) {
+	t.Helper()
+	b, ok := v.([]byte)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.tt.Consume(string(f.names.ForecastRequests), key, b)
+}
+
+func days(n int) []topics.KnownInputs {
+	out := make([]topics.KnownInputs, n)
+	for i := range out {
+		out[i] = topics.KnownInputs{Open: 1, Promo: i % 2, StateHoliday: "0"}
+	}
+	return out
+}
+
+func TestForecastsEveryDay(t *testing.T) {
+	f := newFixture(t)
+	in := days(3)
+	in[2].Open = 0
+	req := topics.ForecastRequest{V: 1, RequestID: "r1", Store: 1, Start: lastDay + 1, Days: in, At: time.Now()}
+	f.send(t, "1", req)
+	st := storeState(t, 1)
+	info := features.NewInfo(storeInfo(1))
+	for i := range 3 {
+		key, v, ok := f.results.Next()
+		if !ok {
+			t.Fatalf("result %d missing", i)
+		}
+		r := v.(*topics.ForecastResult)
+		d := lastDay + 1 + topics.Date(i)
+		if key != "1" || r.ID != ResultID("r1", 1, d) || r.Date != d || r.AsOf != lastDay || r.Horizon != i+1 || r.ModelVersion != "7" || r.Source != Source {
+			t.Errorf("result %d: key %s %+v", i, key, r)
+		}
+		want := 0.0
+		if in[i].Open == 1 {
+			k, _ := features.KnownOf(in[i])
+			x, err := features.Compute(st, &info, d, lastDay, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, _ := f.models.m.Predict(x)
+			want = roundCents(y)
+		}
+		if r.PredictedSales != want {
+			t.Errorf("day %s: predicted %v, want %v (the same features and model as the API)", d, r.PredictedSales, want)
+		}
+	}
+	if _, _, ok := f.results.Next(); ok {
+		t.Error("more results than days")
+	}
+}
+
+func TestExplicitAsOf(t *testing.T) {
+	f := newFixture(t)
+	asOf := lastDay - 10
+	f.send(t, "1", topics.ForecastRequest{V: 1, RequestID: "r2", Store: 1, AsOf: asOf, Start: asOf + 5, Days: days(2)})
+	_, v, ok := f.results.Next()
+	if !ok {
+		t.Fatal("no result")
+	}
+	if r := v.(*topics.ForecastResult); r.AsOf != asOf || r.Horizon != 5 {
+		t.Errorf("got %+v", r)
+	}
+}
+
+func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
+	cases := []struct {
+		name   string
+		key    string
+		value  any
+		noMod  bool
+		reason string
+	}{
+		{"undecodable", "1", []byte(`{"v":1,`), false, "value"},
+		{"wrong version", "1", topics.ForecastRequest{V: 9, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "schema version"},
+		{"key does not match", "2", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "does not match"},
+		{"no days", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1}, false, "days"},
+		{"beyond the horizon", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 47, Days: days(3)}, false, "want 1..48"},
+		{"the as-of day itself", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay, Days: days(1)}, false, "want 1..48"},
+		{"unknown store", "9", topics.ForecastRequest{V: 1, RequestID: "x", Store: 9, Start: lastDay + 1, Days: days(1)}, false, "no state"},
+		{"no store info", "2", topics.ForecastRequest{V: 1, RequestID: "x", Store: 2, Start: lastDay + 1, Days: days(1)}, false, "no store info"},
+		{"bad known input", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: []topics.KnownInputs{{Open: 1, Promo: 2, StateHoliday: "0"}}}, false, "promo"},
+		{"no model yet", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, true, "no model"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			if c.noMod {
+				f.models.m = nil
+			}
+			f.send(t, c.key, c.value)
+			key, v, ok := f.dlq.Next()
+			if !ok {
+				t.Fatal("nothing in the DLQ")
+			}
+			dl := v.(*topics.DeadLetter)
+			if key != c.key || dl.Stage != Stage || !strings.Contains(dl.Reason, c.reason) || dl.Payload == "" {
+				t.Errorf("dead letter %s: %+v, want reason containing %q", key, dl, c.reason)
+			}
+			if _, _, ok := f.results.Next(); ok {
+				t.Error("an invalid request produced results")
+			}
+			// The group keeps running.
+			f.models.m = fakeModel{meta: model.Meta{Name: model.GlobalModelName, Version: "7"}}
+			f.send(t, "1", topics.ForecastRequest{V: 1, RequestID: "ok", Store: 1, Start: lastDay + 1, Days: days(1)})
+			if _, _, ok := f.results.Next(); !ok {
+				t.Error("a valid request after a dead letter was not answered")
+			}
+		})
+	}
+}
