@@ -61,7 +61,7 @@ func TestWriteTopicList(t *testing.T) {
 // second creates nothing and finds no drift.
 func TestTopicsInitIsIdempotent(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
 	if err != nil {
 		t.Fatalf("cluster admin: %v", err)
@@ -135,7 +135,7 @@ func TestTopicsInitIsIdempotent(t *testing.T) {
 // topic: init reports the drift, and only --strict turns it into an error.
 func TestTopicsInitStrictFailsOnDrift(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
 	if err != nil {
 		t.Fatalf("cluster admin: %v", err)
@@ -162,4 +162,14 @@ func TestTopicsInitStrictFailsOnDrift(t *testing.T) {
 	if !errors.Is(err, errDrift) {
 		t.Fatalf("strict init with drift: err = %v, want errDrift", err)
 	}
+}
+
+// brokerForTest returns the test broker's config; integration tests skip
+// under -short (make test-short).
+func brokerForTest(t *testing.T) kafka.Config {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped with -short")
+	}
+	return testkit.Kafka(t)
 }

@@ -25,12 +25,10 @@ type Drift struct {
 	Have  string
 }
 
+// String renders d for people.
 func (d Drift) String() string {
 	return fmt.Sprintf("%s: %s is %q, want %q", d.Topic, d.What, d.Have, d.Want)
 }
-
-// Drifted reports whether any existing topic differs from its spec.
-func (r EnsureReport) Drifted() bool { return len(r.Drift) > 0 }
 
 // EnsureReport says what EnsureTopics did and found.
 type EnsureReport struct {
@@ -39,10 +37,14 @@ type EnsureReport struct {
 	Drift   []Drift
 }
 
+// Drifted reports whether any existing topic differs from its spec.
+func (r EnsureReport) Drifted() bool { return len(r.Drift) > 0 }
+
 // EnsureTopics creates the topics of specs that do not exist (replication
 // factor 1 on a single broker, or min(3, brokers)), and reports drift on the
 // ones that do. It never deletes or alters an existing topic: drift needs an
-// operator's decision (partition changes break copartitioning).
+// operator's decision (partition changes break copartitioning). It is safe
+// to run concurrently with another EnsureTopics for the same specs.
 func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, error) {
 	var rep EnsureReport
 	existing, err := admin.ListTopics()
@@ -54,41 +56,47 @@ func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, e
 		return rep, fmt.Errorf("describe cluster: %w", err)
 	}
 	rf := int16(min(3, len(brokers)))
+	var check []TopicSpec
+	partitions := make(map[string]int32, len(specs))
 	for _, s := range specs {
-		have, ok := existing[s.Name]
-		if !ok {
-			entries := make(map[string]*string, len(s.Configs))
-			for k, v := range s.Configs {
-				entries[k] = &v
-			}
-			err := admin.CreateTopic(s.Name, &sarama.TopicDetail{NumPartitions: s.Partitions, ReplicationFactor: rf, ConfigEntries: entries}, false)
-			switch {
-			case err == nil:
-				rep.Created = append(rep.Created, s.Name)
-				continue
-			case errors.Is(err, sarama.ErrTopicAlreadyExists):
-				// Created concurrently (another process or test): check it
-				// for drift like any existing topic.
-				d, derr := describeTopic(admin, s.Name)
-				if derr != nil {
-					return rep, derr
-				}
-				have = d
-			default:
-				return rep, fmt.Errorf("create topic %s: %w", s.Name, err)
-			}
+		if have, ok := existing[s.Name]; ok {
+			check = append(check, s)
+			partitions[s.Name] = have.NumPartitions
+			continue
 		}
+		entries := make(map[string]*string, len(s.Configs))
+		for k, v := range s.Configs {
+			entries[k] = &v
+		}
+		err := admin.CreateTopic(s.Name, &sarama.TopicDetail{NumPartitions: s.Partitions, ReplicationFactor: rf, ConfigEntries: entries}, false)
+		switch {
+		case err == nil:
+			rep.Created = append(rep.Created, s.Name)
+		case errors.Is(err, sarama.ErrTopicAlreadyExists):
+			// Created concurrently (another process or test): check it
+			// for drift like any existing topic.
+			d, err := describeTopic(admin, s.Name)
+			if err != nil {
+				return rep, err
+			}
+			check = append(check, s)
+			partitions[s.Name] = d.NumPartitions
+		default:
+			return rep, fmt.Errorf("create topic %s: %w", s.Name, err)
+		}
+	}
+	if len(check) == 0 {
+		return rep, nil
+	}
+
+	actual, err := topicConfigs(admin, check)
+	if err != nil {
+		return rep, err
+	}
+	for _, s := range check {
 		rep.Existed = append(rep.Existed, s.Name)
-		if have.NumPartitions != s.Partitions {
-			rep.Drift = append(rep.Drift, Drift{Topic: s.Name, What: "partitions", Want: fmt.Sprint(s.Partitions), Have: fmt.Sprint(have.NumPartitions)})
-		}
-		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: s.Name})
-		if err != nil {
-			return rep, fmt.Errorf("describe config of %s: %w", s.Name, err)
-		}
-		actual := make(map[string]string, len(entries))
-		for _, e := range entries {
-			actual[e.Name] = e.Value
+		if have := partitions[s.Name]; have != s.Partitions {
+			rep.Drift = append(rep.Drift, Drift{Topic: s.Name, What: "partitions", Want: fmt.Sprint(s.Partitions), Have: fmt.Sprint(have)})
 		}
 		keys := make([]string, 0, len(s.Configs))
 		for k := range s.Configs {
@@ -96,12 +104,42 @@ func EnsureTopics(admin sarama.ClusterAdmin, specs []TopicSpec) (EnsureReport, e
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if actual[k] != s.Configs[k] {
-				rep.Drift = append(rep.Drift, Drift{Topic: s.Name, What: k, Want: s.Configs[k], Have: actual[k]})
+			if have := actual[s.Name][k]; have != s.Configs[k] {
+				rep.Drift = append(rep.Drift, Drift{Topic: s.Name, What: k, Want: s.Configs[k], Have: have})
 			}
 		}
 	}
 	return rep, nil
+}
+
+// topicConfigs returns every config value (defaults included) of the topics
+// of specs, by topic, in one request.
+func topicConfigs(admin sarama.ClusterAdmin, specs []TopicSpec) (map[string]map[string]string, error) {
+	resources := make([]*sarama.ConfigResource, 0, len(specs))
+	for _, s := range specs {
+		resources = append(resources, &sarama.ConfigResource{Type: sarama.TopicResource, Name: s.Name})
+	}
+	results, err := admin.DescribeConfigs(resources, sarama.DescribeConfigsOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("describe topic configs: %w", err)
+	}
+	out := make(map[string]map[string]string, len(results))
+	for _, r := range results {
+		if !errors.Is(r.ErrorCode, sarama.ErrNoError) {
+			return nil, fmt.Errorf("describe config of %s: %w (%s)", r.Name, r.ErrorCode, r.ErrorMsg)
+		}
+		m := make(map[string]string, len(r.Configs))
+		for _, e := range r.Configs {
+			m[e.Name] = e.Value
+		}
+		out[r.Name] = m
+	}
+	for _, s := range specs {
+		if _, ok := out[s.Name]; !ok {
+			return nil, fmt.Errorf("describe config of %s: no result", s.Name)
+		}
+	}
+	return out, nil
 }
 
 // describeTopic returns the partition count of one topic. Right after a

@@ -41,46 +41,63 @@ func ensure(t *testing.T, admin sarama.ClusterAdmin, spec kafka.TopicSpec) {
 
 // readAll reads partition 0 of topic from its first retained offset to its
 // high watermark and returns the records' values by key, in log order, and
-// the first retained offset.
+// the first retained offset. Retention may delete the first segment while
+// it reads; then it starts again from the new first offset.
 func readAll(t *testing.T, client sarama.Client, topic string) (map[string][]string, int64) {
 	t.Helper()
+	for attempt := 0; ; attempt++ {
+		got, oldest, err := readOnce(client, topic)
+		if err == nil {
+			return got, oldest
+		}
+		if attempt == 5 {
+			t.Fatalf("read %s: %v", topic, err)
+		}
+		t.Logf("read %s: %v; reading again", topic, err)
+	}
+}
+
+func readOnce(client sarama.Client, topic string) (map[string][]string, int64, error) {
 	if err := client.RefreshMetadata(topic); err != nil {
-		t.Fatalf("refresh metadata: %v", err)
+		return nil, 0, fmt.Errorf("refresh metadata: %w", err)
 	}
 	oldest, err := client.GetOffset(topic, 0, sarama.OffsetOldest)
 	if err != nil {
-		t.Fatalf("oldest offset: %v", err)
+		return nil, 0, fmt.Errorf("oldest offset: %w", err)
 	}
 	hwm, err := client.GetOffset(topic, 0, sarama.OffsetNewest)
 	if err != nil {
-		t.Fatalf("newest offset: %v", err)
+		return nil, 0, fmt.Errorf("newest offset: %w", err)
 	}
 	out := map[string][]string{}
 	if hwm <= oldest {
-		return out, oldest
+		return out, oldest, nil
 	}
 	consumer, err := sarama.NewConsumerFromClient(client)
 	if err != nil {
-		t.Fatalf("consumer: %v", err)
+		return nil, 0, fmt.Errorf("consumer: %w", err)
 	}
 	defer func() { _ = consumer.Close() }()
 	pc, err := consumer.ConsumePartition(topic, 0, oldest)
 	if err != nil {
-		t.Fatalf("consume partition: %v", err)
+		return nil, 0, fmt.Errorf("consume partition from %d: %w", oldest, err)
 	}
 	defer func() { _ = pc.Close() }()
 	timeout := time.After(30 * time.Second)
 	for {
 		select {
-		case m := <-pc.Messages():
+		case m, ok := <-pc.Messages():
+			if !ok {
+				return nil, 0, fmt.Errorf("partition consumer stopped before offset %d", hwm-1)
+			}
 			out[string(m.Key)] = append(out[string(m.Key)], string(m.Value))
 			if m.Offset >= hwm-1 {
-				return out, oldest
+				return out, oldest, nil
 			}
 		case err := <-pc.Errors():
-			t.Fatalf("consume %s: %v", topic, err)
+			return nil, 0, fmt.Errorf("consume: %w", err)
 		case <-timeout:
-			t.Fatalf("consume %s: no record up to offset %d within 30s", topic, hwm-1)
+			return nil, 0, fmt.Errorf("no record up to offset %d within 30s", hwm-1)
 		}
 	}
 }
@@ -108,7 +125,7 @@ func send(t *testing.T, p sarama.SyncProducer, topic, key, value string) {
 // test keeps appending a filler record until the cleaner has run.
 func TestCompactedTopicKeepsLastValuePerKey(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin := newAdmin(t, cfg)
 	topic := "compaction-" + testkit.UniqueSuffix(t)
 	ensure(t, admin, kafka.TopicSpec{Name: topic, Partitions: 1, Configs: map[string]string{
@@ -163,7 +180,7 @@ func TestCompactedTopicKeepsLastValuePerKey(t *testing.T) {
 // topic's retention.ms disappear (the log start offset moves past them).
 func TestDeleteTopicDropsExpiredRecords(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin := newAdmin(t, cfg)
 	topic := "retention-" + testkit.UniqueSuffix(t)
 	ensure(t, admin, kafka.TopicSpec{Name: topic, Partitions: 1, Configs: map[string]string{
@@ -209,7 +226,7 @@ func TestDeleteTopicDropsExpiredRecords(t *testing.T) {
 // differs from the spec is reported, never altered.
 func TestEnsureTopicsReportsDrift(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin := newAdmin(t, cfg)
 	topic := "drift-" + testkit.UniqueSuffix(t)
 	spec := kafka.TopicSpec{Name: topic, Partitions: 2, Configs: map[string]string{"cleanup.policy": "compact"}}
@@ -238,13 +255,13 @@ func TestEnsureTopicsReportsDrift(t *testing.T) {
 		}
 	}
 	// Nothing was changed.
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+	list, err := kafka.ListTopics(admin, false)
 	if err != nil {
-		t.Fatalf("describe config: %v", err)
+		t.Fatalf("list topics: %v", err)
 	}
-	for _, e := range entries {
-		if e.Name == "cleanup.policy" && e.Value != "compact" {
-			t.Errorf("cleanup.policy is %q after EnsureTopics, want it untouched (compact)", e.Value)
+	for _, ti := range list {
+		if ti.Name == topic && (ti.Config("cleanup.policy", "delete") != "compact" || ti.Partitions != 2) {
+			t.Errorf("topic after EnsureTopics: %d partitions, cleanup.policy %s; want it untouched (2, compact)", ti.Partitions, ti.Config("cleanup.policy", "delete"))
 		}
 	}
 }
@@ -253,7 +270,7 @@ func TestEnsureTopicsReportsDrift(t *testing.T) {
 // same topics at once both succeed.
 func TestEnsureTopicsConcurrentCreation(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Kafka(t)
+	cfg := brokerForTest(t)
 	admin := newAdmin(t, cfg)
 	other := newAdmin(t, cfg)
 	topic := "concurrent-" + testkit.UniqueSuffix(t)
@@ -275,4 +292,14 @@ func TestEnsureTopicsConcurrentCreation(t *testing.T) {
 			t.Fatalf("ensure: %v", err)
 		}
 	}
+}
+
+// brokerForTest returns the test broker's config; integration tests skip
+// under -short (make test-short).
+func brokerForTest(t *testing.T) kafka.Config {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped with -short")
+	}
+	return testkit.Kafka(t)
 }
