@@ -1,0 +1,161 @@
+package views
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+func testViews(t *testing.T) (*Views, *tester.Tester, topics.Names) {
+	t.Helper()
+	tt := tester.New(t)
+	n := topics.DefaultNames()
+	cfg := Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}}
+	states, err := NewStoreStates(cfg, nil, goka.WithViewTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := NewStoreInfos(cfg, nil, goka.WithViewTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Views{States: states, Infos: infos}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("views: %v", err)
+		}
+	})
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if err := v.WaitRecovered(wctx); err != nil {
+		t.Fatalf("views not recovered: %v", err)
+	}
+	return v, tt, n
+}
+
+func stateOf(from, to topics.Date) *features.State {
+	var s features.State
+	for d := from; d <= to; d++ {
+		s.Apply(features.Fact{Date: d, Open: d.Weekday() != 7, Sales: uint32(1000 * (d.Weekday() % 7)), Customers: 100})
+	}
+	return &s
+}
+
+func TestViewsGetTypedValues(t *testing.T) {
+	v, tt, n := testViews(t)
+	day := topics.DateFromYMD(2015, 6, 19)
+	tt.SetTableValue(n.StoreTable(), "3", stateOf(day-200, day))
+	tt.SetTableValue(n.StoreTable(), "12", stateOf(day-100, day-3))
+	tt.SetTableValue(n.StoreInfo, "3", &topics.StoreInfo{V: 1, Store: 3, StoreType: "b", Assortment: "a"})
+
+	st, found, err := v.States.Get(3)
+	if err != nil || !found {
+		t.Fatalf("get 3: %v, %v", found, err)
+	}
+	if l, _ := st.Latest(); l != day {
+		t.Errorf("latest of 3 = %s", l)
+	}
+	if _, found, err := v.States.Get(4); found || err != nil {
+		t.Errorf("get 4: found %v, err %v", found, err)
+	}
+	si, found, err := v.Infos.Get(3)
+	if err != nil || !found || si.StoreType != "b" || si.Features.Store != 3 {
+		t.Fatalf("info 3: %+v, %v, %v", si, found, err)
+	}
+	ids, err := v.States.Stores()
+	if err != nil || !slices.Equal(ids, []int{3, 12}) {
+		t.Errorf("stores = %v, %v", ids, err)
+	}
+	if l, ok, err := v.States.Latest(); err != nil || !ok || l != day {
+		t.Errorf("latest = %s, %v, %v", l, ok, err)
+	}
+
+	sf, found, err := v.Store(3)
+	if err != nil || !found {
+		t.Fatalf("store 3: %v %v", found, err)
+	}
+	got, err := sf.Features(nil, day+5, day, topics.KnownInputs{Open: 1, Promo: 1, StateHoliday: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := features.NewInfo(si.StoreInfo)
+	want, err := features.Compute(st, &info, day+5, day, features.Known{Open: true, Promo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+			t.Fatalf("feature %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := sf.Features(nil, day+5, day, topics.KnownInputs{Promo: 2, StateHoliday: "x"}); err == nil {
+		t.Errorf("bad known inputs accepted")
+	}
+	if _, found, _ := v.Store(12); found {
+		t.Errorf("store 12 has no store_info but was found")
+	}
+
+	// Cached decoding returns the same value for unchanged bytes.
+	again, _, _ := v.States.Get(3)
+	if again != st {
+		t.Errorf("an unchanged state was decoded again")
+	}
+}
+
+func TestViewsCollector(t *testing.T) {
+	v, tt, n := testViews(t)
+	tt.SetTableValue(n.StoreTable(), "1", stateOf(100, 200))
+	tt.SetTableValue(n.StoreInfo, "1", &topics.StoreInfo{V: 1, Store: 1, StoreType: "a", Assortment: "a"})
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(v.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "storecast_view_recovered", "storecast_view_table_stores", "storecast_view_table_bytes", "storecast_view_lag_messages"); err != nil || n != 8 {
+		t.Fatalf("gathered %d series, err %v; want 8", n, err)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		if mf.GetName() == "storecast_view_table_stores" {
+			for _, m := range mf.GetMetric() {
+				if m.GetGauge().GetValue() != 1 {
+					t.Errorf("table_stores{%v} = %v, want 1", m.GetLabel(), m.GetGauge().GetValue())
+				}
+			}
+		}
+	}
+}
+
+func TestCorruptStateIsAnError(t *testing.T) {
+	c := &cache[*features.State]{m: map[string]*features.State{}, max: 2, decode: func(b []byte) (*features.State, error) {
+		s := new(features.State)
+		return s, s.UnmarshalBinary(b)
+	}}
+	if _, err := c.get([]byte{9, 9, 9}); !errors.Is(err, features.ErrCorrupt) {
+		t.Errorf("err %v, want ErrCorrupt", err)
+	}
+	for i := range 5 { // past max the cache starts over instead of growing
+		b, _ := stateOf(topics.Date(100+i), 200).MarshalBinary()
+		if _, err := c.get(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.m) > 2 {
+		t.Errorf("cache holds %d entries, max 2", len(c.m))
+	}
+}
