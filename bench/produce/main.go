@@ -21,7 +21,6 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/storecast/storecast/ingest"
 	"github.com/storecast/storecast/internal/platform/kafka"
@@ -143,10 +142,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(*out), 0o750); err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(*out, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	fmt.Printf("bench-produce: %d events (+%d stores, %d rejected) in %.2f s = %.0f events/s (parse %.2f s, send %.2f s = %.0f events/s; %s; mean ack latency %.1f ms) -> %s\n",
@@ -167,7 +166,7 @@ func meanLatencyMS(g prometheus.Gatherer) float64 {
 			continue
 		}
 		for _, metric := range mf.GetMetric() {
-			var h *dto.Histogram = metric.GetHistogram()
+			h := metric.GetHistogram()
 			if h.GetSampleCount() > 0 {
 				return h.GetSampleSum() / float64(h.GetSampleCount()) * 1000
 			}

@@ -65,10 +65,6 @@ func (e *parseError) Unwrap() []error {
 	return []error{ErrParse, e.err}
 }
 
-func parseErr(field, format string, args ...any) error {
-	return &parseError{err: &topics.FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}}
-}
-
 // lines iterates over the lines of data, without line ends, with 1-based
 // numbers. A trailing empty line is not reported.
 type lines struct {
