@@ -43,7 +43,18 @@ external() {
 	return 1
 }
 
-as_postgres() { runuser -u postgres -- "$@"; }
+# PostgreSQL's initdb and pg_ctl refuse to run as root: as root, run them as
+# the postgres system user (which then owns the data folder); as anyone
+# else, run them as that user.
+if ((EUID == 0)); then
+	DB_USER=postgres
+	AS_DB=(runuser -u postgres --)
+else
+	DB_USER="$(id -un)"
+	AS_DB=()
+fi
+as_postgres() { "${AS_DB[@]}" "$@"; }
+own() { chown "$DB_USER:" "$@"; }
 
 # psql_super SQL...: run SQL as the cluster's superuser over TCP.
 psql_super() {
@@ -69,11 +80,11 @@ postmaster_pid() {
 
 check_prereqs() {
 	[[ -x "$PG_BIN/initdb" ]] || die "postgres: $PG_BIN/initdb not found; install PostgreSQL 15 (apt-get install -y postgresql-15) or set STORECAST_PG_BIN, or give an external server with STORECAST_PG_DSN and STORECAST_PG_ADMIN_DSN"
-	id postgres >/dev/null 2>&1 || die "postgres: no 'postgres' system user (Debian's postgresql package creates it); initdb refuses to run as root"
+	id "$DB_USER" >/dev/null 2>&1 || die "postgres: no '$DB_USER' system user (Debian's postgresql package creates it); initdb refuses to run as root"
 	mkdir -p "$PG_DIR"
 	chmod 711 "$PG_DIR"
 	if ! as_postgres test -x "$PG_DIR"; then
-		die "postgres: the postgres system user cannot reach $PG_DIR (a parent folder is not searchable by others); run from a folder others can traverse or set STORECAST_STATE_DIR"
+		die "postgres: the $DB_USER system user cannot reach $PG_DIR (a parent folder is not searchable by others); run from a folder others can traverse or set STORECAST_STATE_DIR"
 	fi
 }
 
@@ -108,7 +119,7 @@ log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 2000
 EOF
-	chown postgres:postgres "$DATA/storecast.conf"
+	own "$DATA/storecast.conf"
 }
 
 init_cluster() {
@@ -116,12 +127,13 @@ init_cluster() {
 	write_secret "$SUPER_PW"
 	log "postgres: initialising a new cluster in $DATA"
 	mkdir -p "$DATA"
-	chown postgres:postgres "$DATA"
+	own "$DATA"
 	chmod 700 "$DATA"
 	# initdb reads the password from a file the postgres user can read;
 	# it lives only for the call.
 	local pwtmp="$PG_DIR/.initdb-pwfile"
-	install -m 600 -o postgres -g postgres "$SUPER_PW" "$pwtmp"
+	install -m 600 "$SUPER_PW" "$pwtmp"
+	own "$pwtmp"
 	if ! as_postgres "$PG_BIN/initdb" -D "$DATA" -U postgres --pwfile="$pwtmp" \
 		--auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --data-checksums >"$LOG_DIR/postgres-initdb.log" 2>&1; then
 		rm -f "$pwtmp"
@@ -135,7 +147,7 @@ init_cluster() {
 # TYPE  DATABASE  USER  ADDRESS       METHOD
 host    all       all   127.0.0.1/32  scram-sha-256
 EOF
-	chown postgres:postgres "$DATA/pg_hba.conf"
+	own "$DATA/pg_hba.conf"
 }
 
 # ensure_role: role storecast (login, createdb, createrole) owning database storecast.
@@ -173,10 +185,10 @@ cmd_up() {
 	init_cluster
 	write_config
 	touch "$LOGFILE"
-	chown postgres:postgres "$LOGFILE"
+	own "$LOGFILE"
 	log "postgres: starting PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}')"
 	# setsid: the server outlives the shell (and the make job) that started it.
-	if ! setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t "$STARTUP_TIMEOUT" start >/dev/null 2>&1; then
+	if ! setsid -w "${AS_DB[@]}" "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t "$STARTUP_TIMEOUT" start >/dev/null 2>&1; then
 		fail_start postgres "$LOGFILE" "pg_ctl start failed"
 	fi
 	pid="$(postmaster_pid)"
