@@ -2,15 +2,92 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/storecast/storecast/internal/platform/metrics"
+	featuresproc "github.com/storecast/storecast/processors/features"
+	"github.com/storecast/storecast/topics"
 )
 
-// ProcessCmd is `storecast process`.
-type ProcessCmd struct{}
+// ProcessCmd is `storecast process`: the Goka processors.
+type ProcessCmd struct {
+	Only        []string `help:"Goka groups to run, comma-separated (features; forecast once it is registered in processGroups)." default:"features" sep:"," env:"STORECAST_PROCESS_ONLY"`
+	StorageDir  string   `help:"Local storage (LevelDB) of the processors' tables; empty keeps them in memory." default:".state/goka" env:"STORECAST_STORAGE_DIR"`
+	HotStandby  bool     `help:"Keep the tables of partitions assigned to other instances warm too." env:"STORECAST_HOT_STANDBY"`
+	NamesSuffix string   `help:"Append -SUFFIX to every topic and group name (tests, benchmarks)." env:"STORECAST_NAMES_SUFFIX"`
+	MetricsAddr string   `help:"Serve /metrics and pprof here; empty disables." default:"127.0.0.1:9103" env:"STORECAST_PROCESS_METRICS_ADDR"`
+}
 
-// Run runs the subcommand until ctx is done.
+// processGroup builds one runnable Goka group of `storecast process`.
+type processGroup func(c *ProcessCmd, g *Globals, names topics.Names, log *slog.Logger, reg prometheus.Registerer) (interface {
+	Run(context.Context) error
+}, error)
+
+// processGroups are the groups --only may name. Add a group here.
+var processGroups = map[string]processGroup{
+	"features": func(c *ProcessCmd, g *Globals, names topics.Names, log *slog.Logger, reg prometheus.Registerer) (interface {
+		Run(context.Context) error
+	}, error) {
+		dir := c.StorageDir
+		if dir != "" {
+			dir += "/features"
+		}
+		return featuresproc.New(featuresproc.Config{
+			Names: names, Kafka: g.Kafka("features"), StorageDir: dir, HotStandby: c.HotStandby,
+		}, log, reg)
+	},
+}
+
+func processGroupNames() string {
+	var out []string
+	for n := range processGroups {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// Validate checks that every group named by --only exists.
+func (c *ProcessCmd) Validate() error {
+	if len(c.Only) == 0 {
+		return fmt.Errorf("--only names no group (available: %s)", processGroupNames())
+	}
+	for _, o := range c.Only {
+		if _, ok := processGroups[o]; !ok {
+			return fmt.Errorf("--only: unknown group %q (available: %s)", o, processGroupNames())
+		}
+	}
+	return nil
+}
+
+// Run runs the selected groups until ctx is done or one fails.
 func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
-	_ = ctx
-	_ = g
-	return errors.New("process: not implemented yet")
+	log := g.log.With("cmd", "process")
+	names := topics.DefaultNames()
+	if c.NamesSuffix != "" {
+		names = names.WithSuffix(c.NamesSuffix)
+	}
+	log.Info("starting", "groups", c.Only, "brokers", g.Brokers, "storage_dir", c.StorageDir, "hot_standby", c.HotStandby, "metrics_addr", c.MetricsAddr)
+
+	reg := metrics.NewRegistry()
+	eg, ctx := errgroup.WithContext(ctx)
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(c.Only))) {
+		p, err := processGroups[name](c, g, names, log.With("group", name), reg)
+		if err != nil {
+			return fmt.Errorf("process %s: %w", name, err)
+		}
+		eg.Go(func() error { return p.Run(ctx) })
+	}
+	eg.Go(func() error { return metrics.Serve(ctx, log, c.MetricsAddr, metrics.Handler(reg)) })
+	if err := eg.Wait(); err != nil {
+		return fmt.Errorf("process: %w", err)
+	}
+	return nil
 }
