@@ -3,14 +3,197 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/IBM/sarama"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/storecast/storecast/api"
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/internal/platform/metrics"
+	"github.com/storecast/storecast/topics"
+	"github.com/storecast/storecast/views"
 )
 
-// ServeCmd is `storecast serve`.
-type ServeCmd struct{}
+// ServeCmd is `storecast serve`: the forecast API, the training API, the
+// store views and the model feed in one process.
+type ServeCmd struct {
+	ForecastAddr string        `help:"Listen address of the forecast API." default:"127.0.0.1:4242" env:"STORECAST_FORECAST_ADDR"`
+	TrainAddr    string        `help:"Listen address of the training API." default:"127.0.0.1:4243" env:"STORECAST_TRAIN_ADDR"`
+	DebugAddr    string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
+	APIToken     string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
+	StorageDir   string        `help:"Local storage of the views (LevelDB); empty keeps them in memory." default:".state/goka/serve" env:"STORECAST_SERVE_STORAGE_DIR"`
+	NamesSuffix  string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
+	LogQueue     int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
+	LogWait      time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
+	MaxRows      int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
+	ShutdownWait time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
+}
 
 // Run runs the subcommand until ctx is done.
 func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
-	_ = ctx
-	_ = g
-	return errors.New("serve: not implemented yet")
+	log := g.log.With("cmd", "serve")
+	names := topics.DefaultNames()
+	if c.NamesSuffix != "" {
+		names = names.WithSuffix(c.NamesSuffix)
+	}
+	kcfg := g.Kafka("serve")
+	if err := kcfg.Validate(); err != nil {
+		return err
+	}
+	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
+		"brokers", kcfg.Brokers, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
+	reg := metrics.NewRegistry()
+	m := api.NewMetrics(reg)
+
+	// Kafka clients: one for the topic tails (models, train_results), an
+	// async producer for forecast_results, a sync one for train_requests.
+	tailCfg := kcfg.Sarama()
+	tailCfg.Consumer.Return.Errors = true
+	client, err := sarama.NewClient(kcfg.Brokers, tailCfg)
+	if err != nil {
+		return fmt.Errorf("serve: kafka client: %w", err)
+	}
+	defer client.Close()
+	logProducer, err := sarama.NewAsyncProducer(kcfg.Brokers, kcfg.IdempotentProducer(true))
+	if err != nil {
+		return fmt.Errorf("serve: forecast-results producer: %w", err)
+	}
+	trainProducer, err := newSyncProducer(kcfg)
+	if err != nil {
+		_ = logProducer.Close()
+		return err
+	}
+	defer trainProducer.Close()
+
+	// Views, models, the train-results tracker.
+	vs, err := views.New(views.Config{Names: names, Kafka: kcfg, StorageDir: c.StorageDir}, log, reg)
+	if err != nil {
+		_ = logProducer.Close()
+		return err
+	}
+	registry, models := api.NewRegistryModels(features.Names(), log.With("component", "models"), m)
+	modelFeed := api.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), m)
+	tracker := api.NewResultTracker()
+	resultFeed := api.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
+	forecastLog := api.NewKafkaForecastLog(logProducer, api.KafkaLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, m)
+	stores := api.NewViewStores(vs)
+	engine := api.NewEngine(stores, models, m, api.EngineConfig{FeatureNames: features.Names()})
+
+	// Handlers.
+	kafkaCheck := api.Check{Name: "kafka", Probe: api.KafkaProbe(client)}
+	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
+		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
+		Stores: storesHandler(vs, log),
+		Ready: []api.Check{
+			{Name: "model", Probe: func(context.Context) error {
+				if models.Default() == nil {
+					return fmt.Errorf("no %s model loaded yet (%s)", "storecast-sales", modelFeedState(modelFeed))
+				}
+				return nil
+			}},
+			{Name: "views", Probe: func(context.Context) error {
+				if !vs.Recovered() {
+					return errors.New("store views are recovering")
+				}
+				return nil
+			}},
+			kafkaCheck,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	trainH, err := api.NewTrainHandler(api.TrainConfig{
+		Emitter: api.NewKafkaTrainEmitter(trainProducer, string(names.TrainRequests)), Results: tracker,
+		Token: c.APIToken, Metrics: m, Gatherer: reg, Logger: log,
+		Ready: []api.Check{kafkaCheck, {Name: "train_results", Probe: resultFeed.Probe}},
+	})
+	if err != nil {
+		return err
+	}
+
+	// Run everything; the forecast log outlives the HTTP servers so every
+	// forecast served is flushed to Kafka.
+	logCtx, stopLog := context.WithCancel(context.Background())
+	defer stopLog()
+	logDone := make(chan error, 1)
+	go func() { logDone <- forecastLog.Run(logCtx) }()
+
+	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return vs.Run(gctx) })
+	grp.Go(func() error { return modelFeed.Run(gctx) })
+	grp.Go(func() error { return resultFeed.Run(gctx) })
+	grp.Go(func() error { return metrics.Serve(gctx, log, c.DebugAddr, metrics.Handler(reg)) })
+	grp.Go(func() error { return c.listen(gctx, log, "forecast", c.ForecastAddr, forecastH) })
+	grp.Go(func() error { return c.listen(gctx, log, "train", c.TrainAddr, trainH) })
+	err = grp.Wait()
+	stopLog()
+	if lerr := <-logDone; lerr != nil {
+		err = errors.Join(err, lerr)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("serve stopped")
+	return nil
 }
+
+func modelFeedState(f *api.ModelFeed) string {
+	if f.Recovered() {
+		return "the models topic has no loadable model"
+	}
+	return "still reading the models topic"
+}
+
+func newSyncProducer(kcfg kafka.Config) (sarama.SyncProducer, error) {
+	sc := kcfg.IdempotentProducer(true)
+	sc.Producer.Flush.Frequency = 0
+	sc.Producer.Flush.Messages = 0
+	sc.Producer.Flush.Bytes = 0
+	p, err := sarama.NewSyncProducer(kcfg.Brokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("serve: train-requests producer: %w", err)
+	}
+	return p, nil
+}
+
+// listen serves h on addr until ctx is done, then shuts down gracefully.
+func (c *ServeCmd) listen(ctx context.Context, log *slog.Logger, name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve %s: listen %s: %w", name, addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// GET /train/{id}?wait= may hold a request up to api.MaxTrainWait.
+		WriteTimeout: api.MaxTrainWait + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", "api", name, "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve %s: shutdown: %w", name, err)
+	}
+	return nil
+}
+
+// storesHandler returns the /v1/stores handler of the views (api/stores),
+// or nil while it does not exist.
+func storesHandler(_ *views.Views, _ *slog.Logger) http.Handler { return nil }
