@@ -1,17 +1,89 @@
-"""Command line: ``storecast-trainer {worker,golden,bench}``."""
+"""storecast-trainer: Storecast's trainer.
+
+Subcommands:
+  worker   consume train requests and train (the long-running service)
+  train    serve one request from the command line (no Kafka consumer group), print the outcome
+  bench    train on every example, write bench/results/train.json
+  golden   regenerate the Go parity golden files (model/testdata/golden)
+
+Every flag has an environment twin (STORECAST_...).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import uuid
 from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--brokers",
+        default=_env("STORECAST_BROKERS", "127.0.0.1:9092"),
+        help="Kafka bootstrap brokers (STORECAST_BROKERS)",
+    )
+    p.add_argument(
+        "--tracking-uri",
+        default=_env("STORECAST_MLFLOW_TRACKING_URI", "http://127.0.0.1:5050"),
+        help="MLflow tracking server; empty: no tracking (STORECAST_MLFLOW_TRACKING_URI)",
+    )
+    p.add_argument(
+        "--names-suffix",
+        default=_env("STORECAST_NAMES_SUFFIX", ""),
+        help="suffix of every topic and group name, as Go's Names.WithSuffix (STORECAST_NAMES_SUFFIX)",
+    )
+    p.add_argument(
+        "--snapshot-timeout",
+        type=float,
+        default=float(_env("STORECAST_TRAINER_SNAPSHOT_TIMEOUT", "180")),
+        help="seconds to wait for feature snapshots (STORECAST_TRAINER_SNAPSHOT_TIMEOUT)",
+    )
+    p.add_argument(
+        "--log-level",
+        default=_env("STORECAST_LOG_LEVEL", "info"),
+        help="debug, info, warn, error (STORECAST_LOG_LEVEL)",
+    )
+
+
+def _request_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=int, default=0, help="one store's model (0: all stores)")
+    p.add_argument("--start", default="", help="first day YYYY-MM-DD (default: all data)")
+    p.add_argument("--end", default="", help="last day YYYY-MM-DD (default: all data)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="training parameter override")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the storecast-trainer command line."""
-    parser = argparse.ArgumentParser(prog="storecast-trainer", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="storecast-trainer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
+
+    w = sub.add_parser("worker", help="consume train requests and train")
+    _common(w)
+    w.add_argument(
+        "--metrics-addr",
+        default=_env("STORECAST_TRAINER_METRICS_ADDR", "127.0.0.1:9104"),
+        help="host:port of /metrics (STORECAST_TRAINER_METRICS_ADDR)",
+    )
+
+    t = sub.add_parser("train", help="serve one request from the command line")
+    _common(t)
+    _request_flags(t)
+    t.add_argument("--no-publish", action="store_true", help="publish nothing to Kafka (results, models)")
+
+    b = sub.add_parser("bench", help="train on every example; write bench/results/train.json")
+    _common(b)
+    _request_flags(b)
+    b.add_argument("--out", type=Path, default=Path("bench/results/train.json"))
 
     g = sub.add_parser("golden", help="regenerate the Go parity golden files")
     g.add_argument("--out", type=Path, default=Path("model/testdata/golden"))
@@ -20,11 +92,58 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "golden":
         from .golden import make_golden
 
-        manifest = make_golden(args.out)
-        json.dump(manifest, sys.stdout, indent=2)
+        json.dump(make_golden(args.out), sys.stdout, indent=2)
         print()
         return 0
-    return 2
+
+    level = {"warn": "WARNING"}.get(args.log_level.lower(), args.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("urllib3", "mlflow", "alembic", "matplotlib"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+    from .names import Names
+    from .worker import Config, Request, Trainer, bench_summary, serve
+
+    cfg = Config(
+        brokers=args.brokers,
+        tracking_uri=args.tracking_uri or None,
+        names=Names().with_suffix(args.names_suffix),
+        snapshot_timeout=args.snapshot_timeout,
+    )
+    if args.cmd == "worker":
+        from .prom import WorkerMetrics
+
+        m = WorkerMetrics()
+        m.serve(args.metrics_addr)
+        logging.getLogger(__name__).info("metrics on http://%s/metrics", args.metrics_addr)
+        return serve(cfg, m)
+
+    from .data import parse_day
+
+    params = dict(kv.split("=", 1) for kv in args.param)
+    req = Request(
+        id=f"{args.cmd}-{uuid.uuid4().hex[:12]}",
+        requested_by="storecast-trainer " + args.cmd,
+        store=args.store or None,
+        start=parse_day(args.start) if args.start else None,
+        end=parse_day(args.end) if args.end else None,
+        params=params,
+    )
+    if args.cmd == "bench":
+        params.setdefault("nthread", "2")
+        o = Trainer(cfg).run(req, publish=False, track=False)
+        summary = bench_summary(o)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2) + "\n")
+        print(
+            f"bench-train: {o.status} rows={summary['rows']} train_seconds={summary['train_seconds']} "
+            f"val_rmspe={summary['val_rmspe']} val_window={summary['val_window']} "
+            f"(timings {summary['timings']}) -> {args.out}"
+        )
+        return 0 if o.status == "succeeded" else 1
+    o = Trainer(cfg).run(req, publish=not args.no_publish)
+    print(json.dumps({k: v for k, v in o.__dict__.items()}, indent=2, default=str))
+    return 0 if o.status == "succeeded" else 1
 
 
 if __name__ == "__main__":

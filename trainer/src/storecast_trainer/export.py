@@ -190,37 +190,41 @@ def to_lightgbm_text(booster: xgb.Booster, feature_names: Sequence[str]) -> str:
 
 
 def lightgbm_text_predict(text: str, x: np.ndarray) -> np.ndarray:
-    """Evaluate a LightGBM text model written by to_lightgbm_text in pure Python, with leaves'
-    semantics (float64 ``<=``, NaN to the default side). Used by tests as an independent check."""
-    lines = text.split("\n")
+    """Evaluate a LightGBM text model written by to_lightgbm_text with leaves' semantics (float64
+    ``<=`` on float32-rounded inputs, NaN to the node's default side), vectorised over rows. The
+    trainer uses it to check every export against XGBoost before publishing it."""
     trees: list[dict[str, str]] = []
     cur: dict[str, str] | None = None
-    for line in lines:
+    for line in text.split("\n"):
         if line.startswith("Tree="):
             cur = {}
             trees.append(cur)
-        elif line == "" or line.startswith("end of trees"):
-            cur = None if line.startswith("end") else cur
+        elif line.startswith("end of trees"):
+            break
         elif cur is not None and "=" in line:
             k, v = line.split("=", 1)
             cur[k] = v
     xs = np.asarray(x, dtype=np.float32).astype(np.float64)
-    out = np.zeros(xs.shape[0])
+    n = xs.shape[0]
+    rows = np.arange(n)
+    out = np.zeros(n)
     for t in trees:
-        leaf = [float(v) for v in t["leaf_value"].split()]
+        leaf = np.array(t["leaf_value"].split(), dtype=np.float64)
         if int(t["num_leaves"]) == 1:
             out += leaf[0]
             continue
-        feat = [int(v) for v in t["split_feature"].split()]
-        thr = [float(v) for v in t["threshold"].split()]
-        dec = [int(v) for v in t["decision_type"].split()]
-        lc = [int(v) for v in t["left_child"].split()]
-        rc = [int(v) for v in t["right_child"].split()]
-        for r in range(xs.shape[0]):
-            n = 0
-            while n >= 0:
-                v = xs[r, feat[n]]
-                go_left = bool(dec[n] & DECISION_DEFAULT_LEFT) if math.isnan(v) else v <= thr[n]
-                n = lc[n] if go_left else rc[n]
-            out[r] += leaf[~n]
+        feat = np.array(t["split_feature"].split(), dtype=np.int64)
+        thr = np.array(t["threshold"].split(), dtype=np.float64)
+        dleft = (np.array(t["decision_type"].split(), dtype=np.int64) & DECISION_DEFAULT_LEFT) != 0
+        lc = np.array(t["left_child"].split(), dtype=np.int64)
+        rc = np.array(t["right_child"].split(), dtype=np.int64)
+        node = np.zeros(n, dtype=np.int64)
+        active = np.ones(n, dtype=bool)
+        while active.any():
+            r, nd = rows[active], node[active]
+            v = xs[r, feat[nd]]
+            go_left = np.where(np.isnan(v), dleft[nd], v <= thr[nd])
+            node[active] = np.where(go_left, lc[nd], rc[nd])
+            active = node >= 0
+        out += leaf[~node]
     return out

@@ -1,0 +1,176 @@
+"""Training: parameters, the time split, validation with early stopping, and the refit.
+
+The target is log1p(sales) of trading days. Validation mimics serving: the window is the last
+``val_days`` days of the requested range, and its rows carry features as of the day before the
+window (horizons 1..val_days), exactly what a forecast made that day sees. The model that is scored
+is trained only on examples of days before the window; never a shuffled split. The registered model
+is refit on the whole range with the number of rounds early stopping chose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import xgboost as xgb
+
+from . import metrics
+from .data import Examples
+from .promotion import Window
+
+
+class RequestError(ValueError):
+    """A train request that cannot be served; its message is the failure reason."""
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """Training parameters; a request may override any of them by name (as strings)."""
+
+    max_depth: int = 10
+    eta: float = 0.1
+    num_boost_round: int = 1500
+    early_stopping_rounds: int = 50
+    subsample: float = 0.8
+    colsample_bytree: float = 0.7
+    min_child_weight: float = 10.0
+    max_bin: int = 256
+    nthread: int = 2
+    seed: int = 42
+    val_days: int = 42
+
+    @classmethod
+    def from_request(cls, params: Mapping[str, str] | None) -> TrainParams:
+        """Apply a request's overrides, refusing unknown names and bad values with RequestError."""
+        if not params:
+            return cls()
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        kw: dict[str, object] = {}
+        for k, v in params.items():
+            if k not in types:
+                raise RequestError(f"unknown parameter {k!r} (known: {', '.join(sorted(types))})")
+            try:
+                kw[k] = int(v) if types[k] in (int, "int") else float(v)
+            except (TypeError, ValueError):
+                raise RequestError(f"parameter {k}={v!r} is not a number") from None
+        p = cls(**kw)  # type: ignore[arg-type]
+        p.check()
+        return p
+
+    def check(self) -> None:
+        """Raise RequestError when a value is out of range."""
+        bad = []
+        if not 1 <= self.max_depth <= 16:
+            bad.append("max_depth must be 1..16")
+        if not 0 < self.eta <= 1:
+            bad.append("eta must be in (0, 1]")
+        if not 1 <= self.num_boost_round <= 20000:
+            bad.append("num_boost_round must be 1..20000")
+        if not 1 <= self.early_stopping_rounds <= 1000:
+            bad.append("early_stopping_rounds must be 1..1000")
+        if not 0 < self.subsample <= 1 or not 0 < self.colsample_bytree <= 1:
+            bad.append("subsample and colsample_bytree must be in (0, 1]")
+        if not 1 <= self.val_days <= 48:
+            bad.append("val_days must be 1..48 (features serve horizons up to 48 days)")
+        if not 16 <= self.max_bin <= 1024:
+            bad.append("max_bin must be 16..1024")
+        if not 1 <= self.nthread <= 64:
+            bad.append("nthread must be 1..64")
+        if bad:
+            raise RequestError("; ".join(bad))
+
+    def xgb_params(self) -> dict[str, object]:
+        """XGBoost's booster parameters."""
+        return {
+            "objective": "reg:squarederror",
+            "eval_metric": "rmse",
+            "tree_method": "hist",
+            "max_depth": self.max_depth,
+            "eta": self.eta,
+            "subsample": self.subsample,
+            "colsample_bytree": self.colsample_bytree,
+            "min_child_weight": self.min_child_weight,
+            "max_bin": self.max_bin,
+            "nthread": self.nthread,
+            "seed": self.seed,
+        }
+
+
+def validation_window(last: int, days: int) -> Window:
+    """The last ``days`` days up to ``last``, forecast as of the day before the first."""
+    first = last - days + 1
+    return Window(as_of=first - 1, first=first, last=last)
+
+
+def training_rows(ex: Examples, window: Window) -> Examples:
+    """Examples of days before the window: the only rows the validated model may learn from."""
+    return ex.take(ex.date < window.first)
+
+
+def check_validation_rows(val: Examples, window: Window) -> None:
+    """Require rows inside the window with features as of its as-of day (horizons 1..len)."""
+    if len(val) == 0:
+        raise RequestError(f"no validation rows in window {window.label()}")
+    if (val.date < window.first).any() or (val.date > window.last).any():
+        raise ValueError("validation rows outside the window")
+    if (val.as_of >= window.first).any():
+        raise ValueError("validation rows with features as of a day inside the window")
+
+
+@dataclass
+class Fit:
+    """A validated model and what validation measured."""
+
+    booster: xgb.Booster
+    rounds: int
+    pred: np.ndarray
+    metrics: dict[str, float]
+    per_horizon: dict[int, float]
+    importance: dict[str, float]
+    seconds: float
+    history: list[float] = field(default_factory=list)
+
+
+def _dmatrix(ex: Examples, ref: xgb.QuantileDMatrix | None, max_bin: int) -> xgb.QuantileDMatrix:
+    return xgb.QuantileDMatrix(
+        ex.x, label=np.log1p(ex.label), feature_names=ex.names, ref=ref, max_bin=max_bin, nthread=2
+    )
+
+
+def fit_validate(train: Examples, val: Examples, p: TrainParams) -> Fit:
+    """Train on ``train`` with early stopping on ``val`` and score the best iteration on ``val``."""
+    if len(train) == 0:
+        raise RequestError("no training rows before the validation window")
+    t0 = time.perf_counter()
+    dtrain = _dmatrix(train, None, p.max_bin)
+    dval = _dmatrix(val, dtrain, p.max_bin)
+    evals: dict[str, dict[str, list[float]]] = {}
+    booster = xgb.train(
+        p.xgb_params(),
+        dtrain,
+        num_boost_round=p.num_boost_round,
+        evals=[(dval, "val")],
+        early_stopping_rounds=p.early_stopping_rounds,
+        evals_result=evals,
+        verbose_eval=False,
+    )
+    rounds = int(booster.best_iteration) + 1
+    booster = booster[:rounds]
+    pred = np.expm1(booster.predict(dval))
+    seconds = time.perf_counter() - t0
+    m = metrics.report(val.label, pred)
+    per_h = metrics.per_horizon_rmspe(val.label, pred, val.horizon)
+    gain = booster.get_score(importance_type="total_gain")
+    total = sum(gain.values()) or 1.0
+    importance = {n: gain.get(n, 0.0) / total for n in val.names}
+    return Fit(booster, rounds, pred, m, per_h, importance, seconds, evals.get("val", {}).get("rmse", []))
+
+
+def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[xgb.Booster, float]:
+    """Train the registered model on every row of the range with the validated number of rounds."""
+    t0 = time.perf_counter()
+    booster = xgb.train(p.xgb_params(), _dmatrix(all_rows, None, p.max_bin), num_boost_round=rounds)
+    return booster, time.perf_counter() - t0

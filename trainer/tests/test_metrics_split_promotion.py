@@ -1,0 +1,109 @@
+"""RMSPE against a hand-computed example, the time split, and the promotion rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import synthetic
+
+from storecast_trainer import metrics, train
+from storecast_trainer.data import decode_examples, filter_examples, parse_day
+from storecast_trainer.promotion import Champion, Window, decide
+
+
+def test_rmspe_hand_computed() -> None:
+    y = np.array([100.0, 200.0, 0.0, 50.0])
+    pred = np.array([110.0, 180.0, 999.0, 50.0])
+    # Errors (days with sales > 0 only): 10/100 = 0.1, 20/200 = 0.1, 0/50 = 0.
+    # mean of squares = (0.01 + 0.01 + 0) / 3; sqrt = 0.0816496...
+    assert metrics.rmspe(y, pred) == pytest.approx(math.sqrt(0.02 / 3), rel=1e-12)
+    assert metrics.rmspe(y, pred) == pytest.approx(0.08164965809, rel=1e-9)
+    assert math.isnan(metrics.rmspe(np.zeros(2), np.ones(2)))
+
+
+def test_other_metrics() -> None:
+    y, p = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0])
+    assert metrics.rmse(y, p) == pytest.approx(math.sqrt(1 / 3))
+    assert metrics.mae(y, p) == pytest.approx(1 / 3)
+    assert metrics.r2(y, p) == pytest.approx(1 - 1 / 2)
+    assert metrics.per_horizon_rmspe(np.array([10.0, 10.0]), np.array([11.0, 10.0]), np.array([1, 2])) == {
+        1: pytest.approx(0.1),
+        2: 0.0,
+    }
+
+
+def test_validation_window_is_the_last_42_days() -> None:
+    end = parse_day("2015-06-19")
+    w = train.validation_window(end, 42)
+    assert w.label() == "2015-05-09..2015-06-19@2015-05-08"
+    assert w.last - w.first + 1 == 42
+    assert w.as_of == w.first - 1
+    # The benchmark's window (2015-05-08..2015-06-19 as of 2015-05-07) spans 43 days.
+    assert train.validation_window(end, 43).label() == "2015-05-08..2015-06-19@2015-05-07"
+
+
+def test_training_rows_never_reach_into_the_window() -> None:
+    first, last = parse_day("2015-03-01"), parse_day("2015-06-19")
+    ex = filter_examples(decode_examples(synthetic(3, first, last)))
+    w = train.validation_window(last, 42)
+    tr = train.training_rows(ex, w)
+    assert len(tr) == 3 * (w.first - first)
+    assert tr.date.max() == w.first - 1
+    assert (tr.as_of < tr.date).all()
+    # Validation rows must carry features as of a day before the window.
+    bad = ex.take(ex.date >= w.first)
+    with pytest.raises(ValueError, match="as of a day inside"):
+        train.check_validation_rows(bad.take(bad.as_of >= w.first), w)
+    train.check_validation_rows(bad.take(bad.as_of < w.first), w)
+
+
+def test_fit_validate_and_refit_learn_the_signal() -> None:
+    first, last = parse_day("2015-01-01"), parse_day("2015-06-19")
+    ex = filter_examples(decode_examples(synthetic(4, first, last)))
+    w = train.validation_window(last, 42)
+    val = ex.take(ex.date >= w.first)
+    p = train.TrainParams(max_depth=4, eta=0.3, num_boost_round=200, early_stopping_rounds=20, nthread=1)
+    fit = train.fit_validate(train.training_rows(ex, w), val, p)
+    assert 1 <= fit.rounds <= 200
+    assert fit.metrics["val_rmspe"] < 0.1
+    assert set(fit.per_horizon) <= set(range(1, 49))
+    assert fit.importance["promo"] > 0
+    booster, seconds = train.refit(ex, p, fit.rounds)
+    assert booster.num_boosted_rounds() == fit.rounds and seconds > 0
+
+
+def test_params_from_request() -> None:
+    p = train.TrainParams.from_request({"max_depth": "6", "eta": "0.05"})
+    assert p.max_depth == 6 and p.eta == 0.05
+    with pytest.raises(train.RequestError, match="unknown parameter"):
+        train.TrainParams.from_request({"depth": "6"})
+    with pytest.raises(train.RequestError, match="not a number"):
+        train.TrainParams.from_request({"eta": "fast"})
+    with pytest.raises(train.RequestError, match="val_days"):
+        train.TrainParams.from_request({"val_days": "60"})
+
+
+W = Window(as_of=99, first=100, last=141)
+
+
+@pytest.mark.parametrize(
+    ("challenger", "champion", "promote", "why"),
+    [
+        (0.12, None, True, "no champion"),
+        (0.12, Champion("3", W, 0.13), True, "beats"),
+        (0.13, Champion("3", W, 0.12), False, "does not beat"),
+        (0.12, Champion("3", W, 0.12), False, "does not beat"),  # a tie keeps the champion
+        (0.12, Champion("3", Window(69, 70, 111), 0.10, rescored_rmspe=0.125), True, "beats"),
+        (0.12, Champion("3", Window(69, 70, 111), 0.15, rescored_rmspe=0.11), False, "does not beat"),
+        (0.12, Champion("3", Window(69, 70, 111), 0.10), False, "cannot be scored"),
+        (0.12, Champion("3", Window(129, 130, 171), 0.2, rescored_rmspe=0.3), False, "cannot be scored"),
+        (0.20, Champion("3", W, 0.10, same_features=False), True, "another feature schema"),
+        (float("nan"), None, False, "no validation"),
+    ],
+)
+def test_promotion_rule(challenger: float, champion: Champion | None, promote: bool, why: str) -> None:
+    d = decide(challenger, W, champion)
+    assert d.promote is promote
+    assert why in d.reason
