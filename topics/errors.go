@@ -9,9 +9,14 @@ import (
 type FieldError struct {
 	Field  string
 	Reason string
+	// Err is an optional sentinel the error wraps (for example ErrUnknownStore).
+	Err error
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Unwrap returns the wrapped sentinel, if any.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // ErrUnknownStore is wrapped by validation errors for a store id that is
 // not in store_info.
