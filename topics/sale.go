@@ -44,7 +44,7 @@ func (s *Sale) Validate(known KnownStores) error {
 	case s.Store < 1 || s.Store > MaxStoreID:
 		bad("store", "store id %d is out of range 1..%d", s.Store, MaxStoreID)
 	case known != nil && !known(s.Store):
-		errs = append(errs, &FieldError{Field: "store", Reason: fmt.Sprintf("store %d is not in store_info", s.Store), Err: ErrUnknownStore})
+		errs = append(errs, &FieldError{Field: "store", Reason: fmt.Sprintf("store %d is not in store_info (unknown store)", s.Store), Err: ErrUnknownStore})
 	}
 	if s.Date < DateFromYMD(1990, 1, 1) || s.Date > DateFromYMD(2100, 1, 1) {
 		bad("date", "date %s is outside 1990-01-01..2100-01-01", s.Date)
