@@ -1,0 +1,114 @@
+package forecast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+// Config configures the running group.
+type Config struct {
+	Names topics.Names
+	Kafka kafka.Config
+	// StorageDir keeps the joined tables (store table, store_info) in
+	// LevelDB under it, so a restart reads only their tails; empty keeps
+	// them in memory.
+	StorageDir string
+}
+
+// Validate reports a config that cannot run.
+func (c Config) Validate() error {
+	var errs []error
+	if err := c.Kafka.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Names.ForecastGroup == "" || c.Names.ForecastRequests == "" {
+		errs = append(errs, errors.New("forecast: topic names are not set"))
+	}
+	return errors.Join(errs...)
+}
+
+// Runner is the running forecast group.
+type Runner struct {
+	proc *goka.Processor
+	log  *slog.Logger
+}
+
+// NewRunner builds the group with production options; opts come after
+// them (tests pass goka.WithTester).
+func NewRunner(cfg Config, models Models, log *slog.Logger, reg prometheus.Registerer, opts ...goka.ProcessorOption) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := New(cfg.Names, models, NewMetrics(reg))
+	proc, err := goka.NewProcessor(cfg.Kafka.Brokers, p.DefineGroup(), append(Options(cfg, log), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("forecast processor: %w", err)
+	}
+	return &Runner{proc: proc, log: log}, nil
+}
+
+// Run runs the group until ctx is done.
+func (r *Runner) Run(ctx context.Context) error {
+	start := time.Now()
+	go func() {
+		if err := r.proc.WaitForReadyContext(ctx); err == nil {
+			r.log.Info("forecast group ready", "recovery", time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	if err := r.proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("forecast processor: %w", err)
+	}
+	return nil
+}
+
+// Options returns the goka options of the production group: sarama configs
+// from internal/platform/kafka, the copartitioning strategy, an idempotent
+// producer, LevelDB or memory storage for the joined tables.
+func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
+	consumer := func() *sarama.Config {
+		sc := cfg.Kafka.Sarama()
+		sc.Consumer.Return.Errors = true
+		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+		sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+		return sc
+	}
+	tm := goka.NewTopicManagerConfig()
+	tm.Table.Replication, tm.Stream.Replication = 1, 1
+	tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
+	sb := storage.MemoryBuilder()
+	if cfg.StorageDir != "" {
+		sb = storage.DefaultBuilder(cfg.StorageDir)
+	}
+	return []goka.ProcessorOption{
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(consumer())),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(cfg.Kafka.IdempotentProducer(true))),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), tm)),
+		goka.WithStorageBuilder(sb),
+		goka.WithNilHandling(goka.NilProcess), // a nil request goes to the DLQ
+		goka.WithLogger(gokaLogger{log.With("component", "goka", "group", string(cfg.Names.ForecastGroup))}),
+	}
+}
+
+type gokaLogger struct{ l *slog.Logger }
+
+func (g gokaLogger) Print(v ...any)   { g.l.Debug(fmt.Sprint(v...)) }
+func (g gokaLogger) Println(v ...any) { g.l.Debug(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+func (g gokaLogger) Printf(format string, v ...any) {
+	g.l.Debug(fmt.Sprintf(format, v...))
+}
