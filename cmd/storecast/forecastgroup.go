@@ -16,23 +16,40 @@ import (
 	"github.com/storecast/storecast/topics"
 )
 
-// runForecastGroup runs the forecast group (`storecast process --only
-// forecast`) with the model feed that keeps its model registry current,
-// until ctx is done. storageDir holds its joined tables (empty: memory).
-func runForecastGroup(ctx context.Context, kcfg kafka.Config, names topics.Names, storageDir string, reg prometheus.Registerer, log *slog.Logger) error {
-	log = log.With("group", string(names.ForecastGroup))
-	sc := kcfg.Sarama()
+// forecastGroup is the forecast group of `storecast process --only
+// forecast` with the model feed that keeps its model registry current.
+type forecastGroup struct {
+	kcfg       kafka.Config
+	names      topics.Names
+	storageDir string
+	reg        prometheus.Registerer
+	log        *slog.Logger
+}
+
+func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.Logger, reg prometheus.Registerer) (interface {
+	Run(context.Context) error
+}, error) {
+	dir := c.StorageDir
+	if dir != "" {
+		dir += "/forecast"
+	}
+	return &forecastGroup{kcfg: g.Kafka("forecast"), names: names, storageDir: dir, reg: reg, log: log}, nil
+}
+
+// Run runs the group and its model feed until ctx is done.
+func (f *forecastGroup) Run(ctx context.Context) error {
+	sc := f.kcfg.Sarama()
 	sc.Consumer.Return.Errors = true
-	client, err := sarama.NewClient(kcfg.Brokers, sc)
+	client, err := sarama.NewClient(f.kcfg.Brokers, sc)
 	if err != nil {
 		return fmt.Errorf("forecast group: kafka client: %w", err)
 	}
 	defer client.Close()
-	m := api.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"component": "forecast-group"}, reg))
-	registry, _ := api.NewRegistryModels(features.Names(), log.With("component", "models"), m)
-	feed := api.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), m)
-	runner, err := forecast.NewRunner(forecast.Config{Names: names, Kafka: kcfg, StorageDir: storageDir},
-		forecast.FromRegistry(registry), log, reg)
+	m := api.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"component": "forecast-group"}, f.reg))
+	registry, _ := api.NewRegistryModels(features.Names(), f.log.With("component", "models"), m)
+	feed := api.NewModelFeed(client, string(f.names.Models), registry, f.log.With("component", "model-feed"), m)
+	runner, err := forecast.NewRunner(forecast.Config{Names: f.names, Kafka: f.kcfg, StorageDir: f.storageDir},
+		forecast.FromRegistry(registry), f.log, f.reg)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 
 // ProcessCmd is `storecast process`: the Goka processors.
 type ProcessCmd struct {
-	Only        []string `help:"Goka groups to run, comma-separated (features; forecast once it is registered in processGroups)." default:"features" sep:"," env:"STORECAST_PROCESS_ONLY"`
+	Only        []string `help:"Goka groups to run, comma-separated: features, forecast." default:"features" sep:"," env:"STORECAST_PROCESS_ONLY"`
 	StorageDir  string   `help:"Local storage (LevelDB) of the processors' tables; empty keeps them in memory." default:".state/goka" env:"STORECAST_STORAGE_DIR"`
 	HotStandby  bool     `help:"Keep the tables of partitions assigned to other instances warm too." env:"STORECAST_HOT_STANDBY"`
 	NamesSuffix string   `help:"Append -SUFFIX to every topic and group name (tests, benchmarks)." env:"STORECAST_NAMES_SUFFIX"`
@@ -43,6 +43,7 @@ var processGroups = map[string]processGroup{
 			Names: names, Kafka: g.Kafka("features"), StorageDir: dir, HotStandby: c.HotStandby,
 		}, log, reg)
 	},
+	"forecast": newForecastGroup,
 }
 
 func processGroupNames() string {
