@@ -403,3 +403,30 @@ func TestHotModelSwap(t *testing.T) {
 		t.Errorf("predictions_total lacks version 4")
 	}
 }
+
+func TestStoreViewsAreMounted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, withStores)
+	cases := []struct {
+		target string
+		status int
+		field  string
+	}{
+		{"/v1/stores/1", 200, ""},
+		{"/v1/stores/2/features?date=2015-07-01&promo=1", 200, ""},
+		{"/v1/stores/999", 404, ""},
+		{"/v1/stores/x", 400, "id"},
+		{"/v1/stores/1/features?date=someday", 400, "date"},
+		{"/v1/stores/1/features?date=2015-07-01&promo=7", 400, "promo"},
+	}
+	for _, c := range cases {
+		r := h.do("f", "GET", c.target, "")
+		if r.Code != c.status {
+			t.Errorf("GET %s: status %d, want %d: %s", c.target, r.Code, c.status, r.body)
+			continue
+		}
+		if c.field != "" && r.json(t)["field"] != c.field {
+			t.Errorf("GET %s: field %v, want %s", c.target, r.json(t)["field"], c.field)
+		}
+	}
+}

@@ -20,7 +20,10 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/api/stores"
+	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/topics"
+	"github.com/storecast/storecast/views"
 )
 
 // asOfDay is the fake store table's latest day: 2015-06-19, like the
@@ -141,13 +144,45 @@ type harness struct {
 	train    http.Handler
 	router   routers.Router
 	reg      *prometheus.Registry
-	// storesMissing is true while the /v1/stores handler is not mounted.
-	storesMissing bool
 }
 
-// withStores mounts the store views' handler (api/stores) over fakes.
-func withStores(h *harness, _ *ForecastConfig, _ *TrainConfig) {
-	h.storesMissing = true // api/stores is not written yet
+// withStores mounts the store views' handler (api/stores) over fake views
+// of the stores the harness knows.
+func withStores(h *harness, fc *ForecastConfig, _ *TrainConfig) {
+	sv, err := stores.NewHandler(stores.Config{States: fakeStates{}, Infos: fakeInfos{}, Ready: func() bool { return h.stores.Recovered() }})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	fc.Stores = sv
+}
+
+type fakeStates struct{}
+
+func (fakeStates) Get(store int) (*features.State, bool, error) {
+	if store > 7 {
+		return nil, false, nil
+	}
+	s := new(features.State)
+	for d := asOfDay - 120; d <= asOfDay; d++ {
+		sale := topics.Sale{V: 1, Store: store, DayOfWeek: d.Weekday(), Date: d, Open: 1, Sales: 5000 + int(d)%500, Customers: 600, StateHoliday: "0"}
+		f, err := features.FactOf(&sale)
+		if err != nil {
+			return nil, false, err
+		}
+		s.Apply(f)
+	}
+	return s, true, nil
+}
+
+type fakeInfos struct{}
+
+func (fakeInfos) Get(store int) (*views.StoreInfo, bool, error) {
+	if store > 7 {
+		return nil, false, nil
+	}
+	dist := 570.0
+	si := &topics.StoreInfo{V: 1, Store: store, StoreType: "a", Assortment: "c", CompetitionDistance: &dist}
+	return &views.StoreInfo{StoreInfo: si, Features: features.NewInfo(si)}, true, nil
 }
 
 type harnessOpt func(*harness, *ForecastConfig, *TrainConfig)

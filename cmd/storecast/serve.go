@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/storecast/storecast/api"
+	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
@@ -86,10 +87,14 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	engine := api.NewEngine(stores, models, m, api.EngineConfig{FeatureNames: features.Names()})
 
 	// Handlers.
+	storesH, err := storesHandler(vs, log)
+	if err != nil {
+		return err
+	}
 	kafkaCheck := api.Check{Name: "kafka", Probe: api.KafkaProbe(client)}
 	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
-		Stores: storesHandler(vs, log),
+		Stores: storesH,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
 				if models.Default() == nil {
@@ -194,6 +199,7 @@ func (c *ServeCmd) listen(ctx context.Context, log *slog.Logger, name, addr stri
 	return nil
 }
 
-// storesHandler returns the /v1/stores handler of the views (api/stores),
-// or nil while it does not exist.
-func storesHandler(_ *views.Views, _ *slog.Logger) http.Handler { return nil }
+// storesHandler returns the /v1/stores handler over the views (api/stores).
+func storesHandler(vs *views.Views, log *slog.Logger) (http.Handler, error) {
+	return stores.NewHandler(stores.Config{States: vs.States, Infos: vs.Infos, Ready: vs.Recovered, Logger: log.With("component", "stores")})
+}
