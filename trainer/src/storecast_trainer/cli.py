@@ -38,7 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--names-suffix",
         default=_env("STORECAST_NAMES_SUFFIX", ""),
-        help="suffix of every topic and group name, as Go's Names.WithSuffix (STORECAST_NAMES_SUFFIX)",
+        help="suffix of every topic, group and registered model name (STORECAST_NAMES_SUFFIX)",
     )
     p.add_argument(
         "--snapshot-timeout",
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         tracking_uri=args.tracking_uri or None,
         names=Names().with_suffix(args.names_suffix),
         snapshot_timeout=args.snapshot_timeout,
+        model_suffix=args.names_suffix,
     )
     if args.cmd == "worker":
         from .prom import WorkerMetrics

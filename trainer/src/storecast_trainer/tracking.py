@@ -32,9 +32,11 @@ VALIDATION_MODEL = "validation_model/model.json"
 FEATURES = "features.json"
 
 
-def model_name(store: int | None) -> str:
-    """The registered model name for a request's store (None or 0: all stores)."""
-    return f"{GLOBAL_MODEL}-store-{store}" if store else GLOBAL_MODEL
+def model_name(store: int | None, suffix: str = "") -> str:
+    """The registered model name for a request's store (None or 0: all stores). A names suffix
+    (tests) is appended, "-"+suffix, so test runs never touch the real registered models."""
+    base = f"{GLOBAL_MODEL}-store-{store}" if store else GLOBAL_MODEL
+    return f"{base}-{suffix}" if suffix else base
 
 
 def window_params(w: Window) -> dict[str, str]:
@@ -124,7 +126,7 @@ class Tracker:
             log.warning("run %s: no validation model (%s)", run_id, e)
             return None
 
-    def register(self, name: str, model_uri: str, run_id: str, description: str) -> str:
+    def register(self, name: str, model_uri: str, run_id: str, description: str, model_id: str | None) -> str:
         """Register model_uri as a new version of name; alias it challenger. Returns the version."""
         try:
             self.client.get_registered_model(name)
@@ -132,7 +134,9 @@ class Tracker:
             self.client.create_registered_model(
                 name, description="Storecast daily sales forecast (XGBoost on log1p(sales)); see runs."
             )
-        mv = self.client.create_model_version(name, model_uri, run_id=run_id, description=description)
+        mv = self.client.create_model_version(
+            name, model_uri, run_id=run_id, description=description, model_id=model_id
+        )
         self.client.set_registered_model_alias(name, CHALLENGER, mv.version)
         return str(mv.version)
 

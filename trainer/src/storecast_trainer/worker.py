@@ -71,6 +71,8 @@ class Config:
     names: Names = field(default_factory=Names)
     snapshot_timeout: float = 180.0
     read_timeout: float = 900.0
+    #: Appended to registered model names (set with the names suffix, so tests stay apart).
+    model_suffix: str = ""
 
 
 @dataclass
@@ -308,7 +310,7 @@ class Trainer:
     def run(self, req: Request, *, publish: bool = True, track: bool = True) -> Outcome:
         """Serve one request end to end; never raises for a request's own failures."""
         t0 = time.perf_counter()
-        name = model_name(req.store)
+        name = model_name(req.store, self.cfg.model_suffix)
         if publish:
             self.publish_result(req.id, Outcome(status="running", model_name=name))
         try:
@@ -534,6 +536,7 @@ class Trainer:
                 info.model_uri,
                 o.run_id,
                 f"request {req.id} by {req.requested_by or '?'}; validation {window.label()} ({mode})",
+                getattr(info, "model_id", None),
             )
             o.version = version
 
@@ -618,11 +621,11 @@ class Trainer:
         kafka_io.produce_json(self.producer, self.names.models, name, ev)
 
 
-def model_name(store: int | None) -> str:
-    """The registered model name for a request's store."""
+def model_name(store: int | None, suffix: str = "") -> str:
+    """The registered model name for a request's store (see tracking.model_name)."""
     from .tracking import model_name as mn
 
-    return mn(store)
+    return mn(store, suffix)
 
 
 def _golden_rows(x: np.ndarray, seed: int, n: int = 2000) -> np.ndarray:
@@ -681,7 +684,9 @@ def handle_message(trainer: Trainer, key: bytes | None, value: bytes | None) -> 
     try:
         req = Request.decode(value, key)
     except _Failed as e:
-        o = Outcome(status="failed", reason=str(e), model_name=model_name(e.req.store))
+        o = Outcome(
+            status="failed", reason=str(e), model_name=model_name(e.req.store, trainer.cfg.model_suffix)
+        )
         trainer.publish_result(e.req.id, o)
         if trainer.metrics:
             trainer.metrics.observe(o)
