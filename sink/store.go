@@ -100,6 +100,15 @@ func (s *Store) done() {
 	}
 }
 
+// lost marks err as ErrUnavailable when it closed the connection (pgx
+// reports a connection lost mid-statement as a plain "conn closed").
+func (s *Store) lost(err *error) {
+	if *err != nil && s.conn != nil && s.conn.IsClosed() && !errors.Is(*err, ErrUnavailable) &&
+		!errors.Is(*err, context.Canceled) && !errors.Is(*err, context.DeadlineExceeded) {
+		*err = fmt.Errorf("%w: %w", ErrUnavailable, *err)
+	}
+}
+
 // Ping checks that PostgreSQL answers.
 func (s *Store) Ping(ctx context.Context) error {
 	conn, err := s.connect(ctx)
@@ -115,12 +124,13 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // LoadOffsets returns the stored next offset of every partition of the
 // given topics that has one.
-func (s *Store) LoadOffsets(ctx context.Context, topicNames []string) (map[topicPartition]int64, error) {
+func (s *Store) LoadOffsets(ctx context.Context, topicNames []string) (_ map[topicPartition]int64, err error) {
 	conn, err := s.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer s.done()
+	defer s.lost(&err)
 	rows, err := conn.Query(ctx, `SELECT topic, partition, next_offset FROM sink_offsets WHERE consumer = $1 AND topic = ANY($2)`, s.consumer, topicNames)
 	if err != nil {
 		return nil, fmt.Errorf("load offsets: %w", translate(err))
@@ -142,7 +152,7 @@ func (s *Store) LoadOffsets(ctx context.Context, topicNames []string) (map[topic
 // partitions the next offset, provided the stored offset still equals
 // expected's (-1 or absent: no stored offset). Otherwise it writes nothing
 // and returns ErrFenced.
-func (s *Store) Write(ctx context.Context, b *batch, expected map[topicPartition]int64) (writeStats, error) {
+func (s *Store) Write(ctx context.Context, b *batch, expected map[topicPartition]int64) (_ writeStats, err error) {
 	var st writeStats
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
@@ -151,6 +161,7 @@ func (s *Store) Write(ctx context.Context, b *batch, expected map[topicPartition
 		return st, err
 	}
 	defer s.done()
+	defer s.lost(&err)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return st, fmt.Errorf("begin: %w", translate(err))
@@ -288,7 +299,7 @@ func (s *Store) applyRows(ctx context.Context, tx pgx.Tx, sales []saleRow, forec
 // returned as is.
 func (s *Store) findPoison(ctx context.Context, b *batch) (badSales, badForecasts map[int]error, err error) {
 	badSales, badForecasts = map[int]error{}, map[int]error{}
-	trial := func(sales []saleRow, forecasts []forecastRow) error {
+	trial := func(sales []saleRow, forecasts []forecastRow) (err error) {
 		ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 		defer cancel()
 		conn, err := s.connect(ctx)
@@ -296,6 +307,7 @@ func (s *Store) findPoison(ctx context.Context, b *batch) (badSales, badForecast
 			return err
 		}
 		defer s.done()
+		defer s.lost(&err)
 		tx, err := conn.Begin(ctx)
 		if err != nil {
 			return fmt.Errorf("begin: %w", translate(err))

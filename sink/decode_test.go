@@ -1,0 +1,173 @@
+package sink
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/storecast/storecast/topics"
+)
+
+const goodSale = `{"v":1,"store":1,"day_of_week":5,"date":"2015-06-19","sales":4202,"customers":487,"open":1,"promo":1,"state_holiday":"0","school_holiday":0}`
+
+func TestUnmarshalSaleMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		fast bool // whether the hand-rolled path should take it
+	}{
+		{"producer output", goodSale, true},
+		{"spaces and newlines", " {\n \"v\" : 1 ,\t\"store\":7 ,\"date\" : \"2014-01-02\" }\r\n", true},
+		{"other key order", `{"date":"2013-01-01","store":3,"v":1,"state_holiday":"a"}`, true},
+		{"empty object", `{}`, true},
+		{"negative number", `{"sales":-5}`, true},
+		{"minus zero", `{"sales":-0}`, true},
+		{"duplicate key, last wins", `{"store":1,"store":2}`, true},
+		{"unknown key", `{"store":1,"extra":2}`, false},
+		{"other case", `{"Store":1}`, false},
+		{"escape in string", `{"state_holiday":"\u0061"}`, false},
+		{"non-ascii", `{"state_holiday":"ä"}`, false},
+		{"float", `{"sales":1.5}`, false},
+		{"exponent", `{"sales":1e3}`, false},
+		{"leading zero", `{"sales":012}`, false},
+		{"null", `{"sales":null}`, false},
+		{"huge number", `{"sales":123456789012345678901}`, false},
+		{"bad date", `{"date":"2015-02-30"}`, false},
+		{"date as number", `{"date":20150619}`, false},
+		{"not an object", `[1,2]`, false},
+		{"truncated", `{"store":1`, false},
+		{"trailing garbage", `{"store":1}x`, false},
+		{"trailing comma", `{"store":1,}`, false},
+		{"empty", ``, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var fast topics.Sale
+			gotFast := fastUnmarshalSale([]byte(tt.in), &fast)
+			if gotFast != tt.fast {
+				t.Errorf("fast path took it = %v, want %v", gotFast, tt.fast)
+			}
+			var want topics.Sale
+			wantErr := json.Unmarshal([]byte(tt.in), &want)
+			var got topics.Sale
+			gotErr := unmarshalSale([]byte(tt.in), &got)
+			if (gotErr != nil) != (wantErr != nil) {
+				t.Fatalf("unmarshalSale error = %v, encoding/json error = %v", gotErr, wantErr)
+			}
+			if wantErr == nil && got != want {
+				t.Errorf("unmarshalSale = %+v, encoding/json = %+v", got, want)
+			}
+		})
+	}
+}
+
+func FuzzUnmarshalSale(f *testing.F) {
+	for _, s := range []string{goodSale, `{}`, `{"store":1,"store":2}`, `{"sales":-0}`, ` {"date" : "2014-01-02"} `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast topics.Sale
+		if !fastUnmarshalSale(b, &fast) {
+			return
+		}
+		var want topics.Sale
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", b, err)
+		}
+		if fast != want {
+			t.Fatalf("fast path decoded %q as %+v, encoding/json as %+v", b, fast, want)
+		}
+	})
+}
+
+func TestDecodeSale(t *testing.T) {
+	t.Parallel()
+	row, err := decodeSale([]byte(goodSale))
+	if err != nil {
+		t.Fatalf("decodeSale: %v", err)
+	}
+	want := saleRow{store: 1, sales: 4202, customers: 487, date: topics.DateFromYMD(2015, 6, 19), dayOfWeek: 5, open: 1, promo: 1, school: 0, stateHoliday: "0"}
+	if row != want {
+		t.Errorf("decodeSale = %+v, want %+v", row, want)
+	}
+
+	bad := []struct {
+		name   string
+		in     string
+		fields []string
+	}{
+		{"not json", `{"v":1,`, nil},
+		{"wrong version", strings.Replace(goodSale, `"v":1`, `"v":2`, 1), []string{"v"}},
+		{"weekday mismatch", strings.Replace(goodSale, `"day_of_week":5`, `"day_of_week":3`, 1), []string{"day_of_week"}},
+		{"sales beyond int4", strings.Replace(goodSale, `"sales":4202`, `"sales":3000000000`, 1), []string{"sales"}},
+		{"several at once", strings.Replace(strings.Replace(goodSale, `"store":1`, `"store":0`, 1), `"promo":1`, `"promo":7`, 1), []string{"store", "promo"}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := decodeSale([]byte(tt.in))
+			if err == nil {
+				t.Fatal("decodeSale accepted it")
+			}
+			if got := topics.Fields(err); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields = %q, want %q (err %v)", got, tt.fields, err)
+			}
+		})
+	}
+}
+
+func validForecast() topics.ForecastResult {
+	return topics.ForecastResult{V: 1, ID: "f-1", RequestID: "r-1", Store: 9, Date: topics.DateFromYMD(2015, 7, 1),
+		AsOf: topics.DateFromYMD(2015, 6, 19), Horizon: 12, PredictedSales: 5123.5, ModelName: "m", ModelVersion: "3",
+		Source: "api", CreatedAt: time.Date(2015, 6, 20, 8, 0, 0, 0, time.UTC)}
+}
+
+func TestDecodeForecast(t *testing.T) {
+	t.Parallel()
+	good := validForecast()
+	b, _ := json.Marshal(good)
+	row, err := decodeForecast(b)
+	if err != nil {
+		t.Fatalf("decodeForecast: %v", err)
+	}
+	if !reflect.DeepEqual(row.ForecastResult, good) {
+		t.Errorf("decodeForecast = %+v, want %+v", row.ForecastResult, good)
+	}
+	tests := []struct {
+		name   string
+		edit   func(*topics.ForecastResult)
+		fields []string
+	}{
+		{"no id", func(f *topics.ForecastResult) { f.ID = "" }, []string{"forecast_id"}},
+		{"bad store and horizon", func(f *topics.ForecastResult) { f.Store = -1; f.Horizon = -3 }, []string{"store", "horizon"}},
+		{"no created time", func(f *topics.ForecastResult) { f.CreatedAt = time.Time{} }, []string{"created_at"}},
+		{"old version", func(f *topics.ForecastResult) { f.V = 0 }, []string{"v"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := validForecast()
+			tt.edit(&f)
+			b, _ := json.Marshal(f)
+			_, err := decodeForecast(b)
+			if got := topics.Fields(err); !slices.Equal(got, tt.fields) {
+				t.Errorf("fields = %q, want %q (err %v)", got, tt.fields, err)
+			}
+		})
+	}
+	f := validForecast()
+	f.PredictedSales = math.NaN()
+	if err := validateForecast(&f); !slices.Equal(topics.Fields(err), []string{"predicted_sales"}) {
+		t.Errorf("NaN prediction: err = %v", err)
+	}
+	if _, err := decodeForecast([]byte(`{"v":1,"forecast_id":7}`)); err == nil || errors.Is(err, nil) {
+		t.Errorf("a number as id: err = %v, want a decode error", err)
+	}
+}
