@@ -34,7 +34,7 @@ type ProduceCmd struct {
 
 	NamesSuffix  string `help:"Append -SUFFIX to every topic name (tests, benchmarks)." env:"STORECAST_NAMES_SUFFIX"`
 	CreateTopics bool   `help:"Create missing topics first (as topics init would)." default:"true" negatable:"" env:"STORECAST_CREATE_TOPICS"`
-	MetricsAddr  string `help:"Serve /metrics and pprof here; empty disables." default:"127.0.0.1:9101" env:"STORECAST_METRICS_ADDR"`
+	MetricsAddr  string `help:"Serve /metrics and pprof here; empty disables." default:"127.0.0.1:9101" env:"STORECAST_PRODUCE_METRICS_ADDR"`
 }
 
 // Validate checks flag combinations.
