@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,6 +129,10 @@ type ModelFeed struct {
 	metrics *Metrics
 	// Accept filters model names; nil accepts every name.
 	Accept func(name string) bool
+	// Suffix, when set, is the names suffix of a test deployment: the
+	// trainer appends "-"+Suffix to registered model names, so the feed
+	// strips it before offering and ignores names without it.
+	Suffix string
 }
 
 // NewModelFeed returns a feed of topic (names.Models) into reg. m may be nil.
@@ -150,6 +155,16 @@ func (f *ModelFeed) offer(msg *sarama.ConsumerMessage) {
 		return
 	}
 	ev := v.(*topics.ModelEvent)
+	if f.Suffix != "" {
+		name, ok := strings.CutSuffix(ev.Name, "-"+f.Suffix)
+		if !ok {
+			if f.metrics != nil {
+				f.metrics.modelSwaps.WithLabelValues("ignored").Inc()
+			}
+			return
+		}
+		ev.Name = name
+	}
 	if f.Accept != nil && !f.Accept(ev.Name) {
 		if f.metrics != nil {
 			f.metrics.modelSwaps.WithLabelValues("ignored").Inc()

@@ -22,6 +22,7 @@ type forecastGroup struct {
 	kcfg       kafka.Config
 	names      topics.Names
 	storageDir string
+	suffix     string
 	reg        prometheus.Registerer
 	log        *slog.Logger
 }
@@ -33,7 +34,7 @@ func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.L
 	if dir != "" {
 		dir += "/forecast"
 	}
-	return &forecastGroup{kcfg: g.Kafka("forecast"), names: names, storageDir: dir, reg: reg, log: log}, nil
+	return &forecastGroup{kcfg: g.Kafka("forecast"), names: names, storageDir: dir, suffix: c.NamesSuffix, reg: reg, log: log}, nil
 }
 
 // Run runs the group and its model feed until ctx is done.
@@ -48,6 +49,7 @@ func (f *forecastGroup) Run(ctx context.Context) error {
 	m := api.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"component": "forecast-group"}, f.reg))
 	registry, _ := api.NewRegistryModels(features.Names(), f.log.With("component", "models"), m)
 	feed := api.NewModelFeed(client, string(f.names.Models), registry, f.log.With("component", "model-feed"), m)
+	feed.Suffix = f.suffix
 	runner, err := forecast.NewRunner(forecast.Config{Names: f.names, Kafka: f.kcfg, StorageDir: f.storageDir},
 		forecast.FromRegistry(registry), f.log, f.reg)
 	if err != nil {

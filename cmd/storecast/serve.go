@@ -80,6 +80,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	registry, models := api.NewRegistryModels(features.Names(), log.With("component", "models"), m)
 	modelFeed := api.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), m)
+	modelFeed.Suffix = c.NamesSuffix
 	tracker := api.NewResultTracker()
 	resultFeed := api.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
 	forecastLog := api.NewKafkaForecastLog(logProducer, api.KafkaLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, m)
