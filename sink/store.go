@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // writeLockID is the transaction-level advisory lock every sink write holds:
@@ -32,7 +33,14 @@ type Store struct {
 	consumer string
 	conn     *pgx.Conn
 	buf      []byte
+	// upsertOnly counts the batches that skip the direct COPY (see
+	// applyRows) after one hit an existing row.
+	upsertOnly int
 }
+
+// upsertStreak is how many batches go straight to the upsert after a
+// direct COPY met an existing row (a replay over existing rows).
+const upsertStreak = 16
 
 // parseConnConfig parses a PostgreSQL URL or key/value DSN.
 func parseConnConfig(dsn string) (*pgx.ConnConfig, error) {
@@ -253,26 +261,66 @@ WHERE (f.store, f.target_date, f.predicted_sales, f.model_name, f.model_version,
        EXCLUDED.model_version, EXCLUDED.as_of, EXCLUDED.horizon, EXCLUDED.source, EXCLUDED.request_id,
        EXCLUDED.created_at, EXCLUDED.actual_sales)`
 
-// applyRows stages and upserts rows in tx. Sales go first so forecasts of
-// the same days find them; fill also updates earlier forecasts' actuals.
+// applyRows writes rows in tx. Sales go first so forecasts of the same
+// days find them.
+//
+// Sales take one of two paths with the same outcome. Direct: COPY straight
+// into rossman_sales under a savepoint, which is the fastest way in when
+// none of the keys exists yet (a first load, or new days); a unique
+// violation rolls back to the savepoint and the batch takes the other path,
+// as do the next upsertStreak batches. Upsert: COPY into the staging table
+// and INSERT ... ON CONFLICT DO UPDATE ... WHERE the row differs. When fill
+// is set and forecasts exist, forecasts of the batch's days get their
+// actual_sales.
 func (s *Store) applyRows(ctx context.Context, tx pgx.Tx, sales []saleRow, forecasts []forecastRow, fill bool) (writeStats, error) {
 	var st writeStats
 	if len(sales) > 0 {
 		s.buf = encodeSalesCopy(s.buf[:0], sales)
-		if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(s.buf), "COPY sink_sales_stage ("+salesStageColumns+") FROM STDIN BINARY"); err != nil {
-			return st, fmt.Errorf("copy sales: %w", translate(err))
+		staged := false
+		direct := s.upsertOnly == 0
+		if !direct {
+			s.upsertOnly--
 		}
-		tag, err := tx.Exec(ctx, upsertSales)
-		if err != nil {
-			return st, fmt.Errorf("upsert sales: %w", translate(err))
-		}
-		st.sales = tag.RowsAffected()
-		if fill {
-			tag, err := tx.Exec(ctx, fillActuals)
+		if direct {
+			ok, err := s.copyDirect(ctx, tx)
 			if err != nil {
-				return st, fmt.Errorf("fill actual sales: %w", translate(err))
+				return st, err
 			}
-			st.actuals = tag.RowsAffected()
+			if ok {
+				st.sales = int64(len(sales))
+			} else {
+				s.upsertOnly = upsertStreak
+				direct = false
+			}
+		}
+		if !direct {
+			if err := s.stageSales(ctx, tx); err != nil {
+				return st, err
+			}
+			staged = true
+			tag, err := tx.Exec(ctx, upsertSales)
+			if err != nil {
+				return st, fmt.Errorf("upsert sales: %w", translate(err))
+			}
+			st.sales = tag.RowsAffected()
+		}
+		if fill {
+			var haveForecasts bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM forecast_results)`).Scan(&haveForecasts); err != nil {
+				return st, fmt.Errorf("any forecasts: %w", translate(err))
+			}
+			if haveForecasts {
+				if !staged {
+					if err := s.stageSales(ctx, tx); err != nil {
+						return st, err
+					}
+				}
+				tag, err := tx.Exec(ctx, fillActuals)
+				if err != nil {
+					return st, fmt.Errorf("fill actual sales: %w", translate(err))
+				}
+				st.actuals = tag.RowsAffected()
+			}
 		}
 	}
 	if len(forecasts) > 0 {
@@ -291,6 +339,34 @@ func (s *Store) applyRows(ctx context.Context, tx pgx.Tx, sales []saleRow, forec
 		st.forecasts = tag.RowsAffected()
 	}
 	return st, nil
+}
+
+// copyDirect copies s.buf into rossman_sales under a savepoint. It reports
+// false, with the savepoint rolled back, when a row already exists.
+func (s *Store) copyDirect(ctx context.Context, tx pgx.Tx) (bool, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT sink_direct"); err != nil {
+		return false, fmt.Errorf("savepoint: %w", translate(err))
+	}
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(s.buf), "COPY rossman_sales ("+salesStageColumns+") FROM STDIN BINARY")
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT sink_direct"); err != nil {
+			return false, fmt.Errorf("rollback to savepoint: %w", translate(err))
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("copy sales: %w", translate(err))
+	}
+}
+
+func (s *Store) stageSales(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(s.buf), "COPY sink_sales_stage ("+salesStageColumns+") FROM STDIN BINARY"); err != nil {
+		return fmt.Errorf("stage sales: %w", translate(err))
+	}
+	return nil
 }
 
 // findPoison isolates the rows of b that PostgreSQL rejects (ErrInvalidData)
