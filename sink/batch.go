@@ -46,6 +46,7 @@ type batch struct {
 
 	records  int
 	perTopic map[string]int
+	dates    dateCache
 	started  time.Time
 }
 
@@ -79,7 +80,7 @@ func (b *batch) add(msg *sarama.ConsumerMessage, hwm int64) {
 	b.hwm[tp] = hwm
 	switch msg.Topic {
 	case b.salesTopic:
-		row, err := decodeSale(msg.Value)
+		row, err := decodeSale(msg.Value, &b.dates)
 		if err != nil {
 			b.poison = append(b.poison, poison{msg: msg, err: err})
 			return

@@ -161,10 +161,11 @@ func BenchmarkBatchAdd(b *testing.B) {
 func BenchmarkUnmarshalSale(b *testing.B) {
 	v := []byte(goodSale)
 	b.Run("fast", func(b *testing.B) {
+		var dates dateCache
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			var s topics.Sale
-			if err := unmarshalSale(v, &s); err != nil {
+			if err := unmarshalSale(v, &s, &dates); err != nil {
 				b.Fatal(err)
 			}
 		}

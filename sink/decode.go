@@ -18,10 +18,46 @@ type saleRow struct {
 	stateHoliday            string
 }
 
-// decodeSale decodes and validates a sale event value.
-func decodeSale(value []byte) (saleRow, error) {
+// dateCache remembers the last date string parsed: consecutive sale
+// events mostly share their day.
+type dateCache struct {
+	text [10]byte
+	date topics.Date
+	ok   bool
+}
+
+func (c *dateCache) parse(b []byte) (topics.Date, error) {
+	if c != nil && c.ok && len(b) == 10 && string(b) == string(c.text[:]) {
+		return c.date, nil
+	}
+	d, err := topics.ParseDate(string(b))
+	if err == nil && c != nil {
+		copy(c.text[:], b)
+		c.date, c.ok = d, true
+	}
+	return d, err
+}
+
+// stateHoliday returns b as a string, without allocating for Kaggle's
+// codes.
+func stateHoliday(b []byte) string {
+	switch string(b) {
+	case "0":
+		return "0"
+	case "a":
+		return "a"
+	case "b":
+		return "b"
+	case "c":
+		return "c"
+	}
+	return string(b)
+}
+
+// decodeSale decodes and validates a sale event value; dates may be nil.
+func decodeSale(value []byte, dates *dateCache) (saleRow, error) {
 	var s topics.Sale
-	if err := unmarshalSale(value, &s); err != nil {
+	if err := unmarshalSale(value, &s, dates); err != nil {
 		return saleRow{}, err
 	}
 	var errs []error
@@ -50,18 +86,20 @@ func decodeSale(value []byte) (saleRow, error) {
 // faster; anything else (unknown or differently cased keys, escapes,
 // non-ASCII, null, floats) falls back to encoding/json, so both accept the
 // same inputs and give the same values.
-func unmarshalSale(b []byte, s *topics.Sale) error {
-	if fastUnmarshalSale(b, s) {
+func unmarshalSale(b []byte, s *topics.Sale, dates *dateCache) error {
+	if fastUnmarshalSale(b, s, dates) {
 		return nil
 	}
-	*s = topics.Sale{}
-	if err := json.Unmarshal(b, s); err != nil {
+	v := new(topics.Sale) // keeps s on the caller's stack
+	if err := json.Unmarshal(b, v); err != nil {
+		*s = topics.Sale{}
 		return fmt.Errorf("decode sale: %w", err)
 	}
+	*s = *v
 	return nil
 }
 
-func fastUnmarshalSale(b []byte, out *topics.Sale) bool {
+func fastUnmarshalSale(b []byte, out *topics.Sale, dates *dateCache) bool {
 	var s topics.Sale
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -87,7 +125,7 @@ func fastUnmarshalSale(b []byte, out *topics.Sale) bool {
 				if !ok {
 					return false
 				}
-				d, err := topics.ParseDate(string(v))
+				d, err := dates.parse(v)
 				if err != nil {
 					return false
 				}
@@ -97,7 +135,7 @@ func fastUnmarshalSale(b []byte, out *topics.Sale) bool {
 				if !ok {
 					return false
 				}
-				s.StateHoliday, i = string(v), next
+				s.StateHoliday, i = stateHoliday(v), next
 			default:
 				var dst *int
 				switch string(key) {

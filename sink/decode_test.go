@@ -50,14 +50,14 @@ func TestUnmarshalSaleMatchesEncodingJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var fast topics.Sale
-			gotFast := fastUnmarshalSale([]byte(tt.in), &fast)
+			gotFast := fastUnmarshalSale([]byte(tt.in), &fast, nil)
 			if gotFast != tt.fast {
 				t.Errorf("fast path took it = %v, want %v", gotFast, tt.fast)
 			}
 			var want topics.Sale
 			wantErr := json.Unmarshal([]byte(tt.in), &want)
 			var got topics.Sale
-			gotErr := unmarshalSale([]byte(tt.in), &got)
+			gotErr := unmarshalSale([]byte(tt.in), &got, &dateCache{})
 			if (gotErr != nil) != (wantErr != nil) {
 				t.Fatalf("unmarshalSale error = %v, encoding/json error = %v", gotErr, wantErr)
 			}
@@ -74,7 +74,7 @@ func FuzzUnmarshalSale(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast topics.Sale
-		if !fastUnmarshalSale(b, &fast) {
+		if !fastUnmarshalSale(b, &fast, &dateCache{}) {
 			return
 		}
 		var want topics.Sale
@@ -89,7 +89,7 @@ func FuzzUnmarshalSale(f *testing.F) {
 
 func TestDecodeSale(t *testing.T) {
 	t.Parallel()
-	row, err := decodeSale([]byte(goodSale))
+	row, err := decodeSale([]byte(goodSale), nil)
 	if err != nil {
 		t.Fatalf("decodeSale: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestDecodeSale(t *testing.T) {
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := decodeSale([]byte(tt.in))
+			_, err := decodeSale([]byte(tt.in), nil)
 			if err == nil {
 				t.Fatal("decodeSale accepted it")
 			}

@@ -20,7 +20,7 @@ type pipeline struct {
 	s    *Sink
 	sess sarama.ConsumerGroupSession
 
-	in      chan record
+	in      chan chunk
 	batches chan *batch
 	// dead is closed when commit stops writing (fenced, or the flush
 	// deadline passed): the claims then return and the session ends.
@@ -43,7 +43,7 @@ func newPipeline(s *Sink, sess sarama.ConsumerGroupSession, expected map[topicPa
 	retryCtx, cancel := context.WithCancel(context.Background())
 	p := &pipeline{
 		s: s, sess: sess,
-		in:          make(chan record, 4096),
+		in:          make(chan chunk, 64),
 		batches:     make(chan *batch, 1),
 		dead:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -81,7 +81,7 @@ func (p *pipeline) accumulate() {
 	}
 	for {
 		select {
-		case r, ok := <-p.in:
+		case c, ok := <-p.in:
 			if !ok {
 				if b != nil {
 					ship()
@@ -89,15 +89,17 @@ func (p *pipeline) accumulate() {
 				close(p.batches)
 				return
 			}
-			if b == nil {
-				b = newBatch(string(cfg.Names.Sales), string(cfg.Names.ForecastResults), min(cfg.BatchRows, 1<<16))
-				timer.Reset(cfg.BatchWait)
-				tick = timer.C
-			}
-			b.add(r.msg, r.hwm)
-			p.s.m.pending.Inc()
-			if b.records >= cfg.BatchRows {
-				ship()
+			p.s.m.pending.Add(float64(len(c.msgs)))
+			for _, msg := range c.msgs {
+				if b == nil {
+					b = newBatch(string(cfg.Names.Sales), string(cfg.Names.ForecastResults), min(cfg.BatchRows, 1<<16))
+					timer.Reset(cfg.BatchWait)
+					tick = timer.C
+				}
+				b.add(msg, c.hwm)
+				if b.records >= cfg.BatchRows {
+					ship()
+				}
 			}
 		case <-tick:
 			ship()

@@ -310,24 +310,44 @@ func (h *handler) Cleanup(sess sarama.ConsumerGroupSession) error {
 	return nil
 }
 
-// ConsumeClaim hands the claim's records to the session's pipeline until
-// the claim ends or the pipeline gives up.
+// maxChunk bounds how many records ConsumeClaim hands over at once.
+const maxChunk = 512
+
+// ConsumeClaim hands the claim's records to the session's pipeline, in
+// chunks of what is already buffered, until the claim ends or the pipeline
+// gives up.
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	p := h.p
 	done := sess.Context().Done()
+	msgs := claim.Messages()
 	for {
+		var c chunk
 		select {
-		case msg, ok := <-claim.Messages():
+		case msg, ok := <-msgs:
 			if !ok {
 				return nil
 			}
+			c.msgs = append(make([]*sarama.ConsumerMessage, 0, 64), msg)
+		case <-p.dead:
+			return nil
+		case <-done:
+			return nil
+		}
+	drain:
+		for len(c.msgs) < maxChunk {
 			select {
-			case p.in <- record{msg: msg, hwm: claim.HighWaterMarkOffset()}:
-			case <-p.dead:
-				return nil
-			case <-done:
-				return nil
+			case msg, ok := <-msgs:
+				if !ok {
+					break drain
+				}
+				c.msgs = append(c.msgs, msg)
+			default:
+				break drain
 			}
+		}
+		c.hwm = claim.HighWaterMarkOffset()
+		select {
+		case p.in <- c:
 		case <-p.dead:
 			return nil
 		case <-done:
@@ -336,10 +356,11 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 	}
 }
 
-// record is a consumed message with its partition's high watermark.
-type record struct {
-	msg *sarama.ConsumerMessage
-	hwm int64
+// chunk is a run of consumed messages of one partition with the
+// partition's high watermark.
+type chunk struct {
+	msgs []*sarama.ConsumerMessage
+	hwm  int64
 }
 
 // errGaveUp marks a batch abandoned because the session ended and the
