@@ -32,7 +32,7 @@ WITH_ENV := deploy/local/with-env.sh
 TOOLS   := $(STORECAST_STATE_DIR)/tools
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
-GOVULNCHECK_VERSION := v1.1.4
+GOVULNCHECK_VERSION := v1.9.0
 
 # The stack's environment (STORECAST_BROKERS, STORECAST_PG_DSN, ...), written
 # by `make up` to .state/env. A variable already set in the environment or on
