@@ -21,6 +21,9 @@ DATA    ?=
 PRODUCE_FLAGS ?=
 # Extra flags for `go test` (e.g. GOTEST_FLAGS='-run TestX -v').
 GOTEST_FLAGS ?=
+# Per test binary. Integration suites under -race share 2 cores with the
+# stack; go test's default of 10m is too tight for the replay tests there.
+GOTEST_TIMEOUT ?= 30m
 
 STORECAST_STATE_DIR ?= $(CURDIR)/.state
 export STORECAST_STATE_DIR
@@ -106,7 +109,7 @@ clean: ## Remove build output (not the stack's state: see reset).
 # when they fail, e.g. `$(MAKE) test-trainer` (pytest) or `$(MAKE) test-web`.
 .PHONY: test
 test: services vet ## Every test tier against the real stack: go vet, go test -race (integration on).
-	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
+	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).
