@@ -153,4 +153,8 @@ bench: ## Run every bench-* target.
 bench-produce: services ## Replay train.csv (970,379 events) into fresh topics; writes bench/results/produce.json.
 	$(WITH_ENV) $(GO) run ./bench/produce -out bench/results/produce.json
 
+.PHONY: bench-predict
+bench-predict: services build ## Load the forecast API from a second process (64 connections on /predict, whole-chain /v1/forecasts); writes bench/results/predict.json. Needs data and a model (make up).
+	$(WITH_ENV) $(GO) run ./bench/predict -serve $(BIN) -out bench/results/predict.json
+
 # ---- end of benchmark targets
