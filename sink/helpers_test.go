@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +66,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	kc := testkit.Kafka(t)
 	dsn := testkit.Postgres(t)
+	t.Cleanup(func() { dropDatabase(t, dsn) })
 	e := &env{kafka: kc, suffix: testkit.UniqueSuffix(t), dsn: dsn}
 	e.names = topics.DefaultNames().WithSuffix(e.suffix)
 	testkit.CreateTopics(t, kc, e.names)
@@ -85,6 +88,38 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("migrate: %v", err)
 	}
 	return e
+}
+
+// dropDatabase drops dsn's database before testkit's cleanup does: its
+// DROP DATABASE ... WITH (FORCE) fails while an autovacuum worker (which
+// the admin role may not terminate) analyses the tables a big test loaded,
+// whereas a plain DROP DATABASE stops autovacuum itself. Retried while
+// other sessions are still closing.
+func dropDatabase(t *testing.T, dsn string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testkit.AdminDSN(t))
+	if err != nil {
+		t.Logf("drop database %s: %v", name, err)
+		return
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize())
+		if err == nil || time.Now().After(deadline) {
+			if err != nil {
+				t.Logf("drop database %s: %v", name, err)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // asRole returns dsn connecting as the admin but acting as role (the
