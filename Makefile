@@ -157,4 +157,8 @@ bench-produce: services ## Replay train.csv (970,379 events) into fresh topics; 
 bench-predict: services build ## Load the forecast API from a second process (64 connections on /predict, whole-chain /v1/forecasts); writes bench/results/predict.json. Needs data and a model (make up).
 	$(WITH_ENV) $(GO) run ./bench/predict -serve $(BIN) -out bench/results/predict.json
 
+.PHONY: bench-sink
+bench-sink: services ## Replay train.csv (970,379 events) through the PostgreSQL sink into an empty database; writes bench/results/sink.json.
+	$(WITH_ENV) $(GO) run ./bench/sink -out bench/results/sink.json $(BENCH_SINK_FLAGS)
+
 # ---- end of benchmark targets
