@@ -21,7 +21,7 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // types curl and old scripts send by default (form-urlencoded, text/plain),
 // so the original clients keep working; anything else is refused.
 func acceptableBody(ct string) bool {
-	if ct == "" {
+	if ct == "" || ct == "application/json" {
 		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct)

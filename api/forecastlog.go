@@ -21,7 +21,7 @@ type ForecastLog interface {
 	// Append queues forecasts. It returns at once while the queue has room;
 	// when it is full it blocks (bounded by the log's wait and by ctx) and
 	// then fails with ErrUnavailable, so a forecast is never served without
-	// being queued. Append assigns the forecasts' IDs.
+	// being queued. Forecasts without an ID get one.
 	Append(ctx context.Context, rs []topics.ForecastResult) error
 }
 
@@ -83,7 +83,8 @@ func NewKafkaForecastLog(p sarama.AsyncProducer, cfg KafkaLogConfig, log *slog.L
 
 // Append implements ForecastLog.
 func (l *KafkaForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
-	return appendBounded(ctx, l.queue, rs, l.ids, l.cfg.MaxWait, l.metrics)
+	// IDs are assigned in Run, off the response path.
+	return appendBounded(ctx, l.queue, rs, nil, l.cfg.MaxWait, l.metrics)
 }
 
 func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topics.ForecastResult, ids *ForecastIDs, maxWait time.Duration, m *Metrics) error {
@@ -91,7 +92,7 @@ func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topic
 	var deadline <-chan time.Time
 	var waitStart time.Time
 	for i := range rs {
-		if rs[i].ID == "" {
+		if ids != nil && rs[i].ID == "" {
 			rs[i].ID = ids.Next()
 		}
 		select {
@@ -151,6 +152,9 @@ func (l *KafkaForecastLog) Run(ctx context.Context) error {
 		}
 	}()
 	send := func(r topics.ForecastResult) {
+		if r.ID == "" {
+			r.ID = l.ids.Next()
+		}
 		b, err := l.codec.Encode(&r)
 		if err != nil { // cannot happen for this struct
 			l.log.Error("forecast log: encode", "err", err)

@@ -150,9 +150,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONBytes(w, status, append(b, '\n'))
 }
 
+// jsonContentType is shared by every response (net/http never modifies it).
+var jsonContentType = []string{"application/json"}
+
 func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonContentType
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
