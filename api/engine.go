@@ -139,17 +139,29 @@ func NewEngine(stores StoreReader, models ModelSource, m *Metrics, cfg EngineCon
 
 // AsOf returns the as-of day of forecasts now: the latest day of the store
 // table. Facts of days strictly before it are used; targets are AsOf+1 ..
-// AsOf+MaxHorizon. It is cached for AsOfTTL.
+// AsOf+MaxHorizon. It is cached: once known, a stale value is served while
+// one background refresh per AsOfTTL reads the views again, so requests
+// never wait for the scan.
 func (e *Engine) AsOf(ctx context.Context) (topics.Date, error) {
-	now := time.Now().UnixNano()
-	if at := e.asOfAt.Load(); at != 0 && now-at < int64(e.cfg.AsOfTTL) {
+	if at := e.asOfAt.Load(); at != 0 {
+		if time.Now().UnixNano()-at >= int64(e.cfg.AsOfTTL) && e.asOfMu.TryLock() {
+			go func() {
+				defer e.asOfMu.Unlock()
+				_, _ = e.refreshAsOf(context.WithoutCancel(ctx))
+			}()
+		}
 		return topics.Date(e.asOf.Load()), nil
 	}
 	e.asOfMu.Lock()
 	defer e.asOfMu.Unlock()
-	if at := e.asOfAt.Load(); at != 0 && now-at < int64(e.cfg.AsOfTTL) {
+	if e.asOfAt.Load() != 0 {
 		return topics.Date(e.asOf.Load()), nil
 	}
+	return e.refreshAsOf(ctx)
+}
+
+// refreshAsOf reads the latest day from the views; call with asOfMu held.
+func (e *Engine) refreshAsOf(ctx context.Context) (topics.Date, error) {
 	if !e.stores.Recovered() {
 		return 0, fmt.Errorf("store views are recovering: %w", ErrNotReady)
 	}
@@ -161,7 +173,7 @@ func (e *Engine) AsOf(ctx context.Context) (topics.Date, error) {
 		return 0, fmt.Errorf("the store table is empty: %w", ErrNotReady)
 	}
 	e.asOf.Store(int64(d))
-	e.asOfAt.Store(now)
+	e.asOfAt.Store(time.Now().UnixNano())
 	return d, nil
 }
 

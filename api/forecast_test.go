@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storecast/storecast/topics"
 )
@@ -428,5 +429,22 @@ func TestStoreViewsAreMounted(t *testing.T) {
 		if c.field != "" && r.json(t)["field"] != c.field {
 			t.Errorf("GET %s: field %v, want %s", c.target, r.json(t)["field"], c.field)
 		}
+	}
+}
+
+func TestAsOfFollowsTheStoreTable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	asOf := func() any { return h.do("f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01"}`).json(t)["as_of"] }
+	if got := asOf(); got != "2015-06-19" {
+		t.Fatalf("as_of %v", got)
+	}
+	h.stores.setLatest(asOfDay + 1) // a new day arrives
+	deadline := time.Now().Add(10 * time.Second)
+	for asOf() != "2015-06-20" {
+		if time.Now().After(deadline) {
+			t.Fatal("as_of never advanced to 2015-06-20")
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline
 	}
 }

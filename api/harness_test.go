@@ -66,7 +66,15 @@ func (f *fakeStores) StoreIDs(context.Context) ([]int, error) {
 }
 
 func (f *fakeStores) LatestDay(context.Context) (topics.Date, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.latest, f.latest != 0, nil
+}
+
+func (f *fakeStores) setLatest(d topics.Date) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latest = d
 }
 
 func (f *fakeStores) Recovered() bool { return f.recovered }
