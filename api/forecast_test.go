@@ -435,7 +435,9 @@ func TestStoreViewsAreMounted(t *testing.T) {
 func TestAsOfFollowsTheStoreTable(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	asOf := func() any { return h.do("f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01"}`).json(t)["as_of"] }
+	asOf := func() any {
+		return h.do("f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01"}`).json(t)["as_of"]
+	}
 	if got := asOf(); got != "2015-06-19" {
 		t.Fatalf("as_of %v", got)
 	}
