@@ -6,8 +6,9 @@
 # DATA_DIR: `storecast produce --train DATA_DIR/train.csv --store
 # DATA_DIR/store.csv` (a Kaggle download). A marker next to Kafka's data
 # remembers what was loaded, so `make up` can run again without appending
-# the same history twice; loading a different source into the same stream
-# is refused (the two would mix).
+# the same history twice; `make up` without DATA keeps whatever was loaded,
+# and loading a different DATA into the same stream is refused (the two
+# would mix).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bin="${1:?usage: demo-data.sh STORECAST_BIN [DATA_DIR] [-- PRODUCE_FLAGS...]}"
@@ -38,6 +39,11 @@ if [[ -f "$marker" ]]; then
 	loaded="$(head -n1 "$marker")"
 	if [[ "$loaded" == "$source_id" ]]; then
 		log "demo data: already loaded ($loaded); skipping"
+		exit 0
+	fi
+	if [[ -z "$data" ]]; then
+		# Plain `make up` after `make up DATA=...`: keep what is there.
+		log "demo data: the stream holds '$loaded'; not adding synthetic data"
 		exit 0
 	fi
 	die "demo data: the stream already holds '$loaded'; loading '$source_id' on top would mix them. Run 'make reset' (deletes the local Kafka and PostgreSQL data) and 'make up' again."
