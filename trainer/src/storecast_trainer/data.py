@@ -105,7 +105,8 @@ def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
     }
     keep = [p for p in parsed if str(p.get("schema", "")) == schema and tuple(p["features"]) == names]
     n, k = len(keep), len(names)
-    x = np.empty((n, k), dtype=np.float64)
+    # One conversion for every value: float(None) is NaN in a float array.
+    x = np.array([v for p in keep for v in p["features"].values()], dtype=np.float64).reshape(n, k)
     days: dict[str, int] = {}
 
     def day(s: str) -> int:
@@ -120,7 +121,6 @@ def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
     horizon = np.empty(n, dtype=np.int64)
     label = np.empty(n, dtype=np.float64)
     for i, p in enumerate(keep):
-        x[i] = [np.nan if v is None else v for v in p["features"].values()]
         store[i] = p["store"]
         date[i] = day(p["date"])
         as_of[i] = day(p["as_of"])

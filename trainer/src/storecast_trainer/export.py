@@ -56,6 +56,18 @@ def fmt(x: float) -> str:
     return "0" if r in ("0.0", "-0.0") else r
 
 
+def fmt32(x: float) -> str:
+    """Format a float32 value in its shortest form that reads back as the same float32."""
+    if not math.isfinite(x):
+        raise ExportError(f"value {x!r} is not finite")
+    f = np.float32(x)
+    if f == 0:
+        return "0"
+    pos = np.format_float_positional(f, unique=True, trim="-")
+    sci = np.format_float_scientific(f, unique=True, trim="-")
+    return pos if len(pos) <= len(sci) else sci
+
+
 @dataclass(frozen=True)
 class _Tree:
     """One XGBoost tree as read from its JSON."""
@@ -139,6 +151,9 @@ def _tree_block(index: int, t: _Tree, add: float) -> str:
     leaf_value = [0.0] * len(leaves)
     for nid, li in leaves.items():
         leaf_value[li] = t.cond[nid] + add
+    # Leaf values are float32 in XGBoost: their shortest float32 form is within half a float32 ulp
+    # (and a third of the size). The first tree's, with the base score added, keep float64 form.
+    fmt_leaf = fmt if add else fmt32
     lines = [f"Tree={index}", f"num_leaves={len(leaves)}", "num_cat=0"]
     if internal:
         order = sorted(internal, key=internal.__getitem__)
@@ -154,7 +169,7 @@ def _tree_block(index: int, t: _Tree, add: float) -> str:
             "right_child=" + " ".join(str(child(t.right[n])) for n in order),
         ]
     lines += [
-        "leaf_value=" + " ".join(fmt(v) for v in leaf_value),
+        "leaf_value=" + " ".join(fmt_leaf(v) for v in leaf_value),
         "shrinkage=1",
     ]
     return "\n".join(lines) + "\n\n\n"
