@@ -46,9 +46,9 @@ func main() {
 
 type config struct {
 	brokers, data, suffix, bin, trainer, out, state string
-	end                                              string
-	valDays                                          int
-	wait                                             time.Duration
+	end                                             string
+	valDays                                         int
+	wait                                            time.Duration
 }
 
 func run() error {
