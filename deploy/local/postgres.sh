@@ -21,10 +21,23 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PG_PORT="${STORECAST_PG_PORT:-5432}"
 PG_BIN="${STORECAST_PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_DIR="$STATE_DIR/postgres"
-DATA="$PG_DIR/data"
-LOGFILE="$LOG_DIR/postgres.log"
 SUPER_PW="$PG_DIR/superuser.password"
 APP_PW="$PG_DIR/storecast.password"
+# Where the cluster lives: $PG_DIR (data/ and the log in $LOG_DIR), unless
+# the postgres system user cannot reach the state folder (a clone under
+# /root, say): then a folder of its own, recorded in $PG_DIR/data-home.
+HOME_FILE="$PG_DIR/data-home"
+locate() {
+	if [[ -s "$HOME_FILE" ]]; then
+		DATA_HOME="$(cat "$HOME_FILE")"
+		LOGFILE="$DATA_HOME/postgres.log"
+	else
+		DATA_HOME="$PG_DIR"
+		LOGFILE="$LOG_DIR/postgres.log"
+	fi
+	DATA="$DATA_HOME/data"
+}
+locate
 
 local_dsn() {
 	[[ -s "$APP_PW" ]] || return 0
@@ -83,9 +96,25 @@ check_prereqs() {
 	id "$DB_USER" >/dev/null 2>&1 || die "postgres: no '$DB_USER' system user (Debian's postgresql package creates it); initdb refuses to run as root"
 	mkdir -p "$PG_DIR"
 	chmod 711 "$PG_DIR"
-	if ! as_postgres test -x "$PG_DIR"; then
-		die "postgres: the $DB_USER system user cannot reach $PG_DIR (a parent folder is not searchable by others); run from a folder others can traverse or set STORECAST_STATE_DIR"
+	if [[ -s "$HOME_FILE" ]] || as_postgres test -x "$PG_DIR"; then
+		return 0
 	fi
+	# The postgres user cannot traverse a parent of the state folder: keep
+	# the cluster (and its log) in a folder named after the state folder
+	# under the postgres user's home. Secrets stay in $PG_DIR.
+	local home
+	home="$(getent passwd "$DB_USER" | cut -d: -f6)/storecast-$(printf '%s' "$STATE_DIR" | sha256sum | cut -c1-12)"
+	as_postgres test -w "$(dirname "$home")" ||
+		die "postgres: the $DB_USER user can reach neither $PG_DIR (a parent folder is not searchable by others) nor $(dirname "$home"); set STORECAST_STATE_DIR to a folder others can traverse"
+	log "postgres: $DB_USER cannot reach $PG_DIR; keeping the cluster in $home"
+	# A folder left by an earlier state folder of the same path belongs to
+	# secrets that no longer exist.
+	rm -rf "$home"
+	install -d -m 700 "$home"
+	own "$home"
+	echo "$home" >"$HOME_FILE"
+	locate
+	ln -sfn "$LOGFILE" "$LOG_DIR/postgres.log"
 }
 
 write_config() {
@@ -131,7 +160,7 @@ init_cluster() {
 	chmod 700 "$DATA"
 	# initdb reads the password from a file the postgres user can read;
 	# it lives only for the call.
-	local pwtmp="$PG_DIR/.initdb-pwfile"
+	local pwtmp="$DATA_HOME/.initdb-pwfile"
 	install -m 600 "$SUPER_PW" "$pwtmp"
 	own "$pwtmp"
 	if ! as_postgres "$PG_BIN/initdb" -D "$DATA" -U postgres --pwfile="$pwtmp" \
