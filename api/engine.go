@@ -105,6 +105,10 @@ type EngineConfig struct {
 	AsOfTTL time.Duration
 	// Workers bounds the goroutines of one batch (default GOMAXPROCS).
 	Workers int
+	// CacheSize bounds the prediction cache (default 262,144 predictions;
+	// negative disables it). Only stores whose features are Cacheable are
+	// cached.
+	CacheSize int
 }
 
 // Engine computes forecasts in-process from the store views, the feature
@@ -120,6 +124,7 @@ type Engine struct {
 	asOfAt   atomic.Int64 // unix nanos of the last refresh
 	bufPool  sync.Pool    // *scratch
 	rowBatch int
+	cache    *predCache
 }
 
 // NewEngine returns an Engine. metrics may be nil.
@@ -131,6 +136,12 @@ func NewEngine(stores StoreReader, models ModelSource, m *Metrics, cfg EngineCon
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	e := &Engine{stores: stores, models: models, metrics: m, cfg: cfg, rowBatch: 256}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = 1 << 18
+	}
+	if cfg.CacheSize > 0 {
+		e.cache = newPredCache(cfg.CacheSize)
+	}
 	e.bufPool.New = func() any {
 		return &scratch{feat: make([]float64, 0, len(cfg.FeatureNames)+8)}
 	}
@@ -258,8 +269,15 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 		src      StoreFeatures
 		m        Model
 		meta     *ModelMeta
+		identity any // the store's cache identity; nil: not cacheable
 		srcStore = -1
+		hits     int
 	)
+	defer func() {
+		if e.metrics != nil {
+			e.metrics.cacheHits.Add(float64(hits))
+		}
+	}()
 	for i := range rows {
 		r := &rows[i]
 		if r.Store != srcStore {
@@ -274,11 +292,24 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 				return ErrNoModel
 			}
 			src, srcStore, meta = s, r.Store, m.Meta()
+			identity = nil
+			if c, ok := s.(Cacheable); ok && e.cache != nil {
+				identity = c.CacheKey()
+			}
 		}
 		r.Model = meta
 		if r.In.Open == 0 {
 			r.Sales = 0
 			continue
+		}
+		var key predKey
+		if identity != nil {
+			key = keyOf(meta, identity, asOf, r)
+			if v, ok := e.cache.get(&key); ok {
+				r.Sales = v
+				hits++
+				continue
+			}
 		}
 		x, err := src.Features(sc.feat[:0], r.Date, asOf, r.In)
 		if err != nil {
@@ -290,6 +321,9 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 			return fmt.Errorf("predict store %d for %s with model %s version %s: %w", r.Store, r.Date, meta.Name, meta.Version, err)
 		}
 		r.Sales = roundCents(math.Max(0, y))
+		if identity != nil {
+			e.cache.put(&key, r.Sales)
+		}
 	}
 	return nil
 }

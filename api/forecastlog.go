@@ -64,7 +64,6 @@ type KafkaForecastLog struct {
 	ids      *ForecastIDs
 	log      *slog.Logger
 	metrics  *Metrics
-	codec    topics.ForecastResultCodec
 }
 
 var _ ForecastLog = (*KafkaForecastLog)(nil)
@@ -155,11 +154,7 @@ func (l *KafkaForecastLog) Run(ctx context.Context) error {
 		if r.ID == "" {
 			r.ID = l.ids.Next()
 		}
-		b, err := l.codec.Encode(&r)
-		if err != nil { // cannot happen for this struct
-			l.log.Error("forecast log: encode", "err", err)
-			return
-		}
+		b := appendForecastResult(make([]byte, 0, 320), &r)
 		l.producer.Input() <- &sarama.ProducerMessage{Topic: l.cfg.Topic, Key: sarama.StringEncoder(topics.StoreKey(r.Store)), Value: sarama.ByteEncoder(b)}
 	}
 	for {

@@ -28,6 +28,7 @@ type Metrics struct {
 	logRefused     prometheus.Counter
 	modelSwaps     *prometheus.CounterVec
 	trainRequests  *prometheus.CounterVec
+	cacheHits      prometheus.Counter
 	requestObsMu   sync.RWMutex
 	requestObs     map[obsKey]observers
 	predictionsObs sync.Map // model version → prometheus.Counter
@@ -86,10 +87,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		trainRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: name("train_requests_total"), Help: "Train requests emitted by outcome (emitted, failed).",
 		}, []string{"outcome"}),
+		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: name("prediction_cache_hits_total"), Help: "Forecasts answered from the prediction cache (same model, store state, days and inputs).",
+		}),
 		requestObs: make(map[obsKey]observers),
 	}
 	reg.MustRegister(m.requests, m.duration, m.predictions, m.predicted, m.logQueue, m.logWait,
-		m.logBlocked, m.logProduced, m.logErrors, m.logRefused, m.modelSwaps, m.trainRequests)
+		m.logBlocked, m.logProduced, m.logErrors, m.logRefused, m.modelSwaps, m.trainRequests, m.cacheHits)
 	return m
 }
 

@@ -113,3 +113,7 @@ func (c *cachedStore) Features(dst []float64, target, asOf topics.Date, in topic
 	}
 	return st.Append(dst, &c.info, target, k)
 }
+
+// CacheKey implements Cacheable: the views share one immutable decoded
+// state per encoded value, so its pointer identifies the store's facts.
+func (c *cachedStore) CacheKey() any { return c.state }

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"hash/maphash"
+	"sync"
+
+	"github.com/storecast/storecast/topics"
+)
+
+// Cacheable is implemented by StoreFeatures whose vectors depend only on
+// an immutable identity (the views' decoded *features.State), so the
+// Engine may reuse a prediction for the same identity, model, days and
+// inputs.
+type Cacheable interface {
+	// CacheKey returns a comparable identity of the store's state.
+	CacheKey() any
+}
+
+// predKey identifies one prediction: a forecast is a pure function of the
+// model, the store's state, the as-of and target days and the inputs.
+type predKey struct {
+	model      *ModelMeta
+	state      any
+	asOf, date topics.Date
+	open       int8
+	promo      int8
+	school     int8
+	holiday    byte
+}
+
+func keyOf(m *ModelMeta, state any, asOf topics.Date, r *Row) predKey {
+	k := predKey{model: m, state: state, asOf: asOf, date: r.Date, open: int8(r.In.Open), promo: int8(r.In.Promo), school: int8(r.In.SchoolHoliday)}
+	if len(r.In.StateHoliday) == 1 {
+		k.holiday = r.In.StateHoliday[0]
+	}
+	return k
+}
+
+const cacheShards = 32
+
+// predCache is a bounded, sharded map of predictions; a full shard is
+// cleared (old models and states then fall out too).
+type predCache struct {
+	seed   maphash.Seed
+	max    int // per shard
+	shards [cacheShards]struct {
+		mu sync.RWMutex
+		m  map[predKey]float64
+	}
+}
+
+func newPredCache(size int) *predCache {
+	c := &predCache{seed: maphash.MakeSeed(), max: max(size/cacheShards, 1)}
+	for i := range c.shards {
+		c.shards[i].m = make(map[predKey]float64)
+	}
+	return c
+}
+
+func (c *predCache) shard(k *predKey) int {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	var b [12]byte
+	b[0], b[1], b[2], b[3] = byte(k.date), byte(k.date>>8), byte(k.asOf), byte(k.asOf>>8)
+	b[4], b[5], b[6], b[7] = byte(k.open), byte(k.promo), byte(k.school), k.holiday
+	_, _ = h.Write(b[:8])
+	return int(h.Sum64() % cacheShards)
+}
+
+func (c *predCache) get(k *predKey) (float64, bool) {
+	s := &c.shards[c.shard(k)]
+	s.mu.RLock()
+	v, ok := s.m[*k]
+	s.mu.RUnlock()
+	return v, ok
+}
+
+func (c *predCache) put(k *predKey, v float64) {
+	s := &c.shards[c.shard(k)]
+	s.mu.Lock()
+	if len(s.m) >= c.max {
+		clear(s.m)
+	}
+	s.m[*k] = v
+	s.mu.Unlock()
+}
