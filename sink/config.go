@@ -20,6 +20,9 @@ type Config struct {
 	Names topics.Names
 	// PGDSN is the PostgreSQL connection string (URL or key=value).
 	PGDSN string
+	// Writers is the number of PostgreSQL connections writing in parallel;
+	// partition p is written by connection p % Writers.
+	Writers int
 	// BatchRows closes a batch when it holds this many records.
 	BatchRows int
 	// BatchWait closes a batch this long after its first record.
@@ -36,6 +39,7 @@ type Config struct {
 
 // Defaults.
 const (
+	DefaultWriters      = 2
 	DefaultBatchRows    = 20_000
 	DefaultBatchWait    = 200 * time.Millisecond
 	DefaultFlushTimeout = 15 * time.Second
@@ -44,6 +48,9 @@ const (
 )
 
 func (c *Config) setDefaults() {
+	if c.Writers == 0 {
+		c.Writers = DefaultWriters
+	}
 	if c.BatchRows == 0 {
 		c.BatchRows = DefaultBatchRows
 	}
@@ -75,6 +82,9 @@ func (c Config) Validate() error {
 	if c.Names.Sales == "" || c.Names.ForecastResults == "" || c.Names.SinkGroup == "" ||
 		c.Names.SalesDLQ == "" || c.Names.ForecastDLQ == "" {
 		errs = append(errs, errors.New("topic or group names are missing"))
+	}
+	if c.Writers < 1 || c.Writers > 64 {
+		errs = append(errs, fmt.Errorf("writers %d is not in 1..64", c.Writers))
 	}
 	if c.BatchRows < 1 {
 		errs = append(errs, fmt.Errorf("batch rows %d is not positive", c.BatchRows))

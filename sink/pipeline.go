@@ -4,38 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 )
 
-// idlePing is how long the committer waits without writing before it pings
+// idlePing is how long a lane waits without writing before it pings
 // PostgreSQL to keep readiness current.
 const idlePing = 5 * time.Second
 
-// pipeline is one session's path from claims to PostgreSQL: the claims send
-// records to in; accumulate builds batches by size and time; commit writes
-// them one at a time, so batch n+1 is decoded while batch n is written.
+// pipeline is one session's path from claims to PostgreSQL. It has one
+// lane per writer connection; a partition always goes to lane partition %
+// lanes, so both topics' partition p (the same stores: the topics are
+// copartitioned) share a lane, and each partition's records stay in order.
 type pipeline struct {
-	s    *Sink
-	sess sarama.ConsumerGroupSession
+	s     *Sink
+	sess  sarama.ConsumerGroupSession
+	lanes []*lane
 
-	in      chan chunk
-	batches chan *batch
-	// dead is closed when commit stops writing (fenced, or the flush
+	// dead is closed when a lane stops writing (fenced, or the flush
 	// deadline passed): the claims then return and the session ends.
-	dead chan struct{}
-	done chan struct{}
-	err  error // set by commit before done is closed
+	dead     chan struct{}
+	deadOnce sync.Once
 
 	// retryCtx ends FlushTimeout after the session's context, bounding the
-	// retries of the batch in progress and the final flush.
+	// retries of the batches in progress and the final flush.
 	retryCtx    context.Context
 	cancelRetry context.CancelFunc
 	stopAfter   func() bool
+}
 
-	// expected is, per claimed partition, the offset stored in PostgreSQL
-	// (-1: none). Only commit uses it.
+// lane accumulates batches of its partitions and writes them, one at a
+// time, over its own connection: batch n+1 is decoded while batch n is
+// written.
+type lane struct {
+	p       *pipeline
+	store   *Store
+	in      chan chunk
+	batches chan *batch
+	done    chan struct{}
+	err     error // set before done is closed
+
+	// expected is, per partition of the lane, the offset stored in
+	// PostgreSQL (-1: none). Only commit uses it.
 	expected map[topicPartition]int64
 }
 
@@ -43,53 +55,70 @@ func newPipeline(s *Sink, sess sarama.ConsumerGroupSession, expected map[topicPa
 	retryCtx, cancel := context.WithCancel(context.Background())
 	p := &pipeline{
 		s: s, sess: sess,
-		in:          make(chan chunk, 64),
-		batches:     make(chan *batch, 1),
 		dead:        make(chan struct{}),
-		done:        make(chan struct{}),
 		retryCtx:    retryCtx,
 		cancelRetry: cancel,
-		expected:    expected,
 	}
 	p.stopAfter = context.AfterFunc(sess.Context(), func() { time.AfterFunc(s.cfg.FlushTimeout, cancel) })
-	go p.accumulate()
-	go p.commit()
+	for i, st := range s.stores {
+		l := &lane{p: p, store: st, in: make(chan chunk, 64), batches: make(chan *batch, 1), done: make(chan struct{}),
+			expected: make(map[topicPartition]int64)}
+		for tp, off := range expected {
+			if int(tp.partition)%len(s.stores) == i {
+				l.expected[tp] = off
+			}
+		}
+		p.lanes = append(p.lanes, l)
+		go l.accumulate()
+		go l.commit()
+	}
 	return p
 }
 
+// laneOf returns the lane of a partition.
+func (p *pipeline) laneOf(partition int32) *lane { return p.lanes[int(partition)%len(p.lanes)] }
+
+func (p *pipeline) kill() { p.deadOnce.Do(func() { close(p.dead) }) }
+
 // close is called once no claim sends any more: it flushes what was
-// consumed and waits for the committer. It returns the error that made the
-// committer give up, if any.
+// consumed and waits for the lanes. It returns the errors that made lanes
+// give up, if any.
 func (p *pipeline) close() error {
-	close(p.in)
-	<-p.done
+	for _, l := range p.lanes {
+		close(l.in)
+	}
+	var errs []error
+	for _, l := range p.lanes {
+		<-l.done
+		errs = append(errs, l.err)
+	}
 	p.stopAfter()
 	p.cancelRetry()
-	return p.err
+	return errors.Join(errs...)
 }
 
-func (p *pipeline) accumulate() {
-	cfg := p.s.cfg
+func (l *lane) accumulate() {
+	cfg := l.p.s.cfg
 	var b *batch
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var tick <-chan time.Time
 	ship := func() {
-		p.batches <- b
+		l.batches <- b
 		b, tick = nil, nil
 		timer.Stop()
 	}
 	for {
 		select {
-		case c, ok := <-p.in:
+		case c, ok := <-l.in:
 			if !ok {
 				if b != nil {
 					ship()
 				}
-				close(p.batches)
+				close(l.batches)
 				return
 			}
-			p.s.m.pending.Add(float64(len(c.msgs)))
+			l.p.s.m.pending.Add(float64(len(c.msgs)))
 			for _, msg := range c.msgs {
 				if b == nil {
 					b = newBatch(string(cfg.Names.Sales), string(cfg.Names.ForecastResults), min(cfg.BatchRows, 1<<16))
@@ -107,37 +136,38 @@ func (p *pipeline) accumulate() {
 	}
 }
 
-func (p *pipeline) commit() {
-	defer close(p.done)
+func (l *lane) commit() {
+	defer close(l.done)
+	s := l.p.s
 	stopped := false
 	ping := time.NewTicker(idlePing)
 	defer ping.Stop()
 	lastWrite := time.Now()
 	for {
 		select {
-		case b, ok := <-p.batches:
+		case b, ok := <-l.batches:
 			if !ok {
 				return
 			}
 			if !stopped {
-				if err := p.write(b); err != nil {
+				if err := l.write(b); err != nil {
 					stopped = true
-					close(p.dead)
+					l.p.kill()
 					if errors.Is(err, ErrFenced) {
-						p.s.log.Warn("partition moved to another sink instance; rejoining", "err", err)
+						s.log.Warn("partition moved to another sink instance; rejoining", "err", err)
 					} else {
-						p.err = err
+						l.err = err
 					}
 				}
 				lastWrite = time.Now()
 			}
-			p.s.m.pending.Sub(float64(b.records))
+			s.m.pending.Sub(float64(b.records))
 		case <-ping.C:
 			if !stopped && time.Since(lastWrite) >= idlePing {
-				ctx, cancel := context.WithTimeout(p.retryCtx, 2*time.Second)
-				err := p.s.store.Ping(ctx)
+				ctx, cancel := context.WithTimeout(l.p.retryCtx, 2*time.Second)
+				err := l.store.Ping(ctx)
 				cancel()
-				p.s.setPG(err == nil)
+				s.setPG(err == nil)
 			}
 		}
 	}
@@ -146,21 +176,21 @@ func (p *pipeline) commit() {
 // write writes b, retrying with capped backoff until it succeeds, is fenced
 // or retryCtx ends. Poison rows that PostgreSQL rejects are isolated and
 // dead-lettered, and the rest is written.
-func (p *pipeline) write(b *batch) error {
-	s := p.s
+func (l *lane) write(b *batch) error {
+	s, ctx := l.p.s, l.p.retryCtx
 	start := time.Now()
 	bo := backoff{min: s.cfg.RetryMin, max: s.cfg.RetryMax}
 	for attempt := 1; ; attempt++ {
-		st, err := p.tryWrite(b)
+		st, err := l.tryWrite(b)
 		if err == nil {
-			p.committed(b, st, time.Since(start))
+			l.committed(b, st, time.Since(start))
 			return nil
 		}
 		if errors.Is(err, ErrFenced) {
 			return err
 		}
-		if errors.Is(err, ErrInvalidData) && p.retryCtx.Err() == nil {
-			badSales, badForecasts, ferr := s.store.findPoison(p.retryCtx, b)
+		if errors.Is(err, ErrInvalidData) && ctx.Err() == nil {
+			badSales, badForecasts, ferr := l.store.findPoison(ctx, b)
 			if ferr == nil && len(badSales)+len(badForecasts) > 0 {
 				s.log.Warn("postgres rejected rows; sending them to the dead-letter topics",
 					"sales", len(badSales), "forecasts", len(badForecasts), "err", err)
@@ -172,7 +202,7 @@ func (p *pipeline) write(b *batch) error {
 			}
 		}
 		s.setPG(false)
-		if p.retryCtx.Err() != nil {
+		if ctx.Err() != nil {
 			return fmt.Errorf("%w of %d records after %d attempts: %w", errGaveUp, b.records, attempt, err)
 		}
 		s.m.retries.Inc()
@@ -180,27 +210,27 @@ func (p *pipeline) write(b *batch) error {
 		if attempt == 1 || attempt%10 == 0 {
 			s.log.Warn("batch write failed; retrying", "attempt", attempt, "records", b.records, "in", d, "err", err)
 		}
-		if !sleep(p.retryCtx, d) {
+		if !sleep(ctx, d) {
 			return fmt.Errorf("%w of %d records after %d attempts: %w", errGaveUp, b.records, attempt, err)
 		}
 	}
 }
 
-func (p *pipeline) tryWrite(b *batch) (writeStats, error) {
-	if err := p.s.sendDeadLetters(b); err != nil {
+func (l *lane) tryWrite(b *batch) (writeStats, error) {
+	if err := l.p.s.sendDeadLetters(b); err != nil {
 		return writeStats{}, err
 	}
-	return p.s.store.Write(p.retryCtx, b, p.expected)
+	return l.store.Write(l.p.retryCtx, b, l.expected)
 }
 
 // committed records a written batch: offsets, Kafka's copy of them,
 // metrics and readiness.
-func (p *pipeline) committed(b *batch, st writeStats, took time.Duration) {
-	s := p.s
+func (l *lane) committed(b *batch, st writeStats, took time.Duration) {
+	s := l.p.s
 	s.setPG(true)
 	for tp, next := range b.next {
-		p.expected[tp] = next
-		p.sess.MarkOffset(tp.topic, tp.partition, next, "")
+		l.expected[tp] = next
+		l.p.sess.MarkOffset(tp.topic, tp.partition, next, "")
 		s.m.setLag(tp, b.hwm[tp]-next)
 	}
 	s.m.rowsWritten.WithLabelValues("rossman_sales").Add(float64(st.sales))

@@ -19,10 +19,12 @@ import (
 // Sink consumes sales and forecast results into PostgreSQL. Build it with
 // New and run it with Run; Ready and Handler serve its health.
 type Sink struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *sinkMetrics
-	store *Store
+	cfg Config
+	log *slog.Logger
+	m   *sinkMetrics
+	// stores are the writer connections, one per lane; stores[0] also
+	// loads offsets.
+	stores []*Store
 
 	client sarama.Client
 	dlq    sarama.SyncProducer
@@ -42,11 +44,15 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 	if err != nil {
 		return nil, err
 	}
-	store, err := NewStore(cfg.PGDSN, cfg.Names.SinkGroup)
-	if err != nil {
-		return nil, err
+	s := &Sink{cfg: cfg, log: log, m: m}
+	for range cfg.Writers {
+		st, err := NewStore(cfg.PGDSN, cfg.Names.SinkGroup)
+		if err != nil {
+			return nil, err
+		}
+		s.stores = append(s.stores, st)
 	}
-	return &Sink{cfg: cfg, log: log, m: m, store: store}, nil
+	return s, nil
 }
 
 // Ready reports whether the sink is consuming and PostgreSQL answered its
@@ -107,9 +113,13 @@ func (s *Sink) saramaConfig() *sarama.Config {
 // returns. It returns an error only when it cannot start (bad config) or
 // the final flush failed; unreachable brokers or PostgreSQL are retried.
 func (s *Sink) Run(ctx context.Context) error {
-	defer func() { _ = s.store.Close(context.Background()) }()
+	defer func() {
+		for _, st := range s.stores {
+			_ = st.Close(context.Background())
+		}
+	}()
 	s.log.Info("sink starting", "sales", s.cfg.Names.Sales, "forecasts", s.cfg.Names.ForecastResults,
-		"group", s.cfg.Names.SinkGroup, "batch_rows", s.cfg.BatchRows, "batch_wait", s.cfg.BatchWait)
+		"group", s.cfg.Names.SinkGroup, "batch_rows", s.cfg.BatchRows, "batch_wait", s.cfg.BatchWait, "writers", s.cfg.Writers)
 
 	if s.cfg.Migrate {
 		err := s.retry(ctx, "migrate", func() error {
@@ -259,7 +269,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 	}
 	var stored map[topicPartition]int64
 	err := s.retry(sess.Context(), "load offsets", func() (err error) {
-		stored, err = s.store.LoadOffsets(sess.Context(), names)
+		stored, err = s.stores[0].LoadOffsets(sess.Context(), names)
 		s.setPG(err == nil)
 		return err
 	})
@@ -318,6 +328,7 @@ const maxChunk = 512
 // gives up.
 func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	p := h.p
+	in := p.laneOf(claim.Partition()).in
 	done := sess.Context().Done()
 	msgs := claim.Messages()
 	for {
@@ -347,7 +358,7 @@ func (h *handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Co
 		}
 		c.hwm = claim.HighWaterMarkOffset()
 		select {
-		case p.in <- c:
+		case in <- c:
 		case <-p.dead:
 			return nil
 		case <-done:

@@ -5,16 +5,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// writeLockID is the transaction-level advisory lock every sink write holds:
-// it serialises sink instances that share a database, so a forecast and the
-// sale of its day written concurrently by two instances still meet.
-const writeLockID = 0x53746f7266 // "Storf"
+// writeLockClass is the first key of the transaction-level advisory locks a
+// sink write holds, one per partition number in the batch (the second key):
+// writers of the same partition number, which carries the same stores on
+// both topics, are serialised, so a forecast and the sale of its day
+// written concurrently (by two instances, around a rebalance) still meet.
+// Locks are taken in ascending order, so writers cannot deadlock.
+const writeLockClass = 0x53746f72 // "Stor"
 
 // attemptTimeout bounds one write attempt, so a connection that hangs
 // without an error is abandoned and retried.
@@ -190,10 +194,20 @@ func (s *Store) Write(ctx context.Context, b *batch, expected map[topicPartition
 
 func (s *Store) moveOffsets(ctx context.Context, tx pgx.Tx, b *batch, expected map[topicPartition]int64) error {
 	var q pgx.Batch
-	q.Queue(`SELECT pg_advisory_xact_lock($1)`, writeLockID)
+	parts := make([]int32, 0, len(b.next))
 	tps := make([]topicPartition, 0, len(b.next))
-	for tp, next := range b.next {
+	for tp := range b.next {
 		tps = append(tps, tp)
+		if !slices.Contains(parts, tp.partition) {
+			parts = append(parts, tp.partition)
+		}
+	}
+	slices.Sort(parts)
+	for _, p := range parts {
+		q.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, int32(writeLockClass), p)
+	}
+	for _, tp := range tps {
+		next := b.next[tp]
 		if exp, ok := expected[tp]; ok && exp >= 0 {
 			q.Queue(`UPDATE sink_offsets SET next_offset = $4, updated_at = now()
 				WHERE consumer = $1 AND topic = $2 AND partition = $3 AND next_offset = $5`,
@@ -205,8 +219,10 @@ func (s *Store) moveOffsets(ctx context.Context, tx pgx.Tx, b *batch, expected m
 	}
 	res := tx.SendBatch(ctx, &q)
 	defer res.Close()
-	if _, err := res.Exec(); err != nil {
-		return fmt.Errorf("lock: %w", translate(err))
+	for range parts {
+		if _, err := res.Exec(); err != nil {
+			return fmt.Errorf("lock: %w", translate(err))
+		}
 	}
 	for _, tp := range tps {
 		tag, err := res.Exec()

@@ -43,16 +43,17 @@ type result struct {
 	RowsPerS  float64 `json:"rows_per_s"`
 	Records   int64   `json:"records"`
 	BatchRows int     `json:"batch_rows"`
+	Writers   int     `json:"writers"`
 	BatchWait string  `json:"batch_wait"`
 	Target    float64 `json:"target_rows_per_s"`
 	// RawCopyRowsPerS is a plain COPY of the same rows into an empty
 	// rossman_sales measured right after, under the same machine load:
 	// the ceiling the sink is compared with.
 	RawCopyRowsPerS float64 `json:"raw_copy_rows_per_s"`
-	CPUs      int     `json:"cpus"`
-	GoVersion string  `json:"go_version"`
-	At        string  `json:"at"`
-	Note      string  `json:"note"`
+	CPUs            int     `json:"cpus"`
+	GoVersion       string  `json:"go_version"`
+	At              string  `json:"at"`
+	Note            string  `json:"note"`
 }
 
 func main() {
@@ -70,6 +71,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	data := flag.String("data", defaultDataDir(), "folder with Kaggle's train.csv")
 	out := flag.String("out", "bench/results/sink.json", "where to write the result")
 	batchRows := flag.Int("batch-rows", sink.DefaultBatchRows, "sink batch size")
+	writers := flag.Int("writers", sink.DefaultWriters, "sink writer connections")
 	batchWait := flag.Duration("batch-wait", sink.DefaultBatchWait, "sink batch wait")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the timed part here")
 	verbose := flag.Bool("v", false, "log every batch the sink commits")
@@ -126,7 +128,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	defer conn.Close(context.Background())
 
 	// The timed part: sink start to every record committed.
-	cfg := sink.Config{Kafka: kc, Names: names, PGDSN: dsn, BatchRows: *batchRows, BatchWait: *batchWait}
+	cfg := sink.Config{Kafka: kc, Names: names, PGDSN: dsn, Writers: *writers, BatchRows: *batchRows, BatchWait: *batchWait}
 	s, err := sink.New(cfg, sinkLog, prometheus.NewRegistry())
 	if err != nil {
 		return err
@@ -190,8 +192,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	r := result{
 		RawCopyRowsPerS: round(rawRate, 0),
-		Rows: rows, Seconds: round(took.Seconds(), 3), RowsPerS: round(float64(rows)/took.Seconds(), 0),
-		Records: want, BatchRows: *batchRows, BatchWait: batchWait.String(), Target: 150_000,
+		Rows:            rows, Seconds: round(took.Seconds(), 3), RowsPerS: round(float64(rows)/took.Seconds(), 0),
+		Records: want, BatchRows: *batchRows, Writers: *writers, BatchWait: batchWait.String(), Target: 150_000,
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), At: time.Now().UTC().Format(time.RFC3339),
 		Note: "sink start (Kafka connect, group join, offset load) to the last offset committed in PostgreSQL; in-process, one instance, empty database; topic produced beforehand",
 	}

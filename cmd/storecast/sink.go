@@ -28,6 +28,7 @@ type SinkPG struct {
 type SinkRunCmd struct {
 	SinkPG
 
+	Writers      int           `help:"PostgreSQL connections writing in parallel (partition p goes to connection p % N)." default:"2" env:"STORECAST_SINK_WRITERS"`
 	BatchRows    int           `help:"Close a batch at this many records." default:"20000" env:"STORECAST_SINK_BATCH_ROWS"`
 	BatchWait    time.Duration `help:"Close a batch this long after its first record." default:"200ms" env:"STORECAST_SINK_BATCH_WAIT"`
 	FlushTimeout time.Duration `help:"On shutdown or rebalance, give the last batch this long to be written." default:"15s" env:"STORECAST_SINK_FLUSH_TIMEOUT"`
@@ -48,13 +49,14 @@ func (c *SinkRunCmd) Run(ctx context.Context, g *Globals) error {
 		Kafka:        g.Kafka("sink"),
 		Names:        names,
 		PGDSN:        c.PGDSN,
+		Writers:      c.Writers,
 		BatchRows:    c.BatchRows,
 		BatchWait:    c.BatchWait,
 		FlushTimeout: c.FlushTimeout,
 		RetryMax:     c.RetryMax,
 		Migrate:      c.Migrate,
 	}
-	log.Info("sink config", "brokers", g.Brokers, "pg", sinkSafeDSN(c.PGDSN), "batch_rows", c.BatchRows,
+	log.Info("sink config", "brokers", g.Brokers, "pg", sinkSafeDSN(c.PGDSN), "writers", c.Writers, "batch_rows", c.BatchRows,
 		"batch_wait", c.BatchWait, "flush_timeout", c.FlushTimeout, "retry_max", c.RetryMax,
 		"migrate", c.Migrate, "metrics_addr", c.MetricsAddr, "names_suffix", c.NamesSuffix)
 
