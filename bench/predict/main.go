@@ -45,19 +45,27 @@ type result struct {
 	P999ms        float64 `json:"p999_ms"`
 	MaxMs         float64 `json:"max_ms"`
 	BatchRowsPerS float64 `json:"batch_rows_per_s"`
-	Connections   int     `json:"connections"`
-	DurationS     float64 `json:"duration_s"`
-	Requests      int64   `json:"requests"`
-	Errors        int64   `json:"errors"`
-	BatchRows     int     `json:"batch_rows"`
-	BatchRuns     int     `json:"batch_runs"`
-	BatchSecondsP float64 `json:"batch_seconds_per_run"`
-	ModelVersion  string  `json:"model_version"`
-	AsOf          string  `json:"as_of"`
-	Stores        int     `json:"stores"`
-	CPUs          int     `json:"cpus"`
-	At            string  `json:"at"`
-	Note          string  `json:"note"`
+	// Warm batches repeat the first: the prediction cache answers them.
+	BatchRowsPerSWarm float64 `json:"batch_rows_per_s_warm"`
+	// The same loads against a server started with the prediction cache off.
+	RPSUncached           float64 `json:"rps_uncached,omitempty"`
+	P50msUncached         float64 `json:"p50_ms_uncached,omitempty"`
+	P99msUncached         float64 `json:"p99_ms_uncached,omitempty"`
+	BatchRowsPerSUncached float64 `json:"batch_rows_per_s_uncached,omitempty"`
+	RequestPool           int     `json:"request_pool"`
+	Connections           int     `json:"connections"`
+	DurationS             float64 `json:"duration_s"`
+	Requests              int64   `json:"requests"`
+	Errors                int64   `json:"errors"`
+	BatchRows             int     `json:"batch_rows"`
+	BatchRuns             int     `json:"batch_runs"`
+	BatchSecondsP         float64 `json:"batch_seconds_cold"`
+	ModelVersion          string  `json:"model_version"`
+	AsOf                  string  `json:"as_of"`
+	Stores                int     `json:"stores"`
+	CPUs                  int     `json:"cpus"`
+	At                    string  `json:"at"`
+	Note                  string  `json:"note"`
 }
 
 func main() {
@@ -71,10 +79,12 @@ func run() error {
 	var (
 		target   = flag.String("url", "http://127.0.0.1:4242", "forecast API base URL (ignored with -serve)")
 		serve    = flag.String("serve", "", "path of the storecast binary to start as the server (empty: use -url)")
+		uncached = flag.Bool("uncached", true, "with -serve: measure again against a server with the prediction cache off")
 		conns    = flag.Int("c", 64, "concurrent keep-alive connections for /predict")
 		duration = flag.Duration("d", 10*time.Second, "measured duration of the /predict load")
 		warmup   = flag.Duration("warmup", 2*time.Second, "unmeasured load before the measurement")
-		batches  = flag.Int("batches", 5, "whole-chain /v1/forecasts runs")
+		pool     = flag.Int("pool", 1<<16, "distinct /predict requests (random stores, days 1..48 ahead, promo, school holiday)")
+		batches  = flag.Int("batches", 4, "whole-chain /v1/forecasts runs (the first is cold)")
 		days     = flag.Int("days", 42, "days per store in a batch")
 		out      = flag.String("out", "bench/results/predict.json", "result file")
 		readyFor = flag.Duration("ready-timeout", 5*time.Minute, "how long to wait for the server's /ready")
@@ -82,80 +92,57 @@ func run() error {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	p := plan{conns: *conns, duration: *duration, warmup: *warmup, pool: *pool, batches: *batches, days: *days}
 
-	base := *target
-	if *serve != "" {
-		addr, cleanup, err := startServer(ctx, *serve)
+	var res result
+	measure := func(base string, into func(m *measurement)) error {
+		if err := waitReady(ctx, base, *readyFor); err != nil {
+			return err
+		}
+		m, err := p.measure(ctx, base)
 		if err != nil {
 			return err
 		}
-		defer cleanup()
-		base = "http://" + addr
+		into(m)
+		return nil
 	}
-	if err := waitReady(ctx, base, *readyFor); err != nil {
-		return err
+	primary := func(m *measurement) {
+		res.RPS, res.P50ms, res.P99ms, res.P999ms, res.MaxMs = m.rps, m.p50, m.p99, m.p999, m.max
+		res.Requests, res.Errors = m.requests, m.errors
+		res.BatchRowsPerS, res.BatchRowsPerSWarm, res.BatchRows, res.BatchSecondsP = m.batchCold, m.batchWarm, m.batchRows, m.batchColdSeconds
+		res.ModelVersion, res.AsOf, res.Stores = m.modelVersion, m.asOf, m.stores
 	}
-
-	// Discover the as-of day, the stores and the model with one batch.
-	probe, err := postForecasts(base, `{}`)
-	if err != nil {
-		return fmt.Errorf("probe /v1/forecasts: %w", err)
-	}
-	asOf, err := time.Parse("2006-01-02", probe.AsOf)
-	if err != nil {
-		return fmt.Errorf("as_of %q: %w", probe.AsOf, err)
-	}
-	stores := map[int]bool{}
-	for _, r := range probe.Forecasts {
-		stores[r.StoreID] = true
-	}
-	ids := make([]int, 0, len(stores))
-	for id := range stores {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	fmt.Printf("server ready: as_of %s, %d stores, model %s %s\n", probe.AsOf, len(ids), probe.ModelName, probe.ModelVersion)
-
-	u, err := url.Parse(base)
-	if err != nil {
-		return err
-	}
-	reqs := buildPredicts(u.Host, ids, asOf, 8192)
-	res := result{Connections: *conns, DurationS: duration.Seconds(), ModelVersion: probe.ModelVersion, AsOf: probe.AsOf,
-		Stores: len(ids), CPUs: runtime.NumCPU(), At: time.Now().UTC().Format(time.RFC3339),
-		Note: "load generator, server and Kafka share this machine's cores; numbers are noisy when other work runs"}
-
-	// /predict under load.
-	lat, n, errs, err := load(ctx, u.Host, reqs, *conns, *warmup, *duration)
-	if err != nil {
-		return err
-	}
-	res.Requests, res.Errors = n, errs
-	res.RPS = float64(n) / duration.Seconds()
-	slices.Sort(lat)
-	res.P50ms, res.P99ms, res.P999ms = pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999)
-	if len(lat) > 0 {
-		res.MaxMs = ms(lat[len(lat)-1])
-	}
-	fmt.Printf("/predict: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors\n",
-		*conns, res.RPS, res.P50ms, res.P99ms, res.P999ms, res.Errors)
-
-	// Whole-chain batches.
-	body := fmt.Sprintf(`{"start_date":%q,"end_date":%q}`, asOf.AddDate(0, 0, 1).Format("2006-01-02"), asOf.AddDate(0, 0, *days).Format("2006-01-02"))
-	var total time.Duration
-	for i := 0; i < *batches; i++ {
-		start := time.Now()
-		b, err := postForecasts(base, body)
-		if err != nil {
-			return fmt.Errorf("batch %d: %w", i, err)
+	if *serve == "" {
+		if err := measure(*target, primary); err != nil {
+			return err
 		}
-		total += time.Since(start)
-		res.BatchRows = len(b.Forecasts)
+	} else {
+		for i, extra := range [][]string{nil, {"--cache-size", "0"}} {
+			if i == 1 && !*uncached {
+				break
+			}
+			addr, cleanup, err := startServer(ctx, *serve, extra...)
+			if err != nil {
+				return err
+			}
+			into := primary
+			if i == 1 {
+				into = func(m *measurement) {
+					res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
+				}
+			}
+			err = measure("http://"+addr, into)
+			cleanup()
+			if err != nil {
+				return err
+			}
+		}
 	}
-	res.BatchRuns = *batches
-	res.BatchSecondsP = total.Seconds() / float64(*batches)
-	res.BatchRowsPerS = float64(res.BatchRows**batches) / total.Seconds()
-	fmt.Printf("/v1/forecasts: %d rows per run, %.3f s per run, %.0f rows/s\n", res.BatchRows, res.BatchSecondsP, res.BatchRowsPerS)
+	res.Connections, res.DurationS, res.BatchRuns, res.RequestPool = *conns, duration.Seconds(), *batches, *pool
+	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
+	res.Note = "load generator, server and Kafka share this machine's cores; numbers are noisy when other work runs. " +
+		"rps/p50/p99: the default server (prediction cache on) over a pool of random requests; *_uncached: cache off. " +
+		"batch_rows_per_s: the first (cold) whole-chain run; _warm: repeats of it."
 
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
@@ -164,11 +151,90 @@ func run() error {
 	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s (targets: rps >= 10000, p99_ms <= 5, batch_rows_per_s >= 50000)\n", *out)
+	fmt.Printf("wrote %s (targets: rps >= 10000, p99_ms <= 5, batch_rows_per_s >= 50000)\n%s\n", *out, b)
 	if res.Errors > 0 {
 		return fmt.Errorf("%d requests failed", res.Errors)
 	}
 	return nil
+}
+
+type plan struct {
+	conns               int
+	duration, warmup    time.Duration
+	pool, batches, days int
+}
+
+type measurement struct {
+	rps, p50, p99, p999, max float64
+	requests, errors         int64
+	batchCold, batchWarm     float64
+	batchColdSeconds         float64
+	batchRows, stores        int
+	modelVersion, asOf       string
+}
+
+// measure runs the whole-chain batches (cold first), then the /predict load.
+func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	// The first batch is cold: nothing is cached yet. It also tells the
+	// as-of day, the stores and the model.
+	m := &measurement{}
+	var warm time.Duration
+	var asOf time.Time
+	var ids []int
+	for i := 0; i < p.batches; i++ {
+		body := `{}`
+		if i > 0 {
+			body = fmt.Sprintf(`{"start_date":%q,"end_date":%q}`, asOf.AddDate(0, 0, 1).Format("2006-01-02"), asOf.AddDate(0, 0, p.days).Format("2006-01-02"))
+		}
+		start := time.Now()
+		b, err := postForecasts(base, body)
+		if err != nil {
+			return nil, fmt.Errorf("batch %d: %w", i, err)
+		}
+		took := time.Since(start)
+		if i == 0 {
+			if asOf, err = time.Parse("2006-01-02", b.AsOf); err != nil {
+				return nil, fmt.Errorf("as_of %q: %w", b.AsOf, err)
+			}
+			seen := map[int]bool{}
+			for _, r := range b.Forecasts {
+				if !seen[r.StoreID] {
+					seen[r.StoreID] = true
+					ids = append(ids, r.StoreID)
+				}
+			}
+			m.batchRows, m.stores, m.modelVersion, m.asOf = len(b.Forecasts), len(ids), b.ModelVersion, b.AsOf
+			m.batchColdSeconds = took.Seconds()
+			m.batchCold = float64(len(b.Forecasts)) / took.Seconds()
+			fmt.Printf("%s: as_of %s, %d stores, model %s %s\n", base, b.AsOf, len(ids), b.ModelName, b.ModelVersion)
+			continue
+		}
+		warm += took
+	}
+	if p.batches > 1 {
+		m.batchWarm = float64(m.batchRows*(p.batches-1)) / warm.Seconds()
+	}
+	fmt.Printf("/v1/forecasts: %d rows, cold %.3f s (%.0f rows/s), warm %.0f rows/s\n", m.batchRows, m.batchColdSeconds, m.batchCold, m.batchWarm)
+
+	reqs := buildPredicts(u.Host, ids, asOf, p.pool)
+	lat, n, errs, err := load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(lat)
+	m.requests, m.errors = n, errs
+	m.rps = float64(n) / p.duration.Seconds()
+	m.p50, m.p99, m.p999 = pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999)
+	if len(lat) > 0 {
+		m.max = ms(lat[len(lat)-1])
+	}
+	fmt.Printf("/predict: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors\n",
+		p.conns, m.rps, m.p50, m.p99, m.p999, m.errors)
+	return m, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -337,7 +403,7 @@ func freePort() (int, error) {
 }
 
 // startServer runs `storecast serve` on free loopback ports.
-func startServer(ctx context.Context, bin string) (string, func(), error) {
+func startServer(ctx context.Context, bin string, extra ...string) (string, func(), error) {
 	fp, err := freePort()
 	if err != nil {
 		return "", nil, err
@@ -355,8 +421,9 @@ func startServer(ctx context.Context, bin string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--forecast-addr", addr, "--train-addr", fmt.Sprintf("127.0.0.1:%d", tp),
-		"--storage-dir", filepath.Join(dir, "views"))
+	args := append([]string{"serve", "--forecast-addr", addr, "--train-addr", fmt.Sprintf("127.0.0.1:%d", tp),
+		"--storage-dir", filepath.Join(dir, "views")}, extra...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second

@@ -33,6 +33,7 @@ type ServeCmd struct {
 	LogQueue     int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
 	LogWait      time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
 	MaxRows      int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
+	CacheSize    int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
 	ShutdownWait time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
 }
 
@@ -85,7 +86,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	resultFeed := api.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
 	forecastLog := api.NewKafkaForecastLog(logProducer, api.KafkaLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, m)
 	stores := api.NewViewStores(vs)
-	engine := api.NewEngine(stores, models, m, api.EngineConfig{FeatureNames: features.Names()})
+	cacheSize := c.CacheSize
+	if cacheSize <= 0 {
+		cacheSize = -1 // disabled
+	}
+	engine := api.NewEngine(stores, models, m, api.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
 
 	// Handlers.
 	storesH, err := storesHandler(vs, log)
