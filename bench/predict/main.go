@@ -422,7 +422,7 @@ func startServer(ctx context.Context, bin string, extra ...string) (string, func
 		return "", nil, err
 	}
 	args := append([]string{"serve", "--forecast-addr", addr, "--train-addr", fmt.Sprintf("127.0.0.1:%d", tp),
-		"--storage-dir", filepath.Join(dir, "views")}, extra...)
+		"--storage-dir", ""}, extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -435,7 +435,6 @@ func startServer(ctx context.Context, bin string, extra ...string) (string, func
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 		_ = logf.Close()
-		_ = os.RemoveAll(filepath.Join(dir, "views"))
 	}, nil
 }
 

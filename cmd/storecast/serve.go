@@ -28,7 +28,7 @@ type ServeCmd struct {
 	TrainAddr    string        `help:"Listen address of the training API." default:"127.0.0.1:4243" env:"STORECAST_TRAIN_ADDR"`
 	DebugAddr    string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
 	APIToken     string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
-	StorageDir   string        `help:"Local storage of the views (LevelDB); empty keeps them in memory." default:".state/goka/serve" env:"STORECAST_SERVE_STORAGE_DIR"`
+	StorageDir   string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
 	NamesSuffix  string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
 	LogQueue     int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
 	LogWait      time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
