@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -13,6 +14,10 @@ import (
 // idlePing is how long a lane waits without writing before it pings
 // PostgreSQL to keep readiness current.
 const idlePing = 5 * time.Second
+
+// lagEvery is how often the lag gauges are refreshed from the partitions'
+// high watermarks, so lag keeps growing while nothing can be committed.
+const lagEvery = 5 * time.Second
 
 // pipeline is one session's path from claims to PostgreSQL. It has one
 // lane per writer connection; a partition always goes to lane partition %
@@ -33,6 +38,12 @@ type pipeline struct {
 	retryCtx    context.Context
 	cancelRetry context.CancelFunc
 	stopAfter   func() bool
+
+	// position is, per claimed partition, the next offset to commit: the
+	// stored offset, or where consumption started.
+	mu       sync.Mutex
+	position map[topicPartition]int64
+	lagDone  chan struct{}
 }
 
 // lane accumulates batches of its partitions and writes them, one at a
@@ -51,14 +62,19 @@ type lane struct {
 	expected map[topicPartition]int64
 }
 
-func newPipeline(s *Sink, sess sarama.ConsumerGroupSession, expected map[topicPartition]int64) *pipeline {
+// newPipeline starts a pipeline for sess. expected holds the stored offset
+// of each claimed partition (-1: none) and start where consumption starts.
+func newPipeline(s *Sink, sess sarama.ConsumerGroupSession, expected, start map[topicPartition]int64) *pipeline {
 	retryCtx, cancel := context.WithCancel(context.Background())
 	p := &pipeline{
 		s: s, sess: sess,
 		dead:        make(chan struct{}),
 		retryCtx:    retryCtx,
 		cancelRetry: cancel,
+		position:    start,
+		lagDone:     make(chan struct{}),
 	}
+	go p.watchLag()
 	p.stopAfter = context.AfterFunc(sess.Context(), func() { time.AfterFunc(s.cfg.FlushTimeout, cancel) })
 	for i, st := range s.stores {
 		l := &lane{p: p, store: st, in: make(chan chunk, 64), batches: make(chan *batch, 1), done: make(chan struct{}),
@@ -94,7 +110,33 @@ func (p *pipeline) close() error {
 	}
 	p.stopAfter()
 	p.cancelRetry()
+	<-p.lagDone
 	return errors.Join(errs...)
+}
+
+// watchLag refreshes the lag gauges until the session ends.
+func (p *pipeline) watchLag() {
+	defer close(p.lagDone)
+	t := time.NewTicker(lagEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.sess.Context().Done():
+			return
+		case <-t.C:
+		}
+		p.mu.Lock()
+		pos := maps.Clone(p.position)
+		p.mu.Unlock()
+		for tp, next := range pos {
+			hwm, err := p.s.client.GetOffset(tp.topic, tp.partition, sarama.OffsetNewest)
+			if err != nil {
+				p.s.log.Debug("lag: high watermark", "topic", tp.topic, "partition", tp.partition, "err", err)
+				continue
+			}
+			p.s.m.setLag(tp, hwm-next)
+		}
+	}
 }
 
 func (l *lane) accumulate() {
@@ -228,11 +270,14 @@ func (l *lane) tryWrite(b *batch) (writeStats, error) {
 func (l *lane) committed(b *batch, st writeStats, took time.Duration) {
 	s := l.p.s
 	s.setPG(true)
+	l.p.mu.Lock()
 	for tp, next := range b.next {
 		l.expected[tp] = next
+		l.p.position[tp] = next
 		l.p.sess.MarkOffset(tp.topic, tp.partition, next, "")
 		s.m.setLag(tp, b.hwm[tp]-next)
 	}
+	l.p.mu.Unlock()
 	s.m.rowsWritten.WithLabelValues("rossman_sales").Add(float64(st.sales))
 	s.m.rowsWritten.WithLabelValues("forecast_results").Add(float64(st.forecasts + st.actuals))
 	for t, n := range b.perTopic {

@@ -277,6 +277,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 		return fmt.Errorf("load offsets: %w", err)
 	}
 	expected := make(map[topicPartition]int64)
+	start := make(map[topicPartition]int64)
 	for t, parts := range claims {
 		for _, p := range parts {
 			tp := topicPartition{t, p}
@@ -288,6 +289,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 					return fmt.Errorf("oldest offset of %s/%d: %w", t, p, err)
 				}
 			}
+			start[tp] = next
 			// ResetOffset only moves back and MarkOffset only forward:
 			// together they set the offset the claim starts from.
 			sess.ResetOffset(t, p, next, "")
@@ -295,7 +297,7 @@ func (h *handler) Setup(sess sarama.ConsumerGroupSession) error {
 		}
 	}
 	s.log.Info("session started", "generation", sess.GenerationID(), "claims", claims)
-	h.p = newPipeline(s, sess, expected)
+	h.p = newPipeline(s, sess, expected, start)
 	s.setConsuming(true)
 	return nil
 }

@@ -81,8 +81,12 @@ func TestReplay(t *testing.T) {
 	if got := metricValue(t, r.reg, "storecast_sink_rows_written_total", map[string]string{"table": "rossman_sales"}); got != float64(len(want)) {
 		t.Errorf("rows_written_total = %v, want %d", got, len(want))
 	}
-	if got := metricValue(t, r.reg, "storecast_sink_lag_records", nil); got != 0 {
-		t.Errorf("lag = %v, want 0", got)
+	for deadline := time.Now().Add(15 * time.Second); metricValue(t, r.reg, "storecast_sink_lag_records", nil) != 0; {
+		if time.Now().After(deadline) {
+			t.Errorf("lag = %v after catching up, want 0", metricValue(t, r.reg, "storecast_sink_lag_records", nil))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	lastIngest := query[time.Time](t, e.dsn, `SELECT max(ingested_at) FROM rossman_sales`)
@@ -325,6 +329,9 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	if got := metricValue(t, r.reg, "storecast_sink_retries_total", nil); got < 2 {
 		t.Errorf("retries_total = %v, want several", got)
+	}
+	if got := metricValue(t, r.reg, "storecast_sink_lag_records", nil); got < float64(len(during)) {
+		t.Errorf("lag at the end of the outage = %v, want at least the %d records produced during it", got, len(during))
 	}
 	px.restore()
 
