@@ -110,6 +110,17 @@ clean: ## Remove build output (not the stack's state: see reset).
 .PHONY: test
 test: services vet ## Every test tier against the real stack: go vet, go test -race (integration on).
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
+	$(MAKE) test-trainer
+
+.PHONY: trainer-venv
+trainer-venv: ## Create or refresh trainer/.venv from trainer/uv.lock (uv comes from pip when missing).
+	command -v uv >/dev/null || python3 -m pip install --quiet uv
+	cd trainer && uv sync --frozen
+
+.PHONY: test-trainer
+test-trainer: trainer-venv ## Trainer (Python): ruff lint and format check, pytest (integration tests with the stack's env).
+	cd trainer && uv run --frozen ruff check src tests && uv run --frozen ruff format --check src tests
+	$(WITH_ENV) env STORECAST_INTEGRATION=1 bash -c 'cd trainer && uv run --frozen pytest'
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).
@@ -152,6 +163,14 @@ bench: ## Run every bench-* target.
 .PHONY: bench-produce
 bench-produce: services ## Replay train.csv (970,379 events) into fresh topics; writes bench/results/produce.json.
 	$(WITH_ENV) $(GO) run ./bench/produce -out bench/results/produce.json
+
+.PHONY: bench-process
+bench-process: services ## Replay train.csv (970,379 events) through the features processor; writes bench/results/process.json.
+	$(WITH_ENV) $(GO) run ./bench/process -out bench/results/process.json $(BENCH_PROCESS_FLAGS)
+
+.PHONY: bench-train
+bench-train: services build trainer-venv ## Train on the examples of the full shared data (prepares them once); writes bench/results/train.json.
+	$(WITH_ENV) $(GO) run ./bench/train -out bench/results/train.json $(BENCH_TRAIN_FLAGS)
 
 .PHONY: bench-predict
 bench-predict: services build ## Load the forecast API from a second process (64 connections on /predict, whole-chain /v1/forecasts); writes bench/results/predict.json. Needs data and a model (make up).

@@ -84,9 +84,13 @@ func AppendExample(b []byte, ex *topics.TrainingExample) ([]byte, error) {
 	b = append(b, `,"features":{`...)
 	for i, x := range fv.Values {
 		b = append(b, featureKeys[i]...)
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+		switch {
+		case math.IsNaN(x) || math.IsInf(x, 0):
 			b = append(b, "null"...)
-		} else {
+		case x == math.Trunc(x) && x > -1e6 && x < 1e6 && (x != 0 || !math.Signbit(x)):
+			// What 'g' -1 writes for these, without the float formatter.
+			b = strconv.AppendInt(b, int64(x), 10)
+		default:
 			b = strconv.AppendFloat(b, x, 'g', -1, 64)
 		}
 	}
@@ -106,19 +110,72 @@ func (ExampleCodec) Decode(data []byte) (any, error) {
 	return topics.TrainingExampleCodec{}.Decode(data)
 }
 
-// stateCodec is the store table's codec: features.State in binary. It also
-// accepts an already encoded state, so the callback encodes each state once
-// and knows its size.
-type stateCodec struct{ feat.Codec }
+// stateCodec is the store table's codec in this group: features.State in
+// binary. Decode does not decode: it hands the callback the stored bytes
+// (rawState), which it decodes only when its cache of decoded states does
+// not hold them. Encode accepts an already encoded state (encodedState),
+// so the callback encodes each state once and knows its size, as well as
+// *features.State.
+type stateCodec struct{}
+
+// rawState is an encoded state as stored; never modify it.
+type rawState []byte
 
 // encodedState is a state the callback has already encoded.
 type encodedState []byte
 
-func (c stateCodec) Encode(value any) ([]byte, error) {
-	if b, ok := value.(encodedState); ok {
-		return b, nil
+func (stateCodec) Encode(value any) ([]byte, error) {
+	switch v := value.(type) {
+	case encodedState:
+		return v, nil
+	case rawState:
+		return v, nil
 	}
-	return c.Codec.Encode(value)
+	return feat.Codec{}.Encode(value)
+}
+
+func (stateCodec) Decode(data []byte) (any, error) { return rawState(data), nil }
+
+// stateCache keeps the decoded state of each store next to its encoding,
+// so the next event of the store skips decoding when the table still
+// holds those bytes.
+type stateCache struct {
+	mu sync.Mutex
+	m  map[string]cachedState
+}
+
+type cachedState struct {
+	enc []byte
+	st  *feat.State
+}
+
+// get returns the decoded state of raw (stored under key).
+func (c *stateCache) get(key string, raw []byte) (*feat.State, error) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && bytes.Equal(e.enc, raw) {
+		return e.st, nil
+	}
+	st := new(feat.State)
+	if err := st.UnmarshalBinary(raw); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// put records st as the decoded form of enc.
+func (c *stateCache) put(key string, enc []byte, st *feat.State) {
+	c.mu.Lock()
+	c.m[key] = cachedState{enc: enc, st: st}
+	c.mu.Unlock()
+}
+
+// drop forgets key (its state may have changed without a write).
+func (c *stateCache) drop(key string) {
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
 }
 
 // storeInfo is a store_info table value prepared for the features: the

@@ -27,7 +27,7 @@ func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{n: n, m: m, log: log, now: time.Now,
+	h := &handler{n: n, m: m, log: log, now: time.Now, cache: &stateCache{m: map[string]cachedState{}},
 		added: m.events.WithLabelValues("added"), corrected: m.events.WithLabelValues("corrected"),
 		duplicate: m.events.WithLabelValues("duplicate"), redelivered: m.events.WithLabelValues("redelivered"),
 		rejectedEv: m.events.WithLabelValues("rejected"),
@@ -47,8 +47,9 @@ func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph 
 type handler struct {
 	n   topics.Names
 	m   *Metrics
-	log *slog.Logger
-	now func() time.Time
+	log   *slog.Logger
+	now   func() time.Time
+	cache *stateCache
 
 	added, corrected, duplicate, redelivered, rejectedEv prometheus.Counter
 	exampleC, tombstoneC                                 prometheus.Counter
@@ -67,7 +68,7 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 
 	raw, _ := msg.([]byte)
 	var sale topics.Sale
-	if err := json.Unmarshal(raw, &sale); err != nil {
+	if err := decodeSale(raw, &sale); err != nil {
 		h.reject(ctx, raw, "decode", fmt.Errorf("decode sale: %w", err))
 		return
 	}
@@ -98,6 +99,7 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 
 	s := h.state(ctx)
 	ch := s.Apply(f)
+	key := ctx.Key()
 	off := ctx.Offset() + 1
 	counter := h.added
 	switch {
@@ -114,17 +116,20 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 	}
 	b, err := s.AppendBinary(make([]byte, 0, 1024))
 	if err != nil {
+		h.cache.drop(key)
 		ctx.Fail(fmt.Errorf("encode state of store %d: %w", sale.Store, err))
 	}
 	ctx.SetValue(encodedState(b))
-	h.m.stateWritten(ctx.Key(), len(b))
+	h.cache.put(key, b, s)
+	h.m.stateWritten(key, len(b))
 
 	if !f.Trading() && (ch.WasTrading || counter == h.redelivered) {
 		// The day lost its example (or may have, before a crash): withdraw it.
 		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(sale.Store, f.Date), nil)
 		h.tombstoneC.Inc()
 	}
-	for _, d := range s.AffectedDays(sale.Store, f.Date, nil) {
+	var days [8]topics.Date
+	for _, d := range s.AffectedDays(sale.Store, f.Date, days[:0]) {
 		ex, ok, err := s.Example(&si.info, d)
 		if err != nil {
 			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", sale.Store, d, err))
@@ -172,12 +177,19 @@ func (h *handler) onSnapshotRequest(ctx goka.Context, msg any) {
 	h.m.snapshots.WithLabelValues(outcome).Inc()
 }
 
-// state returns the store's state from the group table, or an empty one.
+// state returns the store's state from the group table (decoded, or from
+// the cache when the table still holds the bytes it was encoded to), or
+// an empty one.
 func (h *handler) state(ctx goka.Context) *feat.State {
-	if s, ok := ctx.Value().(*feat.State); ok && s != nil {
-		return s
+	raw, _ := ctx.Value().(rawState)
+	if raw == nil {
+		return new(feat.State)
 	}
-	return new(feat.State)
+	s, err := h.cache.get(ctx.Key(), raw)
+	if err != nil {
+		ctx.Fail(fmt.Errorf("state of key %q: %w", ctx.Key(), err))
+	}
+	return s
 }
 
 // reject sends the record to the dead-letter topic with the reason.

@@ -93,11 +93,15 @@ func (r *rig) consume(s *topics.Sale) {
 func (r *rig) state(store int) *feat.State {
 	r.t.Helper()
 	v := r.tt.TableValue(r.n.StoreTable(), topics.StoreKey(store))
-	s, ok := v.(*feat.State)
+	raw, ok := v.(rawState)
 	if !ok {
 		r.t.Fatalf("table value of store %d is %T", store, v)
 	}
-	return s
+	var s feat.State
+	if err := s.UnmarshalBinary(raw); err != nil {
+		r.t.Fatal(err)
+	}
+	return &s
 }
 
 // drainExamples returns the examples emitted since the last call, by key;
@@ -477,8 +481,10 @@ func TestExampleCodecMatchesEncodingJSON(t *testing.T) {
 			continue
 		}
 		n++
-		for _, label := range []float64{ex.Label, 0, 1e15, 12.5, -3} {
+		for i, label := range []float64{ex.Label, 0, 1e15, 12.5, -3} {
 			ex.Label = label
+			// Values on both sides of the integer fast path.
+			ex.Features.Values[feat.FHistoryDays] = []float64{999999, 1e6, -999999, -1e6, math.Copysign(0, -1)}[i]
 			got, err := ExampleCodec{}.Encode(&ex)
 			if err != nil {
 				t.Fatal(err)

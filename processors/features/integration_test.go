@@ -321,6 +321,9 @@ func hwm(t *testing.T, cfg kafka.Config, topic string) int64 {
 // against the pure recomputation, then replays the same events again and
 // wants nothing to change.
 func TestReplayRossmann(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 133,800 events")
+	}
 	cfg := testkit.Kafka(t)
 	in := loadRossmann(t)
 	n := testkit.Names(t, cfg)
@@ -404,6 +407,9 @@ func freeAddr(t *testing.T) string {
 // same local storage and wants the same final table and examples as the
 // pure recomputation.
 func TestKillDashNineMidReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 133,800 events")
+	}
 	cfg := testkit.Kafka(t)
 	in := loadRossmann(t)
 	suffix := testkit.UniqueSuffix(t)

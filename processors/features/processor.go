@@ -13,7 +13,6 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/topics"
@@ -23,9 +22,10 @@ import (
 type Config struct {
 	Names topics.Names
 	Kafka kafka.Config
-	// StorageDir holds the local LevelDB copy of the store table, one
-	// folder per partition, so a restart recovers only the table's tail.
-	// Empty keeps the table in memory: a restart re-reads the table topic.
+	// StorageDir holds the local copy of the store table: in memory while
+	// running, checkpointed to LevelDB (one folder per partition, see
+	// CheckpointBuilder), so a restart recovers only the table's tail.
+	// Empty keeps the table in memory only: a restart re-reads the topic.
 	StorageDir string
 	// HotStandby keeps the tables of partitions assigned to other instances
 	// recovered too, so a rebalance finds them warm.
@@ -105,10 +105,14 @@ func (p *Processor) Ready() <-chan struct{} { return p.ready }
 // RecoveryTime is the time from Run to ready (0 before ready).
 func (p *Processor) RecoveryTime() time.Duration { return time.Duration(p.recover.Load()) }
 
+// checkpointEvery is how often the local storage checkpoints the table.
+const checkpointEvery = 2 * time.Second
+
 // Options returns the goka options of the production processor: sarama
 // configs from internal/platform/kafka (Kafka 4 needs the protocol version
 // set there), the copartitioning rebalance strategy, an idempotent
-// producer, LevelDB or memory storage, KeyHasher, and a slog bridge.
+// producer, the checkpointing local storage (or memory), KeyHasher, nil
+// sales processed (into the DLQ), and a slog bridge.
 func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -128,10 +132,7 @@ func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
 	tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
 	sb := storage.MemoryBuilder()
 	if cfg.StorageDir != "" {
-		sb = storage.BuilderWithOptions(cfg.StorageDir, &opt.Options{
-			WriteBuffer:        16 << 20,
-			BlockCacheCapacity: 8 << 20,
-		})
+		sb = CheckpointBuilder(cfg.StorageDir, checkpointEvery, log)
 	}
 	opts := []goka.ProcessorOption{
 		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
