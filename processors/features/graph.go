@@ -45,8 +45,8 @@ func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph 
 }
 
 type handler struct {
-	n   topics.Names
-	m   *Metrics
+	n     topics.Names
+	m     *Metrics
 	log   *slog.Logger
 	now   func() time.Time
 	cache *stateCache
