@@ -534,7 +534,6 @@ type process struct {
 	cmd  *exec.Cmd
 	out  string
 	done chan struct{}
-	mu   sync.Mutex
 }
 
 func startProcess(t *testing.T, e *env, dsn string, args ...string) *process {

@@ -166,7 +166,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		select {
 		case err := <-errc:
 			cancel()
-			return fmt.Errorf("sink stopped early: %v", err)
+			return fmt.Errorf("sink stopped early: %w", err)
 		case <-ctx.Done():
 			cancel()
 			return ctx.Err()
