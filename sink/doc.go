@@ -18,10 +18,19 @@
 // offset when none is stored. Offsets are also committed to Kafka, only so
 // that lag tools see them.
 //
-// A batch is written by COPY into a session-local staging table followed by
-// one INSERT ... ON CONFLICT DO UPDATE ... WHERE the row differs, so
-// replaying a topic changes nothing. Within a batch the last record by
-// offset wins for a duplicated key (store and date, or forecast id).
+// Records are batched by size (Config.BatchRows) and time
+// (Config.BatchWait) in Config.Writers lanes, each with its own connection:
+// partition p goes to lane p % Writers, so every partition stays in order
+// and a store's sales and forecasts (copartitioned) share a lane. A batch's
+// sales are written by COPY straight into rossman_sales under a savepoint
+// when none of its keys exists yet (a first load, new days); otherwise, or
+// when that COPY meets an existing key, by COPY into a session-local
+// staging table and one INSERT ... ON CONFLICT DO UPDATE ... WHERE the row
+// differs. Both give the same rows, and replaying a topic changes nothing.
+// Within a batch the last record by offset wins for a duplicated key (store
+// and date, or forecast id). Writers of one partition number hold a
+// transaction-level advisory lock, so instances overlapping during a
+// rebalance cannot miss each other's forecast or sale of the same day.
 //
 // # Faults
 //
