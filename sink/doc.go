@@ -49,7 +49,7 @@
 // Every metric is registered on the injected prometheus.Registerer:
 //
 //	storecast_sink_rows_written_total{table}      rows inserted or changed
-//	storecast_sink_records_total{topic}           records consumed (valid and poison)
+//	storecast_sink_records_total{topic}           records committed (valid and poison)
 //	storecast_sink_batch_rows                     histogram of records per batch
 //	storecast_sink_batch_duration_seconds         histogram of batch write latency
 //	storecast_sink_lag_records{topic,partition}   high watermark minus committed offset
