@@ -18,6 +18,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -28,6 +29,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +54,10 @@ type result struct {
 	TableWrites         int64   `json:"table_writes"`
 	TableBytes          int64   `json:"table_bytes_written"`
 	ProduceSeconds      float64 `json:"produce_seconds"`
+	ProcessCPUSeconds   float64 `json:"processor_cpu_seconds"`
+	BrokerCPUSeconds    float64 `json:"broker_cpu_seconds,omitempty"`
+	Compression         string  `json:"compression"`
+	LoadAverage         string  `json:"load_average_at_end"`
 	Storage             string  `json:"storage"`
 	Partitions          int32   `json:"partitions"`
 	CPUs                int     `json:"cpus"`
@@ -76,6 +83,8 @@ func run() error {
 	out := flag.String("out", "bench/results/process.json", "result file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the processing phase here")
 	keep := flag.Bool("keep", false, "keep the benchmark's topics (deleted by default)")
+	compression := flag.String("compression", "", "compression of the processor's output (default: the platform's, lz4)")
+	brokerPID := flag.String("broker-pid-file", ".state/run/kafka.pid", "the local broker's pid file, to measure its CPU time (optional)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -113,7 +122,7 @@ func run() error {
 	}
 
 	// Replay through the processor.
-	cfg := featuresproc.Config{Names: names, Kafka: kc, StorageDir: storage}
+	cfg := featuresproc.Config{Names: names, Kafka: kc, StorageDir: storage, Compression: *compression}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -126,6 +135,7 @@ func run() error {
 	}
 	log.Info("replaying through the features processor", "events", total)
 	t1 := time.Now()
+	cpu0, broker0 := selfCPU(), pidCPU(*brokerPID)
 	stopProc, _, err := startProcessor(ctx, cfg)
 	if err != nil {
 		return err
@@ -134,6 +144,7 @@ func run() error {
 		return err
 	}
 	secs := time.Since(t1).Seconds()
+	procCPU, brokerCPU := selfCPU()-cpu0, pidCPU(*brokerPID)-broker0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -176,7 +187,8 @@ func run() error {
 	res := result{
 		Events: total, Seconds: round(secs), EventsPerS: round(float64(total) / secs), TrainingExamples: examples,
 		RecoverySeconds: round(recovery), ViewRecoverySeconds: round(viewSecs), TableWrites: writes,
-		ProduceSeconds: round(produceSecs), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
+		ProduceSeconds: round(produceSecs), ProcessCPUSeconds: round(procCPU), BrokerCPUSeconds: round(brokerCPU),
+		Compression: cmp.Or(*compression, "lz4"), LoadAverage: loadAvg(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), At: time.Now().UTC().Format(time.RFC3339),
 		Note: "input produced first; seconds runs from processor start until its committed offsets reach the input's high watermarks; " +
 			"broker, processor and other engineers' builds share this machine's cores",
@@ -194,6 +206,7 @@ func run() error {
 	}
 	fmt.Printf("bench-process: %d events in %.1fs = %.0f events/s (target 50,000); %d training examples; %d table writes; recovery %.2fs (target 10s); cold view %.2fs\n",
 		total, secs, res.EventsPerS, examples, writes, recovery, viewSecs)
+	fmt.Printf("CPU during the replay: processor %.1fs, broker %.1fs; load average %s\n", procCPU, brokerCPU, res.LoadAverage)
 	fmt.Printf("wrote %s\n", *out)
 	return nil
 }
@@ -377,4 +390,48 @@ func viewRecovery(ctx context.Context, kc kafka.Config, n topics.Names) (float64
 		return 0, fmt.Errorf("the recovered view holds %d stores, want 1,115", len(ids))
 	}
 	return secs, nil
+}
+
+// selfCPU returns this process's user+system CPU seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// pidCPU returns the user+system CPU seconds of the process whose pid is
+// in pidFile, or 0 when unknown.
+func pidCPU(pidFile string) float64 {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may hold spaces): state is field 3;
+	// utime and stime are fields 14 and 15, in clock ticks (100 a second).
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -30,6 +30,10 @@ type Config struct {
 	// HotStandby keeps the tables of partitions assigned to other instances
 	// recovered too, so a rebalance finds them warm.
 	HotStandby bool
+	// Compression of what the processor produces (table, examples):
+	// none, lz4, snappy, zstd or gzip; empty keeps internal/platform/kafka's
+	// default (lz4).
+	Compression string
 }
 
 // Validate reports a config that cannot run.
@@ -40,6 +44,12 @@ func (c Config) Validate() error {
 	}
 	if c.Names.FeaturesGroup == "" || c.Names.Sales == "" {
 		errs = append(errs, errors.New("features: topic names are not set"))
+	}
+	if c.Compression != "" {
+		var cc sarama.CompressionCodec
+		if err := cc.UnmarshalText([]byte(c.Compression)); err != nil {
+			errs = append(errs, fmt.Errorf("features: compression %q: %w", c.Compression, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -134,10 +144,14 @@ func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
 	if cfg.StorageDir != "" {
 		sb = CheckpointBuilder(cfg.StorageDir, checkpointEvery, log)
 	}
+	producer := cfg.Kafka.IdempotentProducer(true)
+	if cfg.Compression != "" {
+		_ = producer.Producer.Compression.UnmarshalText([]byte(cfg.Compression)) // checked by Validate
+	}
 	opts := []goka.ProcessorOption{
 		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(consumer())),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(cfg.Kafka.IdempotentProducer(true))),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(producer)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), tm)),
 		goka.WithStorageBuilder(sb),
 		goka.WithHasher(KeyHasher),
