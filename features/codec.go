@@ -37,8 +37,11 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	}
 	b = append(b, 1)
 	b = binary.AppendVarint(b, int64(s.latest))
-	for d := s.RingStart(); d <= s.latest; d++ {
-		x := s.ring[slot(d)]
+	for i, n := slot(s.RingStart()), 0; n < RingDays; i, n = i+1, n+1 {
+		if i == RingDays {
+			i = 0
+		}
+		x := s.ring[i]
 		fl := x.flags
 		if x.sales != 0 || x.customers != 0 {
 			fl |= flagNumbers
@@ -113,6 +116,11 @@ func (r *reader) byte() byte {
 }
 
 func (r *reader) uvarint() uint64 {
+	if len(r.b) > 0 && r.b[0] < 0x80 { // one byte: most flags and counts
+		v := uint64(r.b[0])
+		r.b = r.b[1:]
+		return v
+	}
 	v, n := binary.Uvarint(r.b)
 	if n <= 0 {
 		r.fail("bad uvarint")
@@ -181,20 +189,23 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		return r.err
 	}
 	s.latest = topics.Date(latest)
-	for d := s.RingStart(); d <= s.latest && r.err == nil; d++ {
+	for i, n := slot(s.RingStart()), 0; n < RingDays && r.err == nil; i, n = i+1, n+1 {
+		if i == RingDays {
+			i = 0
+		}
 		fl := r.byte()
 		if fl&^(flagsKnown|flagNumbers) != 0 || (fl&flagPresent == 0 && fl != 0) {
-			r.fail("ring day %s has flags %#x", d, fl)
+			r.fail("ring day %s has flags %#x", s.RingStart()+topics.Date(n), fl)
 			break
 		}
 		x := day{flags: fl &^ flagNumbers}
 		if fl&flagNumbers != 0 {
 			x.sales, x.customers = r.u32(), r.u32()
 			if x.sales == 0 && x.customers == 0 {
-				r.fail("ring day %s flags numbers that are zero", d)
+				r.fail("ring day %s flags numbers that are zero", s.RingStart()+topics.Date(n))
 			}
 		}
-		s.ring[slot(d)] = x
+		s.ring[i] = x
 	}
 	pair := func() (uint32, uint64) {
 		c := r.u32()
