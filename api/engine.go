@@ -194,9 +194,9 @@ func CheckDate(field string, target, asOf topics.Date) error {
 	h := int(target - asOf)
 	switch {
 	case h < 1:
-		return &topics.FieldError{Field: field, Reason: fmt.Sprintf("%s %s is not after the as-of day %s: forecasts cover %s..%s", field, target, asOf, asOf+1, asOf+MaxHorizon)}
+		return &topics.FieldError{Field: field, Reason: fmt.Sprintf("%s is not after the as-of day %s: forecasts cover %s..%s", target, asOf, asOf+1, asOf+MaxHorizon)}
 	case h > MaxHorizon:
-		return &topics.FieldError{Field: field, Reason: fmt.Sprintf("%s %s is more than %d days after the as-of day %s: forecasts cover %s..%s", field, target, MaxHorizon, asOf, asOf+1, asOf+MaxHorizon)}
+		return &topics.FieldError{Field: field, Reason: fmt.Sprintf("%s is more than %d days after the as-of day %s: forecasts cover %s..%s", target, MaxHorizon, asOf, asOf+1, asOf+MaxHorizon)}
 	}
 	return nil
 }

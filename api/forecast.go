@@ -115,7 +115,7 @@ func predictRow(req *forecastgen.PredictRequest) (Row, error) {
 	var errs []error
 	row := Row{Store: req.StoreId, In: topics.KnownInputs{Open: 1, StateHoliday: "0"}}
 	if req.StoreId < 1 || req.StoreId > topics.MaxStoreID {
-		errs = append(errs, bad("store_id", "store id %d is out of range 1..%d", req.StoreId, topics.MaxStoreID))
+		errs = append(errs, bad("store_id", "%d is out of range 1..%d", req.StoreId, topics.MaxStoreID))
 	}
 	d, err := parseDateField("date", req.Date)
 	if err != nil {
@@ -124,25 +124,25 @@ func predictRow(req *forecastgen.PredictRequest) (Row, error) {
 	row.Date = d
 	if req.Open != nil {
 		if !req.Open.Valid() {
-			errs = append(errs, bad("open", "open %d is not 0 or 1", *req.Open))
+			errs = append(errs, bad("open", "%d is not 0 or 1", *req.Open))
 		}
 		row.In.Open = int(*req.Open)
 	}
 	if req.Promo != nil {
 		if !req.Promo.Valid() {
-			errs = append(errs, bad("promo", "promo %d is not 0 or 1", *req.Promo))
+			errs = append(errs, bad("promo", "%d is not 0 or 1", *req.Promo))
 		}
 		row.In.Promo = int(*req.Promo)
 	}
 	if req.Schoolholiday != nil {
 		if !req.Schoolholiday.Valid() {
-			errs = append(errs, bad("schoolholiday", "schoolholiday %d is not 0 or 1", *req.Schoolholiday))
+			errs = append(errs, bad("schoolholiday", "%d is not 0 or 1", *req.Schoolholiday))
 		}
 		row.In.SchoolHoliday = int(*req.Schoolholiday)
 	}
 	if req.Stateholiday != nil {
 		if !req.Stateholiday.Valid() {
-			errs = append(errs, bad("stateholiday", "stateholiday %q is not one of 0, a, b, c", string(*req.Stateholiday)))
+			errs = append(errs, bad("stateholiday", "%q is not one of 0, a, b, c", string(*req.Stateholiday)))
 		}
 		row.In.StateHoliday = stateHoliday(string(*req.Stateholiday))
 	}
@@ -242,14 +242,14 @@ func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.Forecast
 		end = min(start+DefaultDays-1, asOf+MaxHorizon)
 	}
 	if len(errs) == 0 && end < start {
-		errs = append(errs, bad("end_date", "end_date %s is before start_date %s", end, start))
+		errs = append(errs, bad("end_date", "%s is before start_date %s", end, start))
 	}
 	var stores []int
 	if req.StoreIds != nil && len(*req.StoreIds) > 0 {
 		stores = slices.Clone(*req.StoreIds)
 		for i, id := range stores {
 			if id < 1 || id > topics.MaxStoreID {
-				errs = append(errs, bad(fmt.Sprintf("store_ids[%d]", i), "store id %d is out of range 1..%d", id, topics.MaxStoreID))
+				errs = append(errs, bad(fmt.Sprintf("store_ids[%d]", i), "%d is out of range 1..%d", id, topics.MaxStoreID))
 			}
 		}
 		slices.Sort(stores)
@@ -320,25 +320,25 @@ func indexInputs(inputs *[]forecastgen.DayInputs, stores []int, start, end topic
 		k := DefaultInputs(d)
 		if in.Open != nil {
 			if !in.Open.Valid() {
-				errs = append(errs, bad(f("open"), "open %d is not 0 or 1", *in.Open))
+				errs = append(errs, bad(f("open"), "%d is not 0 or 1", *in.Open))
 			}
 			k.Open = int(*in.Open)
 		}
 		if in.Promo != nil {
 			if !in.Promo.Valid() {
-				errs = append(errs, bad(f("promo"), "promo %d is not 0 or 1", *in.Promo))
+				errs = append(errs, bad(f("promo"), "%d is not 0 or 1", *in.Promo))
 			}
 			k.Promo = int(*in.Promo)
 		}
 		if in.Schoolholiday != nil {
 			if !in.Schoolholiday.Valid() {
-				errs = append(errs, bad(f("schoolholiday"), "schoolholiday %d is not 0 or 1", *in.Schoolholiday))
+				errs = append(errs, bad(f("schoolholiday"), "%d is not 0 or 1", *in.Schoolholiday))
 			}
 			k.SchoolHoliday = int(*in.Schoolholiday)
 		}
 		if in.Stateholiday != nil {
 			if !in.Stateholiday.Valid() {
-				errs = append(errs, bad(f("stateholiday"), "stateholiday %q is not one of 0, a, b, c", string(*in.Stateholiday)))
+				errs = append(errs, bad(f("stateholiday"), "%q is not one of 0, a, b, c", string(*in.Stateholiday)))
 			}
 			k.StateHoliday = stateHoliday(string(*in.Stateholiday))
 		}

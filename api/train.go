@@ -129,7 +129,7 @@ func trainRequestOf(b *traingen.TrainRequest) (*topics.TrainRequest, error) {
 	var errs []error
 	if b.StoreId != nil {
 		if *b.StoreId < 1 || *b.StoreId > topics.MaxStoreID {
-			errs = append(errs, bad("store_id", "store id %d is out of range 1..%d", *b.StoreId, topics.MaxStoreID))
+			errs = append(errs, bad("store_id", "%d is out of range 1..%d", *b.StoreId, topics.MaxStoreID))
 		}
 		req.Store = *b.StoreId
 	}
@@ -148,7 +148,7 @@ func trainRequestOf(b *traingen.TrainRequest) (*topics.TrainRequest, error) {
 		req.EndDate = &d
 	}
 	if len(errs) == 0 && req.StartDate != nil && req.EndDate != nil && *req.EndDate < *req.StartDate {
-		errs = append(errs, bad("end_date", "end_date %s is before start_date %s", *req.EndDate, *req.StartDate))
+		errs = append(errs, bad("end_date", "%s is before start_date %s", *req.EndDate, *req.StartDate))
 	}
 	if b.Params != nil {
 		req.Params = *b.Params
@@ -162,7 +162,7 @@ func (s *trainServer) GetTraining(w http.ResponseWriter, r *http.Request, id str
 	if params.Wait != nil {
 		d, err := time.ParseDuration(*params.Wait)
 		if err != nil || d < 0 || d > MaxTrainWait {
-			s.errs.write(w, r, bad("wait", "wait %q is not a duration between 0s and %s", *params.Wait, MaxTrainWait))
+			s.errs.write(w, r, bad("wait", "%q is not a duration between 0s and %s", *params.Wait, MaxTrainWait))
 			return
 		}
 		wait = d

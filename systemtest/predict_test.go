@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/storecast/storecast/internal/testkit"
@@ -291,6 +292,70 @@ func TestPredictEndToEnd(t *testing.T) {
 			return false, err.Error()
 		}
 		return n == 46_830, fmt.Sprint(n, " rows")
+	})
+
+	// A batch request by event: the forecast group answers with the same
+	// features and model as the API, and the sink lands it.
+	apiStore1 := map[string]float64{}
+	for _, raw := range batch.Forecasts {
+		var r struct {
+			StoreID        int     `json:"store_id"`
+			Date           string  `json:"date"`
+			PredictedSales float64 `json:"predicted_sales"`
+		}
+		if err := json.Unmarshal(raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.StoreID == 1 {
+			apiStore1[r.Date] = r.PredictedSales
+		}
+	}
+	days := make([]topics.KnownInputs, 42)
+	for i := range days {
+		days[i] = topics.KnownInputs{Open: 1, StateHoliday: "0"}
+		if (topics.DateFromYMD(2015, 6, 20) + topics.Date(i)).Weekday() == 7 {
+			days[i].Open = 0
+		}
+	}
+	req := topics.ForecastRequest{V: topics.ForecastRequestVersion, RequestID: "e2e-batch", Store: 1,
+		Start: topics.DateFromYMD(2015, 6, 20), Days: days, At: time.Now().UTC()}
+	val, err := topics.ForecastRequestCodec{}.Encode(&req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer, err := sarama.NewSyncProducer(kcfg.Brokers, kcfg.IdempotentProducer(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := producer.SendMessage(&sarama.ProducerMessage{Topic: string(names.ForecastRequests), Key: sarama.StringEncoder("1"), Value: sarama.ByteEncoder(val)}); err != nil {
+		t.Fatal(err)
+	}
+	_ = producer.Close()
+	poll(t, "the forecast group's 42 forecasts in PostgreSQL", 3*time.Minute, func() (bool, string) {
+		rows, err := conn.Query(ctx, `SELECT target_date::text, predicted_sales FROM forecast_results WHERE request_id = 'e2e-batch' AND source = 'processor'`)
+		if err != nil {
+			return false, err.Error()
+		}
+		got := map[string]float64{}
+		for rows.Next() {
+			var d string
+			var v float64
+			if err := rows.Scan(&d, &v); err != nil {
+				rows.Close()
+				return false, err.Error()
+			}
+			got[d] = v
+		}
+		rows.Close()
+		if len(got) < 42 {
+			return false, fmt.Sprint(len(got), " rows")
+		}
+		for d, v := range got {
+			if apiV, ok := apiStore1[d]; !ok || math.Abs(apiV-v) > 1e-9 {
+				t.Fatalf("store 1 on %s: the forecast group says %v, the API %v", d, v, apiV)
+			}
+		}
+		return true, ""
 	})
 
 	// The README's examples answer as documented on the real stack.
