@@ -18,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Started in this order, stopped in reverse.
 CORE=(kafka postgres)
-APPS=(mlflow) # then the Go services (storecast process/sink/serve)
+APPS=(mlflow trainer) # then the Go services (storecast process/sink/serve)
 
 ENV_FILE="$STATE_DIR/env"
 

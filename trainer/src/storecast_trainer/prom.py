@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 if TYPE_CHECKING:
     from .worker import Outcome
@@ -61,5 +68,6 @@ class WorkerMetrics:
 
     def serve(self, addr: str) -> None:
         """Serve /metrics on host:port (loopback by default) in a background thread."""
+        disable_created_metrics()
         host, _, port = addr.rpartition(":")
         start_http_server(int(port), addr=host or "127.0.0.1", registry=self.registry)
