@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -420,9 +422,11 @@ func TestKillDashNineMidReplay(t *testing.T) {
 	storage := t.TempDir()
 	produce(t, cfg, n, in)
 
+	var metricsAddr string
 	start := func(name string) *exec.Cmd {
+		metricsAddr = freeAddr(t)
 		cmd := exec.Command(bin, "process", "--only", "features", "--names-suffix", suffix,
-			"--storage-dir", storage, "--metrics-addr", freeAddr(t), "--brokers", cfg.Brokers[0])
+			"--storage-dir", storage, "--metrics-addr", metricsAddr, "--brokers", cfg.Brokers[0])
 		logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -459,6 +463,15 @@ func TestKillDashNineMidReplay(t *testing.T) {
 
 	second := start("second")
 	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 10*time.Minute)
+	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "storecast_features_events_total") {
+				t.Logf("second run: %s", line)
+			}
+		}
+	}
 	if err := second.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
