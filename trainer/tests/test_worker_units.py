@@ -57,3 +57,18 @@ def test_request_decode() -> None:
 
 def test_finite_drops_nan() -> None:
     assert finite({"a": 1.0, "b": float("nan"), "c": float("inf")}) == {"a": 1.0}
+
+
+def test_mlflow_errors_are_named() -> None:
+    from mlflow.exceptions import MlflowException
+
+    from storecast_trainer.worker import _from_mlflow
+
+    try:
+        try:
+            raise ConnectionRefusedError("refused")
+        except OSError as e:
+            raise MlflowException("API request failed") from e
+    except MlflowException as e:
+        assert _from_mlflow(e)
+    assert not _from_mlflow(ValueError("x"))

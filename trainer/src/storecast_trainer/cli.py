@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         return 0
 
+    # Fail a request in seconds, not minutes, when the tracking server is down.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
     level = {"warn": "WARNING"}.get(args.log_level.lower(), args.log_level.upper())
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("urllib3", "mlflow", "alembic", "matplotlib"):

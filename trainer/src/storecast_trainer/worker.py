@@ -319,7 +319,8 @@ class Trainer:
             o = Outcome(status="failed", reason=str(e), model_name=name)
         except Exception as e:
             log.exception("request %s failed", req.id)
-            o = Outcome(status="failed", reason=f"internal error: {type(e).__name__}: {e}", model_name=name)
+            where = "mlflow unavailable" if _from_mlflow(e) else "internal error"
+            o = Outcome(status="failed", reason=f"{where}: {type(e).__name__}: {e}"[:1000], model_name=name)
         o.timings["total_seconds"] = time.perf_counter() - t0
         if self.metrics:
             self.metrics.observe(o)
@@ -641,6 +642,16 @@ class Trainer:
         kafka_io.produce_json(self.producer, self.names.models, name, ev)
 
 
+def _from_mlflow(e: BaseException) -> bool:
+    """Whether e (or its cause) comes from MLflow or its HTTP client: the server is down or refused."""
+    while e is not None:
+        mod = type(e).__module__
+        if mod.startswith(("mlflow", "requests", "urllib3")):
+            return True
+        e = e.__cause__ or e.__context__  # type: ignore[assignment]
+    return False
+
+
 def model_name(store: int | None, suffix: str = "") -> str:
     """The registered model name for a request's store (see tracking.model_name)."""
     from .tracking import model_name as mn
@@ -667,6 +678,16 @@ def serve(cfg: Config, metrics: WorkerMetrics | None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     trainer = Trainer(cfg, metrics)
+    if metrics is not None and cfg.tracking_uri:
+        # The champion's RMSPE gauge starts from the registry, not from the first promotion.
+        try:
+            name = model_name(None, cfg.model_suffix)
+            champ = trainer.tracker().champion(name)
+            if champ is not None and math.isfinite(champ.val_rmspe):
+                metrics.champion_rmspe.labels(name).set(champ.val_rmspe)
+        except Exception as e:
+            log.warning("mlflow: could not read the champion at startup: %s", e)
+            trainer._tracker = None
     c = Consumer(
         {
             "bootstrap.servers": cfg.brokers,
