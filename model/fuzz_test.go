@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -53,18 +54,24 @@ func checkNoCrash(t *testing.T, data []byte, names []string) {
 // `go test -fuzz FuzzLoad ./model/`.
 func FuzzLoad(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
-		f.Add(s, uint16(0), false)
-		f.Add(s, uint16(len(s)/3), true)
+		f.Add(s, uint16(0), false, "")
+		f.Add(s, uint16(len(s)/3), true, "")
 	}
+	f.Add([]byte(tinyModel), uint16(0), false, "b a")
+	f.Add([]byte(tinyModel), uint16(0), false, "a b c")
 	g := loadGolden(f)
 	goldenNames := g.Manifest.FeatureNames
-	f.Fuzz(func(t *testing.T, data []byte, cut uint16, golden bool) {
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16, golden bool, claimed string) {
 		if int(cut) > 0 && int(cut) < len(data) {
 			data = data[:cut]
 		}
 		names := tinyNames
 		if golden {
 			names = goldenNames
+		}
+		if claimed != "" {
+			// A claimed feature schema other than the artifact's must be refused.
+			names = strings.Fields(claimed)
 		}
 		checkNoCrash(t, data, names)
 	})

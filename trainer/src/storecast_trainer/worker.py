@@ -346,7 +346,8 @@ class Trainer:
                 f"{format_day(req.end) if req.end is not None else '-'})"
             )
         first, last = ex.date_range()  # type: ignore[misc]
-        end = req.end if req.end is not None else last
+        # The range ends at the last day with data (a request may name a later end date).
+        end = min(req.end, last) if req.end is not None else last
         window = train.validation_window(end, p.val_days)
         if first >= window.first:
             raise train.RequestError(
