@@ -39,18 +39,25 @@ import (
 )
 
 type result struct {
-	RPS           float64 `json:"rps"`
-	P50ms         float64 `json:"p50_ms"`
-	P99ms         float64 `json:"p99_ms"`
-	P999ms        float64 `json:"p999_ms"`
-	MaxMs         float64 `json:"max_ms"`
-	BatchRowsPerS float64 `json:"batch_rows_per_s"`
+	RPS    float64 `json:"rps"`
+	P50ms  float64 `json:"p50_ms"`
+	P99ms  float64 `json:"p99_ms"`
+	P999ms float64 `json:"p999_ms"`
+	MaxMs  float64 `json:"max_ms"`
+	// rps is the closed-loop maximum at Connections; p50/p99 are measured
+	// open loop at RateRPS (what a client sees at the target load).
+	RateRPS        float64 `json:"latency_at_rps"`
+	RateDone       float64 `json:"latency_rps_done"`
+	P50msSaturated float64 `json:"p50_ms_saturated"`
+	P99msSaturated float64 `json:"p99_ms_saturated"`
+	BatchRowsPerS  float64 `json:"batch_rows_per_s"`
 	// Warm batches repeat the first: the prediction cache answers them.
 	BatchRowsPerSWarm float64 `json:"batch_rows_per_s_warm"`
 	// The same loads against a server started with the prediction cache off.
 	RPSUncached           float64 `json:"rps_uncached,omitempty"`
 	P50msUncached         float64 `json:"p50_ms_uncached,omitempty"`
 	P99msUncached         float64 `json:"p99_ms_uncached,omitempty"`
+	RateDoneUncached      float64 `json:"latency_rps_done_uncached,omitempty"`
 	BatchRowsPerSUncached float64 `json:"batch_rows_per_s_uncached,omitempty"`
 	RequestPool           int     `json:"request_pool"`
 	Connections           int     `json:"connections"`
@@ -83,6 +90,7 @@ func run() error {
 		conns    = flag.Int("c", 64, "concurrent keep-alive connections for /predict")
 		duration = flag.Duration("d", 10*time.Second, "measured duration of the /predict load")
 		warmup   = flag.Duration("warmup", 2*time.Second, "unmeasured load before the measurement")
+		rate     = flag.Float64("rate", 10000, "open-loop request rate for the latency measurement (the target)")
 		pool     = flag.Int("pool", 1<<16, "distinct /predict requests (random stores, days 1..48 ahead, promo, school holiday)")
 		batches  = flag.Int("batches", 4, "whole-chain /v1/forecasts runs (the first is cold)")
 		days     = flag.Int("days", 42, "days per store in a batch")
@@ -92,7 +100,7 @@ func run() error {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p := plan{conns: *conns, duration: *duration, warmup: *warmup, pool: *pool, batches: *batches, days: *days}
+	p := plan{rate: *rate, conns: *conns, duration: *duration, warmup: *warmup, pool: *pool, batches: *batches, days: *days}
 
 	var res result
 	measure := func(base string, into func(m *measurement)) error {
@@ -108,6 +116,7 @@ func run() error {
 	}
 	primary := func(m *measurement) {
 		res.RPS, res.P50ms, res.P99ms, res.P999ms, res.MaxMs = m.rps, m.p50, m.p99, m.p999, m.max
+		res.RateRPS, res.RateDone, res.P50msSaturated, res.P99msSaturated = *rate, m.paced, m.satP50, m.satP99
 		res.Requests, res.Errors = m.requests, m.errors
 		res.BatchRowsPerS, res.BatchRowsPerSWarm, res.BatchRows, res.BatchSecondsP = m.batchCold, m.batchWarm, m.batchRows, m.batchColdSeconds
 		res.ModelVersion, res.AsOf, res.Stores = m.modelVersion, m.asOf, m.stores
@@ -129,6 +138,7 @@ func run() error {
 			if i == 1 {
 				into = func(m *measurement) {
 					res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
+					res.RateDoneUncached = m.paced
 				}
 			}
 			err = measure("http://"+addr, into)
@@ -141,7 +151,9 @@ func run() error {
 	res.Connections, res.DurationS, res.BatchRuns, res.RequestPool = *conns, duration.Seconds(), *batches, *pool
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
 	res.Note = "load generator, server and Kafka share this machine's cores; numbers are noisy when other work runs. " +
-		"rps/p50/p99: the default server (prediction cache on) over a pool of random requests; *_uncached: cache off. " +
+		"rps: closed-loop maximum at 64 connections; p50/p99: open loop at latency_at_rps (latency_rps_done achieved), " +
+		"timed from each request's scheduled start; *_saturated: latencies of the closed loop. " +
+		"The default server (prediction cache on) over a pool of random requests; *_uncached: cache off. " +
 		"batch_rows_per_s: the first (cold) whole-chain run; _warm: repeats of it."
 
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
@@ -159,12 +171,14 @@ func run() error {
 }
 
 type plan struct {
+	rate                float64
 	conns               int
 	duration, warmup    time.Duration
 	pool, batches, days int
 }
 
 type measurement struct {
+	satP50, satP99, paced    float64
 	rps, p50, p99, p999, max float64
 	requests, errors         int64
 	batchCold, batchWarm     float64
@@ -221,19 +235,30 @@ func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
 	fmt.Printf("/v1/forecasts: %d rows, cold %.3f s (%.0f rows/s), warm %.0f rows/s\n", m.batchRows, m.batchColdSeconds, m.batchCold, m.batchWarm)
 
 	reqs := buildPredicts(u.Host, ids, asOf, p.pool)
-	lat, n, errs, err := load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration)
+	// Closed loop: the most the server answers at this concurrency.
+	lat, n, errs, err := load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration, 0)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(lat)
 	m.requests, m.errors = n, errs
 	m.rps = float64(n) / p.duration.Seconds()
+	m.satP50, m.satP99 = pct(lat, 0.50), pct(lat, 0.99)
+	fmt.Printf("/predict saturated: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, %d errors\n", p.conns, m.rps, m.satP50, m.satP99, errs)
+	// Open loop at the target rate: the latency a client sees at that load.
+	lat, n, errs, err = load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration, p.rate)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(lat)
+	m.errors += errs
+	m.paced = float64(n) / p.duration.Seconds()
 	m.p50, m.p99, m.p999 = pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999)
 	if len(lat) > 0 {
 		m.max = ms(lat[len(lat)-1])
 	}
-	fmt.Printf("/predict: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors\n",
-		p.conns, m.rps, m.p50, m.p99, m.p999, m.errors)
+	fmt.Printf("/predict at %.0f rps: %d connections, %.0f rps done, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors\n",
+		p.rate, p.conns, m.paced, m.p50, m.p99, m.p999, errs)
 	return m, nil
 }
 
@@ -293,7 +318,7 @@ func buildPredicts(host string, stores []int, asOf time.Time, n int) [][]byte {
 
 // load runs conns connections, each sending requests back to back; it
 // returns the latencies measured after warmup for duration.
-func load(ctx context.Context, host string, reqs [][]byte, conns int, warmup, duration time.Duration) ([]time.Duration, int64, int64, error) {
+func load(ctx context.Context, host string, reqs [][]byte, conns int, warmup, duration time.Duration, rate float64) ([]time.Duration, int64, int64, error) {
 	start := time.Now()
 	measureFrom, measureTo := start.Add(warmup), start.Add(warmup+duration)
 	var (
@@ -307,7 +332,11 @@ func load(ctx context.Context, host string, reqs [][]byte, conns int, warmup, du
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 1<<16)
 			var cn, ce int64
-			err := connLoop(ctx, host, reqs, c, measureFrom, measureTo, &lat, &cn, &ce)
+			var interval time.Duration
+			if rate > 0 {
+				interval = time.Duration(float64(conns) / rate * float64(time.Second))
+			}
+			err := connLoop(ctx, host, reqs, c, start, interval, measureFrom, measureTo, &lat, &cn, &ce)
 			mu.Lock()
 			all = append(all, lat...)
 			n += cn
@@ -322,16 +351,32 @@ func load(ctx context.Context, host string, reqs [][]byte, conns int, warmup, du
 	return all, n, errs, firstE
 }
 
-func connLoop(ctx context.Context, host string, reqs [][]byte, seed int, from, to time.Time, lat *[]time.Duration, n, errs *int64) error {
-	conn, err := net.Dial("tcp", host)
+// connLoop sends requests on one connection: back to back (interval 0,
+// closed loop) or one per interval from a schedule (open loop), timing
+// each from its scheduled start so a slow answer delays no measurement.
+func connLoop(ctx context.Context, host string, reqs [][]byte, seed int, start time.Time, interval time.Duration, from, to time.Time, lat *[]time.Duration, n, errs *int64) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	r := bufio.NewReaderSize(conn, 16<<10)
 	i := seed * 131
+	// Spread the connections' schedules over one interval.
+	next := start
+	if interval > 0 {
+		next = start.Add(time.Duration(seed) * interval / 64)
+	}
 	for ctx.Err() == nil {
 		t0 := time.Now()
+		if interval > 0 {
+			if wait := next.Sub(t0); wait > 0 {
+				time.Sleep(wait)
+			}
+			t0 = next
+			next = next.Add(interval)
+		}
 		if t0.After(to) {
 			return nil
 		}
