@@ -7,7 +7,8 @@
 # Environment (defaults):
 #   STORECAST_MLFLOW_PORT         5050  tracking server on 127.0.0.1
 #   STORECAST_MLFLOW_BACKEND_URI  sqlite:///$STATE_DIR/mlflow/mlflow.db
-#                                 (a postgresql://... URI uses PostgreSQL)
+#                                 (a postgres:// or postgresql:// URI uses
+#                                 PostgreSQL; the database must exist)
 #   STORECAST_MLFLOW_WORKERS      1     server worker processes
 #   STORECAST_STATE_DIR           <repo>/.state
 #
@@ -18,6 +19,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MLFLOW_PORT="${STORECAST_MLFLOW_PORT:-5050}"
 MLFLOW_DIR="$STATE_DIR/mlflow"
 BACKEND_URI="${STORECAST_MLFLOW_BACKEND_URI:-sqlite:///$MLFLOW_DIR/mlflow.db}"
+# SQLAlchemy knows postgresql:// (driver psycopg 3, in the venv), not libpq's postgres://.
+BACKEND_URI="${BACKEND_URI/#postgres:\/\//postgresql://}"
 ARTIFACTS="$MLFLOW_DIR/artifacts"
 WORKERS="${STORECAST_MLFLOW_WORKERS:-1}"
 PIDFILE="$RUN_DIR/mlflow.pid"
