@@ -114,13 +114,13 @@ test: services vet ## Every test tier against the real stack: go vet, go test -r
 
 .PHONY: trainer-venv
 trainer-venv: ## Create or refresh trainer/.venv from trainer/uv.lock (uv comes from pip when missing).
-	command -v uv >/dev/null || python3 -m pip install --quiet uv
-	cd trainer && uv sync --frozen
+	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd trainer && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$$(python3 -c 'import sys; print(sys.executable)')"
 
 .PHONY: test-trainer
 test-trainer: trainer-venv ## Trainer (Python): ruff lint and format check, pytest (integration tests with the stack's env).
-	cd trainer && uv run --frozen ruff check src tests && uv run --frozen ruff format --check src tests
-	$(WITH_ENV) env STORECAST_INTEGRATION=1 bash -c 'cd trainer && uv run --frozen pytest'
+	cd trainer && .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests
+	$(WITH_ENV) env STORECAST_INTEGRATION=1 bash -c 'cd trainer && .venv/bin/pytest'
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).

@@ -37,12 +37,14 @@ ensure_venv() {
 	if [[ -x "$VENV/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
 		return 0
 	fi
-	if ! command -v uv >/dev/null; then
+	if ! python3 -m uv --version >/dev/null 2>&1; then
 		log "mlflow: installing uv with pip"
 		python3 -m pip install --quiet uv >"$LOG_DIR/mlflow-venv.log" 2>&1 || die "mlflow: pip install uv failed; see $LOG_DIR/mlflow-venv.log"
 	fi
 	log "mlflow: syncing the trainer venv with uv (first run only)"
-	if ! (cd "$TRAINER_DIR" && uv sync --frozen) >>"$LOG_DIR/mlflow-venv.log" 2>&1; then
+	# The machine's python3 (3.11..3.13); uv must never download an interpreter.
+	if ! (cd "$TRAINER_DIR" && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$(python3 -c 'import sys; print(sys.executable)')") \
+		>>"$LOG_DIR/mlflow-venv.log" 2>&1; then
 		die "mlflow: uv sync failed; see $LOG_DIR/mlflow-venv.log"
 	fi
 	echo "$want" >"$stamp"
