@@ -139,8 +139,12 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 		for i := range x {
 			x[i] = fill
 		}
-		if p, err := m.PredictMargin(x); err != nil || math.IsNaN(p) || math.IsInf(p, 0) {
-			return nil, fmt.Errorf("load %s v%s: %w: smoke prediction %v (%v)", meta.Name, meta.Version, ErrLeaves, p, err)
+		p, err := m.PredictMargin(x)
+		if err != nil {
+			return nil, fmt.Errorf("load %s v%s: smoke prediction: %w", meta.Name, meta.Version, err)
+		}
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return nil, fmt.Errorf("load %s v%s: %w: smoke prediction is %v", meta.Name, meta.Version, ErrLeaves, p)
 		}
 	}
 	return m, nil

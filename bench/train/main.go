@@ -137,10 +137,12 @@ func run() error {
 	defer func() {
 		_ = proc.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case err := <-exited:
+			log.Info("processor stopped", "err", err)
 		case <-time.After(60 * time.Second):
 			_ = proc.Process.Kill()
-			<-exited
+			err := <-exited
+			log.Info("processor killed", "err", err)
 		}
 	}()
 	t0 := time.Now()
@@ -194,7 +196,7 @@ func waitCaughtUp(ctx context.Context, client sarama.Client, admin sarama.Cluste
 		case <-ctx.Done():
 			return ctx.Err()
 		case err := <-exited:
-			return fmt.Errorf("the processor exited: %v", err)
+			return fmt.Errorf("the processor exited: %w", err)
 		case <-tick.C:
 		}
 		if time.Now().After(deadline) {
