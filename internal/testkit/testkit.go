@@ -139,8 +139,23 @@ func Postgres(t testing.TB) string {
 			return
 		}
 		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-			t.Logf("drop database %s: %v", name, err)
+		// WITH (FORCE) needs pg_signal_backend when autovacuum works on the
+		// database; then fall back to a plain drop, retried until the
+		// autovacuum worker is gone.
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err == nil {
+			return
+		}
+		for {
+			_, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident)
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Logf("drop database %s: %v", name, err)
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
 		}
 	})
 	u, err := url.Parse(admin)
