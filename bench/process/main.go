@@ -83,7 +83,7 @@ func run() error {
 	out := flag.String("out", "bench/results/process.json", "result file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the processing phase here")
 	keep := flag.Bool("keep", false, "keep the benchmark's topics (deleted by default)")
-	compression := flag.String("compression", "", "compression of the processor's output (default: the platform's, lz4)")
+	compression := flag.String("compression", "none", "compression of the processor's output, as `storecast process --compression` (default none)")
 	brokerPID := flag.String("broker-pid-file", ".state/run/kafka.pid", "the local broker's pid file, to measure its CPU time (optional)")
 	flag.Parse()
 
@@ -188,7 +188,7 @@ func run() error {
 		Events: total, Seconds: round(secs), EventsPerS: round(float64(total) / secs), TrainingExamples: examples,
 		RecoverySeconds: round(recovery), ViewRecoverySeconds: round(viewSecs), TableWrites: writes,
 		ProduceSeconds: round(produceSecs), ProcessCPUSeconds: round(procCPU), BrokerCPUSeconds: round(brokerCPU),
-		Compression: cmp.Or(*compression, "lz4"), LoadAverage: loadAvg(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
+		Compression: cmp.Or(*compression, "lz4 (platform default)"), LoadAverage: loadAvg(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), At: time.Now().UTC().Format(time.RFC3339),
 		Note: "input produced first; seconds runs from processor start until its committed offsets reach the input's high watermarks; " +
 			"broker, processor and other engineers' builds share this machine's cores",
