@@ -28,7 +28,7 @@ var ErrCorrupt = errors.New("corrupt store state")
 // gap from 0 as a zig-zag varint.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
-	b = binary.AppendUvarint(b, uint64(s.offset))
+	b = appendUvarint(b, uint64(s.offset))
 	if !s.has {
 		if len(s.folded) > 0 {
 			return nil, fmt.Errorf("encode state: folded days without a latest day")
@@ -48,14 +48,14 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		}
 		b = append(b, fl)
 		if fl&flagNumbers != 0 {
-			b = binary.AppendUvarint(b, uint64(x.sales))
-			b = binary.AppendUvarint(b, uint64(x.customers))
+			b = appendUvarint(b, uint64(x.sales))
+			b = appendUvarint(b, uint64(x.customers))
 		}
 	}
 	pair := func(b []byte, c uint32, sum uint64) []byte {
-		b = binary.AppendUvarint(b, uint64(c))
+		b = appendUvarint(b, uint64(c))
 		if c != 0 {
-			b = binary.AppendUvarint(b, sum)
+			b = appendUvarint(b, sum)
 		}
 		return b
 	}
@@ -68,27 +68,39 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	for m := range 12 {
 		b = pair(b, a.mcnt[m], a.msum[m])
 	}
-	b = binary.AppendUvarint(b, a.cust)
+	b = appendUvarint(b, a.cust)
 	for wd := range 7 {
-		b = binary.AppendUvarint(b, uint64(a.present[wd]))
+		b = appendUvarint(b, uint64(a.present[wd]))
 	}
 	lo, hi := weekRange(s.RingStart())
 	for w := lo; w <= hi; w++ {
 		wk := s.weeks[weekSlot(w)]
 		b = pair(b, wk.cnt, wk.sum)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s.folded)))
+	b = appendUvarint(b, uint64(len(s.folded)))
 	var prev int64
 	for i, iv := range s.folded {
 		if i == 0 {
 			b = binary.AppendVarint(b, int64(iv.lo))
 		} else {
-			b = binary.AppendUvarint(b, uint64(int64(iv.lo)-prev))
+			b = appendUvarint(b, uint64(int64(iv.lo)-prev))
 		}
-		b = binary.AppendUvarint(b, uint64(iv.hi-iv.lo))
+		b = appendUvarint(b, uint64(iv.hi-iv.lo))
 		prev = int64(iv.hi)
 	}
 	return b, nil
+}
+
+// appendUvarint is binary.AppendUvarint with the one- and two-byte cases
+// (flags, counts, most sales) inline.
+func appendUvarint(b []byte, v uint64) []byte {
+	switch {
+	case v < 1<<7:
+		return append(b, byte(v))
+	case v < 1<<14:
+		return append(b, byte(v)|0x80, byte(v>>7))
+	}
+	return binary.AppendUvarint(b, v)
 }
 
 // MarshalBinary implements encoding.BinaryMarshaler.

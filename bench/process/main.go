@@ -6,7 +6,9 @@
 //
 //   - seconds / events_per_s: from starting the processor until every
 //     event is processed and its outputs acknowledged (the group's
-//     committed offsets reach the input's high watermarks);
+//     committed offsets reach the input's high watermarks); startup_seconds
+//     is the part until the group joined and every partition runs (the
+//     broker's group.initial.rebalance.delay.ms is in it);
 //   - training_examples: records written to training_examples;
 //   - recovery_seconds: a new processor on the same local storage, from
 //     start until every partition runs (goka's ready state);
@@ -31,6 +33,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,7 +55,8 @@ type result struct {
 	RecoverySeconds     float64 `json:"recovery_seconds"`
 	ViewRecoverySeconds float64 `json:"view_recovery_seconds"`
 	TableWrites         int64   `json:"table_writes"`
-	TableBytes          int64   `json:"table_bytes_written"`
+	StartupSeconds      float64 `json:"startup_seconds"`
+	AfterStartupPerS    float64 `json:"events_per_s_after_startup"`
 	ProduceSeconds      float64 `json:"produce_seconds"`
 	ProcessCPUSeconds   float64 `json:"processor_cpu_seconds"`
 	BrokerCPUSeconds    float64 `json:"broker_cpu_seconds,omitempty"`
@@ -136,14 +140,20 @@ func run() error {
 	log.Info("replaying through the features processor", "events", total)
 	t1 := time.Now()
 	cpu0, broker0 := selfCPU(), pidCPU(*brokerPID)
-	stopProc, _, err := startProcessor(ctx, cfg)
+	stopProc, ready, err := startProcessor(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	var startup atomic.Int64
+	go func() {
+		<-ready // the group joined and every partition runs
+		startup.Store(int64(time.Since(t1)))
+	}()
 	if err := waitCommitted(ctx, kc, string(names.FeaturesGroup), string(names.Sales), log); err != nil {
 		return err
 	}
 	secs := time.Since(t1).Seconds()
+	startupSecs := time.Duration(startup.Load()).Seconds()
 	procCPU, brokerCPU := selfCPU()-cpu0, pidCPU(*brokerPID)-broker0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
@@ -163,7 +173,7 @@ func run() error {
 	// Recovery: a new processor on the existing local storage.
 	log.Info("measuring recovery on the existing local storage")
 	t2 := time.Now()
-	stopProc, ready, err := startProcessor(ctx, cfg)
+	stopProc, ready, err = startProcessor(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -186,6 +196,7 @@ func run() error {
 
 	res := result{
 		Events: total, Seconds: round(secs), EventsPerS: round(float64(total) / secs), TrainingExamples: examples,
+		StartupSeconds: round(startupSecs), AfterStartupPerS: round(float64(total) / (secs - startupSecs)),
 		RecoverySeconds: round(recovery), ViewRecoverySeconds: round(viewSecs), TableWrites: writes,
 		ProduceSeconds: round(produceSecs), ProcessCPUSeconds: round(procCPU), BrokerCPUSeconds: round(brokerCPU),
 		Compression: cmp.Or(*compression, "lz4 (platform default)"), LoadAverage: loadAvg(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,

@@ -52,7 +52,12 @@ func (ExampleCodec) Encode(value any) ([]byte, error) {
 	if ex == nil {
 		return nil, nil
 	}
-	return AppendExample(make([]byte, 0, 1536), ex)
+	sb := scratch.Get().(*[]byte)
+	enc, err := AppendExample((*sb)[:0], ex)
+	out := bytes.Clone(enc) // exact size; the producer keeps it
+	*sb = enc
+	scratch.Put(sb)
+	return out, err
 }
 
 // AppendExample appends the JSON of ex to b: the bytes encoding/json

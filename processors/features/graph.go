@@ -1,10 +1,12 @@
 package features
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -43,6 +45,9 @@ func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph 
 		goka.Output(n.SalesDLQ, topics.DeadLetterCodec{}),
 	)
 }
+
+// scratch holds encoding buffers reused across events.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 type handler struct {
 	n     topics.Names
@@ -114,7 +119,11 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 	default:
 		s.SetInputOffset(off)
 	}
-	b, err := s.AppendBinary(make([]byte, 0, 1024))
+	sb := scratch.Get().(*[]byte)
+	enc, err := s.AppendBinary((*sb)[:0])
+	b := bytes.Clone(enc) // exact size, not zeroed first; the table and the producer keep it
+	*sb = enc
+	scratch.Put(sb)
 	if err != nil {
 		h.cache.drop(key)
 		ctx.Fail(fmt.Errorf("encode state of store %d: %w", sale.Store, err))
