@@ -59,3 +59,12 @@ def test_filter_by_store_range_and_trading_days() -> None:
     assert len(everything) == 11
     assert np.all(everything.label > 0)
     assert len(filter_examples(ex, store=0, end=99)) == 0
+
+
+def test_decode_orders_rows_by_date_then_store() -> None:
+    rows = [example(s, d, 1, 10.0) for d in (102, 100, 101) for s in (3, 1, 2)]
+    ex = decode_examples([encode(r) for r in rows])
+    assert list(zip(ex.date.tolist(), ex.store.tolist(), strict=True)) == [
+        (d, s) for d in (100, 101, 102) for s in (1, 2, 3)
+    ]
+    assert ex.x[:, 0].tolist() == ex.store.tolist()  # features travel with their rows

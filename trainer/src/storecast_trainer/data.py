@@ -86,7 +86,8 @@ class Examples:
 
 
 def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
-    """Decode TrainingExample JSON values (bytes or already-parsed dicts) into columns.
+    """Decode TrainingExample JSON values (bytes or already-parsed dicts) into columns, ordered by
+    (date, store).
 
     Examples must share one feature list; when a replay mixes schema versions, the most common
     (schema, names) wins and the others are counted in ``dropped``.
@@ -126,7 +127,10 @@ def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
         as_of[i] = day(p["as_of"])
         horizon[i] = p["horizon"]
         label[i] = p["label"]
-    return Examples(list(names), schema, x, store, date, as_of, horizon, label, dropped)
+    # Rows in (date, store) order whatever order the partitions were read in, so the same examples
+    # always give the same model (row subsampling and sketches depend on row order).
+    o = np.lexsort((store, date))
+    return Examples(list(names), schema, x[o], store[o], date[o], as_of[o], horizon[o], label[o], dropped)
 
 
 def filter_examples(

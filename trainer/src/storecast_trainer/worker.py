@@ -758,7 +758,7 @@ def bench_summary(o: Outcome) -> dict[str, Any]:
             "train_seconds = wall time of the validated fit (early stopping on the window) plus the "
             "refit on the whole range, nthread=2, hist; reading and decoding the topic are in timings. "
             "train_cpu_seconds is the CPU time of the same (all threads): on a busy shared machine it "
-            "is the steadier measure (an idle 2-core machine needs about half of it in wall time)."
+            "is the steadier measure."
         ),
         "metrics": {k: round(v, 5) for k, v in o.metrics.items()},
     }
