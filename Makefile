@@ -1,6 +1,7 @@
 # Storecast. `make help` lists the targets; README.md explains them.
 #
-#   make up               local stack (Kafka, PostgreSQL, ...) + topics + synthetic demo data
+#   make up               local stack (Kafka, PostgreSQL, ...) + topics + Go services + synthetic
+#                         demo data + a trained champion served on 127.0.0.1:4242
 #   make up DATA=dir      ... with dir/train.csv and dir/store.csv (a Kaggle download) instead
 #   make test             every test tier against the real stack (starts it when needed)
 #   make down             stop what `make up` started
@@ -59,11 +60,11 @@ help: ## Show this help.
 ##@ Local stack
 
 .PHONY: up
-up: build ## Start the stack, create topics, load demo data (DATA=dir for a Kaggle download).
-	$(STACK) up
-	$(WITH_ENV) $(BIN) topics init
+up: build ## Start everything (stack, topics, Go services), load demo data (DATA=dir for a Kaggle download), serve a trained champion.
+	$(STACK) up --all
 	$(WITH_ENV) deploy/local/demo-data.sh $(BIN) $(DATA) -- $(PRODUCE_FLAGS)
-	@echo "up: done; 'source $(STACK_ENV)' for the environment, 'make down' stops the stack"
+	$(WITH_ENV) deploy/local/champion.sh
+	@echo "up: done; 'source $(STACK_ENV)' for the environment (and STORECAST_API_TOKEN), 'make down' stops the stack"
 
 .PHONY: down
 down: ## Stop what `make up` started.
@@ -74,7 +75,7 @@ status: ## Show which services run and answer.
 	$(STACK) status
 
 .PHONY: services
-services: ## Start only the services (no topics, no demo data); what `make test` needs.
+services: ## Start Kafka, PostgreSQL, MLflow and the trainer only (no topics, Go services or data); what `make test` needs.
 	$(STACK) up
 
 .PHONY: topics
@@ -82,10 +83,10 @@ topics: build ## Create missing topics and report drift (storecast topics init).
 	$(WITH_ENV) $(BIN) topics init
 
 .PHONY: reset
-reset: down ## Stop the stack and DELETE its data (Kafka log, PostgreSQL cluster, env); keeps jars and tools.
+reset: down ## Stop the stack and DELETE its data (Kafka log, processor tables, PostgreSQL cluster, MLflow runs and registry, env); keeps jars, tools and the API token.
 	rm -rf "$(STORECAST_STATE_DIR)/kafka/data" "$(STORECAST_STATE_DIR)/kafka/cluster.id" \
-		"$(STORECAST_STATE_DIR)/kafka/demo-data.loaded" "$(STORECAST_STATE_DIR)/postgres" \
-		"$(STORECAST_STATE_DIR)/env"
+		"$(STORECAST_STATE_DIR)/kafka/demo-data.loaded" "$(STORECAST_STATE_DIR)/goka" "$(STORECAST_STATE_DIR)/postgres" \
+		"$(STORECAST_STATE_DIR)/mlflow" "$(STORECAST_STATE_DIR)/env"
 
 # ==============================================================================
 ##@ Build

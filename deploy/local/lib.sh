@@ -132,3 +132,54 @@ write_secret() {
 
 # env_line NAME VALUE: one line of .state/env.
 env_line() { printf "export %s='%s'\n" "$1" "$2"; }
+
+# ---- Go services (process.sh, sink.sh, serve.sh) ----------------------------
+
+# STORECAST_BIN: the binary the Go services run (`make build` writes it).
+STORECAST_BIN="${STORECAST_BIN:-$REPO_DIR/bin/storecast}"
+
+# http_ok URL: URL answers 2xx within 3 s.
+http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
+
+# go_service_up NAME PIDFILE LOGFILE NEEDLE WHERE CHECK -- ARGS...: start
+# `storecast ARGS...` in the background (its own session, the stack's
+# environment from .state/env), unless it already runs, and wait until
+# CHECK succeeds. NEEDLE is a substring of the command line (recycled pids).
+go_service_up() {
+	local name="$1" pidfile="$2" logfile="$3" needle="$4" where="$5" check="$6" pid
+	shift 6
+	[[ "${1:-}" == "--" ]] && shift
+	pid="$(read_pid "$pidfile")"
+	if pid_matches "$pid" "$needle"; then
+		wait_until "$name" "$STARTUP_TIMEOUT" "$logfile" "$pid" "$check"
+		log "$name: already running (pid $pid), $where"
+		return 0
+	fi
+	[[ -x "$STORECAST_BIN" ]] || die "$name: $STORECAST_BIN is missing; run 'make build' first"
+	log "$name: starting storecast $*"
+	# with-env.sh loads .state/env (variables already set win) and execs
+	# setsid, which execs the binary: $! stays the service's pid, and the
+	# service outlives the shell (and the make job) that started it.
+	STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" setsid "$STORECAST_BIN" "$@" \
+		</dev/null >>"$logfile" 2>&1 &
+	pid=$!
+	echo "$pid" >"$pidfile"
+	wait_until "$name" "$STARTUP_TIMEOUT" "$logfile" "$pid" "$check"
+	log "$name: up (pid $pid), $where; logs $logfile"
+}
+
+# go_service_status NAME PIDFILE NEEDLE WHERE CHECK: one status line.
+go_service_status() {
+	local name="$1" pidfile="$2" needle="$3" where="$4" check="$5" pid
+	pid="$(read_pid "$pidfile")"
+	if ! pid_matches "$pid" "$needle"; then
+		echo "$name: stopped"
+		return 3
+	fi
+	if "$check" >/dev/null 2>&1; then
+		echo "$name: running (pid $pid), $where"
+	else
+		echo "$name: process $pid runs but does not answer ($where); see $LOG_DIR/$name.log"
+		return 1
+	fi
+}

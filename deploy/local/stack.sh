@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# stack.sh {up|down|status}: Storecast's local stack, without Docker.
+# stack.sh {up [--all]|down|status}: Storecast's local stack, without Docker.
 #
-#   up      start every service that is not running, wait until each
-#           answers, write $STATE_DIR/env, print where each listens
-#   down    stop what this stack started (pid files / its own data dirs),
-#           in reverse order
-#   status  one line per service; exit 0 only when all answer
+#   up        start every CORE and APPS service that is not running, wait
+#             until each answers, write $STATE_DIR/env, print where each
+#             listens (what `make test` needs: tests run their own
+#             processors on per-test names)
+#   up --all  also `storecast topics init` and the Go SERVICES (what
+#             `make up` runs; needs bin/storecast from `make build`)
+#   down      stop what this stack started (pid files / its own data dirs),
+#             in reverse order, the Go services included
+#   status    one line per service; exit 0 when CORE and APPS answer and
+#             no Go service runs without answering
 #
 # Services are the scripts deploy/local/<name>.sh, each with the verbs
 # up|down|status|env (see lib.sh). To add one (mlflow, the Go services, ...):
@@ -13,12 +18,15 @@
 #      $RUN_DIR, log under $LOG_DIR, wait for a real request, print where it
 #      listens, `env` prints its export lines);
 #   2. add <name> to CORE (needed before .state/env is written: brokers and
-#      databases) or to APPS (started after; may read .state/env).
+#      databases), to APPS (started after; may read .state/env) or to
+#      SERVICES (started by `up --all` only, after the topics exist).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Started in this order, stopped in reverse.
 CORE=(kafka postgres)
-APPS=(mlflow trainer) # then the Go services (storecast process/sink/serve)
+APPS=(mlflow trainer)
+# The Go services (bin/storecast), started by `up --all` after topics init.
+SERVICES=(process sink serve)
 
 ENV_FILE="$STATE_DIR/env"
 
@@ -33,24 +41,42 @@ write_env() {
 		{
 			echo "# Written by deploy/local/stack.sh up; source it: . $ENV_FILE"
 			env_line STORECAST_STATE_DIR "$STATE_DIR"
-			for s in "${CORE[@]}" "${APPS[@]}"; do run "$s" env; done
+			for s in "${CORE[@]}" "${APPS[@]}" "${SERVICES[@]}"; do run "$s" env; done
 		} >"$tmp"
 	)
 	mv "$tmp" "$ENV_FILE"
 }
 
+# topics_init: `storecast topics init` (idempotent) with the stack's env.
+topics_init() {
+	[[ -x "$STORECAST_BIN" ]] || die "topics: $STORECAST_BIN is missing; run 'make build' first"
+	log "topics: storecast topics init"
+	STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" "$STORECAST_BIN" topics init
+}
+
 cmd_up() {
-	local s
+	local all=false s
+	case "${1:-}" in
+	"") ;;
+	--all) all=true ;;
+	*) die "usage: $0 up [--all]" ;;
+	esac
+	local started=("${CORE[@]}" "${APPS[@]}")
 	for s in "${CORE[@]}"; do run "$s" up; done
 	write_env
 	for s in "${APPS[@]}"; do run "$s" up; done
-	if ((${#APPS[@]})); then write_env; fi
+	if $all; then
+		topics_init
+		for s in "${SERVICES[@]}"; do run "$s" up; done
+		started+=("${SERVICES[@]}")
+	fi
+	write_env
 	echo "stack: up; environment in $ENV_FILE (source it), logs in $LOG_DIR"
-	for s in "${CORE[@]}" "${APPS[@]}"; do run "$s" status || true; done
+	for s in "${started[@]}"; do run "$s" status || true; done
 }
 
 cmd_down() {
-	local all=("${CORE[@]}" "${APPS[@]}") i rc=0
+	local all=("${CORE[@]}" "${APPS[@]}" "${SERVICES[@]}") i rc=0
 	for ((i = ${#all[@]} - 1; i >= 0; i--)); do
 		run "${all[i]}" down || rc=1
 	done
@@ -58,15 +84,21 @@ cmd_down() {
 }
 
 cmd_status() {
-	local s rc=0
+	local s rc=0 src
 	for s in "${CORE[@]}" "${APPS[@]}"; do run "$s" status || rc=1; done
+	# The Go services are optional (`make services` does not start them).
+	for s in "${SERVICES[@]}"; do
+		src=0
+		run "$s" status || src=$?
+		if ((src != 0 && src != 3)); then rc=1; fi
+	done
 	[[ -f "$ENV_FILE" ]] && echo "env: $ENV_FILE"
 	return "$rc"
 }
 
 case "${1:-}" in
-up) cmd_up ;;
+up) cmd_up "${@:2}" ;;
 down) cmd_down ;;
 status) cmd_status ;;
-*) die "usage: $0 {up|down|status}" ;;
+*) die "usage: $0 {up [--all]|down|status}" ;;
 esac

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# champion.sh: the last step of `make up`: make sure a trained champion is
+# served by `storecast serve`.
+#
+#   1. wait until the features processor has caught up with the sales
+#      stream (its consumer group's lag on sale_rossman_store is 0 twice in
+#      a row), so the training examples cover every day loaded;
+#   2. wait until the forecast API has read the models topic; when it
+#      already serves a model (GET /ready answers 200), stop here: `make up`
+#      is idempotent and never retrains;
+#   3. POST /train {} (the whole range of data, the chain model) with the
+#      API token, then poll GET /train/{id}?wait=... until the trainer
+#      reports succeeded or failed, printing progress;
+#   4. wait until GET /ready answers 200 and print a sample /predict.
+#
+# Environment (defaults):
+#   STORECAST_CATCHUP_TIMEOUT  1800  seconds the features processor gets to catch up
+#   STORECAST_TRAIN_TIMEOUT    3600  seconds training gets (the full data: minutes)
+#   STORECAST_FORECAST_ADDR, STORECAST_TRAIN_ADDR, STORECAST_API_TOKEN,
+#   STORECAST_BROKERS: as in serve.sh and .state/env
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FORECAST="http://${STORECAST_FORECAST_ADDR:-127.0.0.1:4242}"
+TRAIN="http://${STORECAST_TRAIN_ADDR:-127.0.0.1:4243}"
+BROKERS="${STORECAST_BROKERS:-127.0.0.1:${STORECAST_KAFKA_PORT:-9092}}"
+CATCHUP_TIMEOUT="${STORECAST_CATCHUP_TIMEOUT:-1800}"
+TRAIN_TIMEOUT="${STORECAST_TRAIN_TIMEOUT:-3600}"
+PYTHON="$REPO_DIR/trainer/.venv/bin/python"
+TOKEN="${STORECAST_API_TOKEN:-$(cat "$STATE_DIR/api-token" 2>/dev/null || true)}"
+[[ -n "$TOKEN" ]] || die "champion: no API token (STORECAST_API_TOKEN or $STATE_DIR/api-token); run 'stack.sh up --all' first"
+[[ -x "$PYTHON" ]] || die "champion: $PYTHON is missing (the trainer venv; mlflow.sh up makes it)"
+
+t0=$SECONDS
+elapsed() { printf '%ds' $((SECONDS - t0)); }
+
+# json_field NAME: the first string or number value of "NAME" in stdin's JSON.
+json_field() { sed -nE 's/.*"'"$1"'":"?([^",}]*)"?.*/\1/p' | head -n1; }
+
+# 1. The features processor catches up.
+wait_caught_up() {
+	local deadline=$((SECONDS + CATCHUP_TIMEOUT)) lag zeros=0 last=-1
+	while :; do
+		lag="$("$PYTHON" "$LOCAL_DIR/group-lag.py" "$BROKERS" storecast-features sale_rossman_store 2>/dev/null || echo '?')"
+		if [[ "$lag" == 0 ]]; then
+			zeros=$((zeros + 1))
+			# Twice: offsets are committed about every second, after the emits.
+			if ((zeros >= 2)); then
+				log "champion: features processor caught up with sale_rossman_store ($(elapsed))"
+				return 0
+			fi
+		else
+			zeros=0
+			if [[ "$lag" != "$last" ]]; then
+				log "champion: features processor: $lag sales still to process ($(elapsed))"
+				last="$lag"
+			fi
+		fi
+		((SECONDS < deadline)) || die "champion: the features processor did not catch up within ${CATCHUP_TIMEOUT}s (lag $lag); see $LOG_DIR/process.log"
+		sleep 5
+	done
+}
+
+# ready_body: GET /ready's body (200 or 503); its HTTP status in $ready_code.
+ready_code=""
+ready_body() {
+	local out
+	out="$(curl -sS --max-time 5 -w '\n%{http_code}' "$FORECAST/ready" 2>/dev/null || true)"
+	ready_code="${out##*$'\n'}"
+	printf '%s' "${out%$'\n'*}"
+}
+
+# 2. Does the API serve a model already? Waits until it has read the
+# models topic and its views recovered; returns 0 when ready (a model served).
+served() {
+	local deadline=$((SECONDS + STARTUP_TIMEOUT)) body
+	while :; do
+		body="$(ready_body)"
+		if [[ "$ready_code" == 200 ]]; then return 0; fi
+		if [[ "$ready_code" == 503 && "$body" != *"still reading the models topic"* && "$body" != *"recovering"* ]]; then
+			return 1
+		fi
+		((SECONDS < deadline)) || die "champion: $FORECAST/ready did not settle within ${STARTUP_TIMEOUT}s: $body"
+		sleep 1
+	done
+}
+
+# 3. Train on everything and wait for the result.
+train() {
+	local resp id deadline=$((SECONDS + TRAIN_TIMEOUT)) status last="" body
+	resp="$(curl -sS --max-time 30 -X POST "$TRAIN/train" \
+		-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}')" ||
+		die "champion: POST $TRAIN/train failed"
+	id="$(json_field request_id <<<"$resp")"
+	[[ -n "$id" ]] || die "champion: POST /train answered: $resp"
+	log "champion: training the chain model on all data (request $id; trainer log $LOG_DIR/trainer.log)"
+	while :; do
+		body="$(curl -sS --max-time 90 "$TRAIN/train/$id?wait=60s" || true)"
+		status="$(json_field status <<<"$body")"
+		case "$status" in
+		succeeded)
+			log "champion: trained ($(elapsed)): $body"
+			[[ "$body" == *'"promoted":true'* ]] ||
+				die "champion: the trainer did not promote the new model (an MLflow champion from other data wins: 'make reset' clears the registry too); see $LOG_DIR/trainer.log"
+			return 0
+			;;
+		failed) die "champion: training failed: $body" ;;
+		esac
+		if [[ "$status" != "$last" ]]; then
+			log "champion: training ${status:-?} ($(elapsed))"
+			last="$status"
+		else
+			log "champion: still ${status:-?} ($(elapsed))"
+		fi
+		((SECONDS < deadline)) || die "champion: no train result within ${TRAIN_TIMEOUT}s (last: $body); see $LOG_DIR/trainer.log"
+	done
+}
+
+# 4. /ready answers 200: the champion is loaded.
+wait_ready() {
+	local deadline=$((SECONDS + STARTUP_TIMEOUT)) body
+	while :; do
+		body="$(ready_body)"
+		[[ "$ready_code" == 200 ]] && return 0
+		((SECONDS < deadline)) || die "champion: $FORECAST/ready did not answer 200 within ${STARTUP_TIMEOUT}s: $body"
+		sleep 1
+	done
+}
+
+sample() {
+	local info version through day req
+	info="$(curl -sS --max-time 5 "$FORECAST/model/info" || true)"
+	version="$(json_field version <<<"$info")"
+	through="$(json_field trained_through <<<"$info")"
+	day="2015-07-01"
+	if [[ -n "$through" ]]; then day="$(date -u -d "$through + 12 days" +%F)"; fi
+	req='{"store_id":1,"date":"'"$day"'","promo":1,"stateholiday":"0","schoolholiday":0}'
+	log "champion: model ${version:-?} (trained through ${through:-?}) served on $FORECAST ($(elapsed)). Try:"
+	log "  curl -s -X POST $FORECAST/predict -H 'Content-Type: application/json' -d '$req'"
+	log "  → $(curl -sS --max-time 5 -X POST "$FORECAST/predict" -H 'Content-Type: application/json' -d "$req" || true)"
+}
+
+wait_caught_up
+if served; then
+	log "champion: a model is already served; not training"
+else
+	train
+	wait_ready
+fi
+sample

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# serve.sh {up|down|status|env}: `storecast serve`, the forecast API and the
+# training API. The bearer token of the mutating endpoints (POST /train) is
+# generated once into $STATE_DIR/api-token (mode 600) and exported as
+# STORECAST_API_TOKEN in .state/env; it never leaves the state folder.
+#
+# Environment (defaults):
+#   STORECAST_FORECAST_ADDR  127.0.0.1:4242  forecast API
+#   STORECAST_TRAIN_ADDR     127.0.0.1:4243  training API
+#   STORECAST_API_TOKEN      contents of $STATE_DIR/api-token
+#   STORECAST_BIN            <repo>/bin/storecast (make build)
+#   STORECAST_STATE_DIR      <repo>/.state
+#
+# State: $STATE_DIR/api-token, pid in $STATE_DIR/run/serve.pid, log in
+# $STATE_DIR/logs/serve.log.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FORECAST_ADDR="${STORECAST_FORECAST_ADDR:-127.0.0.1:4242}"
+TRAIN_ADDR="${STORECAST_TRAIN_ADDR:-127.0.0.1:4243}"
+TOKEN_FILE="$STATE_DIR/api-token"
+PIDFILE="$RUN_DIR/serve.pid"
+LOGFILE="$LOG_DIR/serve.log"
+NEEDLE="$STORECAST_BIN serve"
+WHERE="forecast API on http://$FORECAST_ADDR (docs /docs), training API on http://$TRAIN_ADDR"
+
+healthy() { http_ok "http://$FORECAST_ADDR/health" && http_ok "http://$TRAIN_ADDR/health"; }
+
+# token: the API token, generated on first use.
+token() {
+	write_secret "$TOKEN_FILE"
+	cat "$TOKEN_FILE"
+}
+
+cmd_up() {
+	local pid
+	pid="$(read_pid "$PIDFILE")"
+	if ! pid_matches "$pid" "$NEEDLE"; then
+		require_free_port "serve (forecast API)" "${FORECAST_ADDR##*:}" STORECAST_FORECAST_ADDR
+		require_free_port "serve (training API)" "${TRAIN_ADDR##*:}" STORECAST_TRAIN_ADDR
+	fi
+	# In the environment, not on the command line (ps shows that to everyone).
+	STORECAST_API_TOKEN="${STORECAST_API_TOKEN:-$(token)}"
+	export STORECAST_API_TOKEN
+	go_service_up serve "$PIDFILE" "$LOGFILE" "$NEEDLE" "$WHERE" healthy -- \
+		serve --forecast-addr "$FORECAST_ADDR" --train-addr "$TRAIN_ADDR"
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) stop_pid serve "$PIDFILE" "$NEEDLE" 30 ;;
+status) go_service_status serve "$PIDFILE" "$NEEDLE" "$WHERE" healthy ;;
+# Only the token: listen addresses in .state/env would reach every command
+# (and test) that loads it.
+env) env_line STORECAST_API_TOKEN "${STORECAST_API_TOKEN:-$(token)}" ;;
+*) die "usage: $0 {up|down|status|env}" ;;
+esac
