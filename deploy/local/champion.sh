@@ -60,21 +60,21 @@ wait_caught_up() {
 	done
 }
 
-# ready_body: GET /ready's body (200 or 503); its HTTP status in $ready_code.
-ready_code=""
-ready_body() {
+# ready_fetch: GET /ready; its status in $ready_code, its body in $body.
+ready_code="" body=""
+ready_fetch() {
 	local out
 	out="$(curl -sS --max-time 5 -w '\n%{http_code}' "$FORECAST/ready" 2>/dev/null || true)"
 	ready_code="${out##*$'\n'}"
-	printf '%s' "${out%$'\n'*}"
+	body="${out%$'\n'*}"
 }
 
 # 2. Does the API serve a model already? Waits until it has read the
 # models topic and its views recovered; returns 0 when ready (a model served).
 served() {
-	local deadline=$((SECONDS + STARTUP_TIMEOUT)) body
+	local deadline=$((SECONDS + STARTUP_TIMEOUT))
 	while :; do
-		body="$(ready_body)"
+		ready_fetch
 		if [[ "$ready_code" == 200 ]]; then return 0; fi
 		if [[ "$ready_code" == 503 && "$body" != *"still reading the models topic"* && "$body" != *"recovering"* ]]; then
 			return 1
@@ -86,7 +86,7 @@ served() {
 
 # 3. Train on everything and wait for the result.
 train() {
-	local resp id deadline=$((SECONDS + TRAIN_TIMEOUT)) status last="" body
+	local resp id deadline=$((SECONDS + TRAIN_TIMEOUT)) status last=""
 	resp="$(curl -sS --max-time 30 -X POST "$TRAIN/train" \
 		-H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{}')" ||
 		die "champion: POST $TRAIN/train failed"
@@ -117,9 +117,9 @@ train() {
 
 # 4. /ready answers 200: the champion is loaded.
 wait_ready() {
-	local deadline=$((SECONDS + STARTUP_TIMEOUT)) body
+	local deadline=$((SECONDS + STARTUP_TIMEOUT))
 	while :; do
-		body="$(ready_body)"
+		ready_fetch
 		[[ "$ready_code" == 200 ]] && return 0
 		((SECONDS < deadline)) || die "champion: $FORECAST/ready did not answer 200 within ${STARTUP_TIMEOUT}s: $body"
 		sleep 1

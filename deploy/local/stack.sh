@@ -51,7 +51,24 @@ write_env() {
 topics_init() {
 	[[ -x "$STORECAST_BIN" ]] || die "topics: $STORECAST_BIN is missing; run 'make build' first"
 	log "topics: storecast topics init"
-	STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" "$STORECAST_BIN" topics init
+	local out created t deadline=$((SECONDS + 60)) listed
+	out="$(STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" "$STORECAST_BIN" topics init)"
+	printf '%s\n' "$out"
+	# A topic just created can be missing from the next client's metadata
+	# for a moment (the services fail on a missing topic): wait until the
+	# broker lists every one.
+	created="$(awk '$1 == "created" {print $2}' <<<"$out")"
+	[[ -n "$created" ]] || return 0
+	while :; do
+		listed="$(STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" "$STORECAST_BIN" topics list 2>/dev/null | awk 'NR > 1 {print $1}')"
+		local missing=0
+		for t in $created; do
+			grep -qxF -- "$t" <<<"$listed" || missing=1
+		done
+		((missing == 0)) && return 0
+		((SECONDS < deadline)) || die "topics: created topics not listed by the broker within 60s"
+		sleep 0.5
+	done
 }
 
 cmd_up() {
