@@ -393,7 +393,9 @@ func viewRecovery(ctx context.Context, kc kafka.Config, n topics.Names) (float64
 	secs := time.Since(start).Seconds()
 	ids, err := v.Stores()
 	cancel()
-	<-done
+	if runErr := <-done; err == nil {
+		err = runErr
+	}
 	if err != nil {
 		return 0, err
 	}

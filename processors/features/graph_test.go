@@ -241,7 +241,6 @@ func TestDuplicateChangesNothing(t *testing.T) {
 	for d := day0 - 100; d <= day0; d++ {
 		r.consume(sale(3, d, salesOf(d)))
 	}
-	before := encodedWithoutOffset(t, r.state(3))
 	r.drainExamples()
 	writes := r.drain(r.table)
 	if writes == 0 {
@@ -254,7 +253,7 @@ func TestDuplicateChangesNothing(t *testing.T) {
 		t.Errorf("a new old day re-emitted no example")
 	}
 	r.drain(r.table)
-	before = encodedWithoutOffset(t, r.state(3))
+	before := encodedWithoutOffset(t, r.state(3))
 	r.consume(sale(3, day0-300, salesOf(day0-300)))
 	r.consume(sale(3, day0-2, salesOf(day0-2)))
 	if n := len(r.drainExamples()); n != 0 {

@@ -385,7 +385,7 @@ func storecastBinary(t *testing.T) string {
 		buildOnce.bin = filepath.Join(dir, "storecast")
 		out, err := exec.Command("go", "build", "-o", buildOnce.bin, "github.com/storecast/storecast/cmd/storecast").CombinedOutput()
 		if err != nil {
-			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+			buildOnce.err = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if buildOnce.err != nil {
