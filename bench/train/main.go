@@ -105,6 +105,10 @@ func run() error {
 			return fmt.Errorf("%s holds %d of %d sales (an interrupted replay?): delete the *-%s topics and %s, then rerun",
 				names.Sales, sales, fullSales, c.suffix, c.state)
 		}
+		// Fresh topics: the processor's local tables of an earlier replay are stale.
+		if err := os.RemoveAll(filepath.Join(c.state, "goka")); err != nil {
+			return fmt.Errorf("remove stale processor storage: %w", err)
+		}
 		log.Info("replaying the shared data", "topic", names.Sales)
 		cmd := exec.CommandContext(ctx, c.bin, "produce", "--train", filepath.Join(c.data, "train.csv"),
 			"--store", filepath.Join(c.data, "store.csv"), "--names-suffix", c.suffix, "--metrics-addr", "")
