@@ -18,7 +18,7 @@ import (
 
 // ProcessCmd is `storecast process`: the Goka processors.
 type ProcessCmd struct {
-	Only        []string `help:"Goka groups to run, comma-separated: features, forecast." default:"features" sep:"," env:"STORECAST_PROCESS_ONLY"`
+	Only        []string `help:"Goka groups to run, comma-separated: features, forecast." default:"features,forecast" sep:"," env:"STORECAST_PROCESS_ONLY"`
 	StorageDir  string   `help:"Local copy of the processors' tables (in memory, checkpointed to LevelDB here every 2s); empty keeps them in memory only." default:".state/goka" env:"STORECAST_STORAGE_DIR"`
 	HotStandby  bool     `help:"Keep the tables of partitions assigned to other instances warm too." env:"STORECAST_HOT_STANDBY"`
 	Compression string   `help:"Compression of what the processors produce: none, lz4, snappy, zstd, gzip (none: less CPU on processor and broker, more bytes on disk)." default:"none" env:"STORECAST_PROCESS_COMPRESSION"`
