@@ -110,12 +110,34 @@ class Snapshot:
         return {"topic": self.topic, "offsets": {str(p): [lo, h] for p, (lo, h) in self.offsets.items()}}
 
 
-def watermarks(c: Consumer, topic: str, timeout: float = 10.0) -> Snapshot:
-    """Capture the low and high watermarks of every partition of topic."""
-    offs = {}
-    for p in partitions_of(c, topic, timeout):
-        offs[p] = c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout, cached=False)
-    return Snapshot(topic, offs)
+def watermarks(c: Consumer, topic: str, timeout: float = 10.0, patience: float = 60.0) -> Snapshot:
+    """Capture the low and high watermarks of every partition of topic, retrying for up to
+    ``patience`` seconds while the broker reports a transient condition (leader elections after a
+    restart, a broker not yet reachable)."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            offs = {}
+            for p in partitions_of(c, topic, timeout):
+                offs[p] = c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout, cached=False)
+            return Snapshot(topic, offs)
+        except KafkaException as e:
+            err = e.args[0] if e.args and isinstance(e.args[0], KafkaError) else None
+            transient = err is not None and (err.retriable() or err.code() in _TRANSIENT)
+            if not transient or time.monotonic() > deadline:
+                raise
+            log.warning("watermarks of %s: %s; retrying", topic, err)
+            time.sleep(1.0)
+
+
+_TRANSIENT = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+}
 
 
 def read_until(
