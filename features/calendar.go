@@ -75,22 +75,6 @@ func weekIndex(d topics.Date) int32 {
 	return x / 7
 }
 
-// easter returns Easter Sunday of year y (Gregorian computus).
-func easter(y int) topics.Date {
-	a := y % 19
-	b, c := y/100, y%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return dateOf(y, month, day)
-}
-
 // Years covered by the holiday table; outside them the distance features
 // are NaN.
 const (
@@ -103,7 +87,7 @@ const (
 var holidays = func() []topics.Date {
 	var out []topics.Date
 	for y := holidayFirstYear; y <= holidayLastYear; y++ {
-		e := easter(y)
+		e := topics.Easter(y)
 		out = append(out,
 			dateOf(y, 1, 1),   // New Year
 			e-2,               // Good Friday

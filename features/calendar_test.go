@@ -66,8 +66,8 @@ func TestEaster(t *testing.T) {
 	for _, want := range []string{"2013-03-31", "2014-04-20", "2015-04-05", "2016-03-27", "2019-04-21", "2024-03-31", "2038-04-25"} {
 		d, _ := topics.ParseDate(want)
 		y, _, _ := civil(d)
-		if got := easter(y); got != d {
-			t.Errorf("easter(%d) = %s, want %s", y, got, want)
+		if got := topics.Easter(y); got != d {
+			t.Errorf("topics.Easter(%d) = %s, want %s", y, got, want)
 		}
 	}
 }

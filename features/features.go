@@ -303,7 +303,7 @@ func (st *Stats) yoyWeekMean(t topics.Date) float64 {
 var easterTable = func() []topics.Date {
 	out := make([]topics.Date, 0, holidayLastYear-holidayFirstYear+1)
 	for y := holidayFirstYear; y <= holidayLastYear; y++ {
-		out = append(out, easter(y))
+		out = append(out, topics.Easter(y))
 	}
 	return out
 }()
@@ -312,7 +312,7 @@ func easterOf(y int) topics.Date {
 	if y >= holidayFirstYear && y <= holidayLastYear {
 		return easterTable[y-holidayFirstYear]
 	}
-	return easter(y)
+	return topics.Easter(y)
 }
 
 // Compute returns the features of target day t as of day a, for a store

@@ -58,7 +58,7 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	v[FSchoolHoliday] = bit(k.SchoolHoliday)
 	isHoliday := func(d topics.Date) bool {
 		y := d.Time().Year()
-		e := easter(y)
+		e := topics.Easter(y)
 		for _, h := range []topics.Date{topics.DateFromYMD(y, 1, 1), e - 2, e + 1, topics.DateFromYMD(y, 5, 1), e + 39, e + 50,
 			topics.DateFromYMD(y, 10, 3), topics.DateFromYMD(y, 12, 25), topics.DateFromYMD(y, 12, 26)} {
 			if h == d {
@@ -79,7 +79,7 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 			break
 		}
 	}
-	v[FEasterOffset] = float64(tgt - easter(tm.Year()))
+	v[FEasterOffset] = float64(tgt - topics.Easter(tm.Year()))
 	v[FDaysToChristmas] = float64(topics.DateFromYMD(tm.Year(), 12, 25) - tgt)
 	v[FHorizon] = float64(tgt - a)
 

@@ -38,22 +38,6 @@ func (c *dateCache) parse(b []byte) (topics.Date, error) {
 	return d, err
 }
 
-// stateHoliday returns b as a string, without allocating for Kaggle's
-// codes.
-func stateHoliday(b []byte) string {
-	switch string(b) {
-	case "0":
-		return "0"
-	case "a":
-		return "a"
-	case "b":
-		return "b"
-	case "c":
-		return "c"
-	}
-	return string(b)
-}
-
 // decodeSale decodes and validates a sale event value; dates may be nil.
 func decodeSale(value []byte, dates *dateCache) (saleRow, error) {
 	var s topics.Sale
@@ -135,7 +119,7 @@ func fastUnmarshalSale(b []byte, out *topics.Sale, dates *dateCache) bool {
 				if !ok {
 					return false
 				}
-				s.StateHoliday, i = stateHoliday(v), next
+				s.StateHoliday, i = topics.StateHolidayOf(v), next
 			default:
 				var dst *int
 				switch string(key) {

@@ -80,3 +80,20 @@ func (s *Sale) Validate(known KnownStores) error {
 func ValidStateHoliday(h string) bool {
 	return h == "0" || h == "a" || h == "b" || h == "c"
 }
+
+// StateHolidayOf returns b as a string without allocating for Kaggle's
+// codes (decoders call it once per record); any other value is copied and
+// left for Validate to reject.
+func StateHolidayOf(b []byte) string {
+	switch string(b) {
+	case "0":
+		return "0"
+	case "a":
+		return "a"
+	case "b":
+		return "b"
+	case "c":
+		return "c"
+	}
+	return string(b)
+}

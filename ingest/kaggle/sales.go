@@ -156,26 +156,10 @@ func (p *salesParser) parse(line []byte) (s topics.Sale, key string, err error) 
 	s.Customers = num(4, "customers")
 	s.Open = num(5, "open")
 	s.Promo = num(6, "promo")
-	s.StateHoliday = stateHoliday(p.fields[p.idx[7]])
+	s.StateHoliday = topics.StateHolidayOf(p.fields[p.idx[7]])
 	s.SchoolHoliday = num(8, "school_holiday")
 	if len(errs) > 0 {
 		return s, key, &parseError{err: errors.Join(errs...)}
 	}
 	return s, key, nil
-}
-
-// stateHoliday returns Kaggle's state holiday code without allocating for
-// the valid codes.
-func stateHoliday(b []byte) string {
-	switch string(b) {
-	case "0":
-		return "0"
-	case "a":
-		return "a"
-	case "b":
-		return "b"
-	case "c":
-		return "c"
-	}
-	return string(b)
 }

@@ -18,23 +18,6 @@ const (
 	stBE
 )
 
-// easter returns Easter Sunday of year y (the anonymous Gregorian
-// algorithm).
-func easter(y int) topics.Date {
-	a := y % 19
-	b, c := y/100, y%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return topics.DateFromYMD(y, time.Month(month), day)
-}
-
 // stateHoliday returns the Kaggle state-holiday code of d in state st:
 // "a" public, "b" Easter, "c" Christmas, "0" none.
 func stateHoliday(d topics.Date, st int) string {
@@ -55,7 +38,7 @@ func stateHoliday(d topics.Date, st int) string {
 	if m < time.March || m > time.June {
 		return "0"
 	}
-	switch e := easter(y); d - e {
+	switch e := topics.Easter(y); d - e {
 	case -2, 1:
 		return "b"
 	case 39, 50:
@@ -75,7 +58,7 @@ func (g *Generator) schoolHoliday(d topics.Date, st int) bool {
 	if m == time.December && day >= 23 || m == time.January && day <= 6 {
 		return true
 	}
-	e := easter(y)
+	e := topics.Easter(y)
 	off := int(g.uniform(int64(st), int64(y), tagEaster) * 7)
 	if from := e.AddDays(-7 - off + 3); d >= from && d < from.AddDays(14) {
 		return true

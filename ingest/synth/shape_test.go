@@ -214,8 +214,8 @@ func TestEaster(t *testing.T) {
 		year int
 		want string
 	}{{2013, "2013-03-31"}, {2014, "2014-04-20"}, {2015, "2015-04-05"}, {2024, "2024-03-31"}, {2025, "2025-04-20"}} {
-		if got := easter(tc.year).String(); got != tc.want {
-			t.Errorf("easter(%d) = %s, want %s", tc.year, got, tc.want)
+		if got := topics.Easter(tc.year).String(); got != tc.want {
+			t.Errorf("topics.Easter(%d) = %s, want %s", tc.year, got, tc.want)
 		}
 	}
 }

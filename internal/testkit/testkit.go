@@ -37,6 +37,15 @@ func env(key, def string) string {
 	return def
 }
 
+// skipShort skips an integration test under -short unless
+// STORECAST_INTEGRATION=1 asks for it.
+func skipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() && !Integration() {
+		t.Skipf("-short: skipping a test that needs %s", what)
+	}
+}
+
 func need(t testing.TB, what string, err error) {
 	t.Helper()
 	if Integration() {
@@ -49,6 +58,7 @@ func need(t testing.TB, what string, err error) {
 // default 127.0.0.1:9092).
 func Kafka(t testing.TB) kafka.Config {
 	t.Helper()
+	skipShort(t, "Kafka")
 	cfg := kafka.Config{Brokers: kafka.ParseBrokers(env("STORECAST_BROKERS", "127.0.0.1:9092")), ClientID: "storecast-test"}
 	conn, err := net.DialTimeout("tcp", cfg.Brokers[0], 2*time.Second)
 	if err != nil {
@@ -102,6 +112,7 @@ func CreateTopics(t testing.TB, cfg kafka.Config, n topics.Names) {
 // (STORECAST_PG_ADMIN_DSN, written by the stack scripts to .state/env).
 func AdminDSN(t testing.TB) string {
 	t.Helper()
+	skipShort(t, "PostgreSQL")
 	dsn := os.Getenv("STORECAST_PG_ADMIN_DSN")
 	if dsn == "" {
 		need(t, "PostgreSQL", fmt.Errorf("STORECAST_PG_ADMIN_DSN is not set"))
