@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/topics"
@@ -17,11 +16,6 @@ import (
 // value, so an unchanged store is neither decoded nor summed again.
 type ViewStores struct {
 	v *views.Views
-	// recovered latches the first full recovery: a goka view that
-	// reconnects (a broker hiccup) reports recovering again while its local
-	// copy still holds every store, and forecasts keep being served from it.
-	// /ready reports the views' live state.
-	recovered atomic.Bool
 
 	mu    sync.RWMutex
 	stats map[statsKey]*features.Stats
@@ -75,17 +69,8 @@ func (s *ViewStores) LatestDay(context.Context) (topics.Date, bool, error) {
 	return s.v.States.Latest()
 }
 
-// Recovered implements StoreReader: true once the views have recovered.
-func (s *ViewStores) Recovered() bool {
-	if s.recovered.Load() {
-		return true
-	}
-	if s.v.Recovered() {
-		s.recovered.Store(true)
-		return true
-	}
-	return false
-}
+// Recovered implements StoreReader (latched: see views.Views.Recovered).
+func (s *ViewStores) Recovered() bool { return s.v.Recovered() }
 
 func (s *ViewStores) statsOf(state *features.State, asOf topics.Date) (*features.Stats, error) {
 	k := statsKey{state, asOf}

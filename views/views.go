@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -256,6 +257,9 @@ func (s *StoreInfos) Get(store int) (*StoreInfo, bool, error) { return s.get(sto
 type Views struct {
 	States *StoreStates
 	Infos  *StoreInfos
+
+	// recovered latches the first time both views are recovered.
+	recovered atomic.Bool
 }
 
 // New builds both views and registers their metrics on reg.
@@ -290,7 +294,21 @@ func (v *Views) Run(ctx context.Context) error {
 }
 
 // Recovered reports whether both views caught up with their topics.
-func (v *Views) Recovered() bool { return v.States.Recovered() && v.Infos.Recovered() }
+//
+// It latches: once both views have recovered it stays true, because a goka
+// view that reconnects after a broker hiccup reports "recovering" again
+// while its local copy still holds every store; readers keep being served
+// from that copy, at most seconds behind, instead of failing.
+func (v *Views) Recovered() bool {
+	if v.recovered.Load() {
+		return true
+	}
+	if v.States.Recovered() && v.Infos.Recovered() {
+		v.recovered.Store(true)
+		return true
+	}
+	return false
+}
 
 // WaitRecovered waits until both views are recovered or ctx is done.
 func (v *Views) WaitRecovered(ctx context.Context) error {
