@@ -240,7 +240,10 @@ func (e *KafkaTrainEmitter) EmitTrainRequest(ctx context.Context, req *topics.Tr
 }
 
 // KafkaProbe is a readiness probe: nil when a broker of client answers a
-// metadata request within the probe's deadline (at most 2s).
+// metadata request within the probe's deadline (at most 2s). It only
+// refreshes metadata: it must not deregister brokers (sarama's
+// RefreshController closes the controller's connection, which on a single
+// broker is the one every consumer sharing client reads from).
 func KafkaProbe(client sarama.Client) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		if client.Closed() {
@@ -249,14 +252,7 @@ func KafkaProbe(client sarama.Client) func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		errc := make(chan error, 1)
-		go func() {
-			if _, err := client.Controller(); err != nil {
-				errc <- err
-				return
-			}
-			_, err := client.RefreshController()
-			errc <- err
-		}()
+		go func() { errc <- client.RefreshMetadata() }()
 		select {
 		case err := <-errc:
 			if err != nil {
