@@ -10,70 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
-
-// record is one consumed Kafka record.
-type record struct {
-	partition int32
-	offset    int64
-	key       string
-	value     []byte
-}
-
-// consumeAll reads every record of topic, partition by partition, from the
-// oldest offset to the high watermark at call time.
-func consumeAll(t *testing.T, cfg kafka.Config, topic string) []record {
-	t.Helper()
-	client, err := sarama.NewClient(cfg.Brokers, cfg.Sarama())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []record
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.After(60 * time.Second)
-	read:
-		for {
-			select {
-			case m := <-pc.Messages():
-				out = append(out, record{partition: m.Partition, offset: m.Offset, key: string(m.Key), value: m.Value})
-				if m.Offset >= hwm-1 {
-					break read
-				}
-			case <-deadline:
-				t.Fatalf("%s/%d: no record at %d within 60s", topic, p, hwm-1)
-			}
-		}
-		_ = pc.Close()
-	}
-	return out
-}
 
 // produce runs a Producer for in against the test broker.
 func produce(t *testing.T, cfg kafka.Config, names topics.Names, in Input) Summary {
@@ -153,30 +95,30 @@ func TestIntegrationKaggleSlice(t *testing.T) {
 		t.Fatalf("summary %+v", sum)
 	}
 
-	stores := consumeAll(t, cfg, string(names.StoreInfo))
+	stores := testkit.ReadTopic(t, cfg, string(names.StoreInfo))
 	if len(stores) != 1115 {
 		t.Errorf("store_info holds %d records, want 1115", len(stores))
 	}
 	seen := map[int]bool{}
 	for _, r := range stores {
-		v, err := topics.StoreInfoCodec{}.Decode(r.value)
+		v, err := topics.StoreInfoCodec{}.Decode(r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s := v.(*topics.StoreInfo)
-		if r.key != topics.StoreKey(s.Store) || r.partition != PartitionOf(r.key, topics.Partitions) || seen[s.Store] {
-			t.Errorf("store record %q on partition %d: store %d (seen before: %v)", r.key, r.partition, s.Store, seen[s.Store])
+		if r.Key != topics.StoreKey(s.Store) || r.Partition != PartitionOf(r.Key, topics.Partitions) || seen[s.Store] {
+			t.Errorf("store record %q on partition %d: store %d (seen before: %v)", r.Key, r.Partition, s.Store, seen[s.Store])
 		}
 		seen[s.Store] = true
 	}
 
-	sales := consumeAll(t, cfg, string(names.Sales))
+	sales := testkit.ReadTopic(t, cfg, string(names.Sales))
 	if len(sales) != len(want) {
 		t.Errorf("%s holds %d records, want %d", names.Sales, len(sales), len(want))
 	}
 	last := map[int]topics.Date{}
 	for _, r := range sales {
-		v, err := topics.SaleCodec{}.Decode(r.value)
+		v, err := topics.SaleCodec{}.Decode(r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,11 +132,11 @@ func TestIntegrationKaggleSlice(t *testing.T) {
 			t.Fatalf("sale %v: got %+v, want %+v", k, s, w)
 		}
 		delete(want, k)
-		if r.key != topics.StoreKey(s.Store) {
-			t.Fatalf("sale of store %d keyed %q", s.Store, r.key)
+		if r.Key != topics.StoreKey(s.Store) {
+			t.Fatalf("sale of store %d keyed %q", s.Store, r.Key)
 		}
-		if p := PartitionOf(r.key, topics.Partitions); r.partition != p {
-			t.Fatalf("key %s on partition %d, goka expects %d", r.key, r.partition, p)
+		if p := PartitionOf(r.Key, topics.Partitions); r.Partition != p {
+			t.Fatalf("key %s on partition %d, goka expects %d", r.Key, r.Partition, p)
 		}
 		if s.Date <= last[s.Store] {
 			t.Fatalf("store %d: %s after %s", s.Store, s.Date, last[s.Store])
@@ -223,12 +165,12 @@ func TestIntegrationMalformedRows(t *testing.T) {
 		t.Errorf("summary %+v, want 30 sales and 20 rejected", sum)
 	}
 	wantFields := readWant(t)
-	dlq := consumeAll(t, cfg, string(names.SalesDLQ))
+	dlq := testkit.ReadTopic(t, cfg, string(names.SalesDLQ))
 	if len(dlq) != 20 {
 		t.Errorf("DLQ holds %d records, want 20", len(dlq))
 	}
 	for _, r := range dlq {
-		v, err := topics.DeadLetterCodec{}.Decode(r.value)
+		v, err := topics.DeadLetterCodec{}.Decode(r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +192,7 @@ func TestIntegrationMalformedRows(t *testing.T) {
 	if len(wantFields) != 0 {
 		t.Errorf("no dead letter for lines %v", wantFields)
 	}
-	if got := len(consumeAll(t, cfg, string(names.Sales))); got != 30 {
+	if got := len(testkit.ReadTopic(t, cfg, string(names.Sales))); got != 30 {
 		t.Errorf("%d valid sales arrived, want 30", got)
 	}
 }

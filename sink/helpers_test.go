@@ -443,40 +443,10 @@ func query[T any](t *testing.T, dsn, sql string, args ...any) T {
 	return v
 }
 
-// consumeAll reads every record of a one-partition topic.
-func consumeAll(t *testing.T, kc kafka.Config, topic string) []*sarama.ConsumerMessage {
-	t.Helper()
-	end := endOffsets(t, kc, topic)[0]
-	if end == 0 {
-		return nil
-	}
-	c, err := sarama.NewConsumer(kc.Brokers, kc.Sarama())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	var out []*sarama.ConsumerMessage
-	timeout := time.After(30 * time.Second)
-	for int64(len(out)) < end {
-		select {
-		case m := <-pc.Messages():
-			out = append(out, m)
-		case <-timeout:
-			t.Fatalf("read %d of %d records of %s", len(out), end, topic)
-		}
-	}
-	return out
-}
-
 func deadLetters(t *testing.T, kc kafka.Config, topic string) []topics.DeadLetter {
 	t.Helper()
 	var out []topics.DeadLetter
-	for _, m := range consumeAll(t, kc, topic) {
+	for _, m := range testkit.ReadTopic(t, kc, topic) {
 		var dl topics.DeadLetter
 		if err := json.Unmarshal(m.Value, &dl); err != nil {
 			t.Fatalf("dead letter %q: %v", m.Value, err)

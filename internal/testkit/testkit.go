@@ -212,3 +212,63 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// Record is one record read back from a topic.
+type Record struct {
+	Partition int32
+	Offset    int64
+	Key       string
+	Value     []byte // nil for a tombstone
+}
+
+// ReadTopic returns every record of topic, partition by partition, from
+// the oldest offset up to the high watermarks at call time. A consumer
+// error, or a partition that does not deliver its records within two
+// minutes, fails the test.
+func ReadTopic(t testing.TB, cfg kafka.Config, topic string) []Record {
+	t.Helper()
+	sc := cfg.Sarama()
+	sc.Consumer.Return.Errors = true
+	client, err := sarama.NewClient(cfg.Brokers, sc)
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
+	}
+	defer client.Close()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
+	}
+	defer consumer.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		t.Fatalf("read %s: %v", topic, err)
+	}
+	var out []Record
+	for _, p := range parts {
+		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatalf("read %s/%d: %v", topic, p, err)
+		}
+		if hwm == 0 {
+			continue
+		}
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatalf("read %s/%d: %v", topic, p, err)
+		}
+		deadline := time.After(2 * time.Minute)
+		for done := false; !done; {
+			select {
+			case m := <-pc.Messages():
+				out = append(out, Record{Partition: p, Offset: m.Offset, Key: string(m.Key), Value: m.Value})
+				done = m.Offset >= hwm-1
+			case err := <-pc.Errors():
+				t.Fatalf("read %s/%d: %v", topic, p, err)
+			case <-deadline:
+				t.Fatalf("read %s/%d: no record at offset %d within 2m", topic, p, hwm-1)
+			}
+		}
+		_ = pc.Close()
+	}
+	return out
+}

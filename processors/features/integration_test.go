@@ -79,70 +79,16 @@ func produce(t *testing.T, cfg kafka.Config, n topics.Names, in ingest.Input) {
 	}
 }
 
-type record struct {
-	partition int32
-	offset    int64
-	key       string
-	value     []byte
-}
-
-// readTopic returns every record of topic up to its current high watermarks.
-func readTopic(t *testing.T, cfg kafka.Config, topic string) []record {
-	t.Helper()
-	client, err := sarama.NewClient(cfg.Brokers, cfg.Sarama())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []record
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.After(2 * time.Minute)
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				out = append(out, record{partition: p, offset: m.Offset, key: string(m.Key), value: m.Value})
-				done = m.Offset >= hwm-1
-			case err := <-pc.Errors():
-				t.Fatalf("consume %s/%d: %v", topic, p, err)
-			case <-deadline:
-				t.Fatalf("consume %s/%d: timed out before offset %d", topic, p, hwm-1)
-			}
-		}
-		pc.Close()
-	}
-	return out
-}
-
 // latestByKey compacts records as Kafka's compaction would: last value per
 // key, tombstones removing it.
-func latestByKey(rs []record) map[string]record {
-	out := map[string]record{}
+func latestByKey(rs []testkit.Record) map[string]testkit.Record {
+	out := map[string]testkit.Record{}
 	for _, r := range rs {
-		if r.value == nil {
-			delete(out, r.key)
+		if r.Value == nil {
+			delete(out, r.Key)
 			continue
 		}
-		out[r.key] = r
+		out[r.Key] = r
 	}
 	return out
 }
@@ -242,7 +188,7 @@ func expect(t *testing.T, in ingest.Input) expectation {
 // check compares the table topic and training_examples with the expectation.
 func (e expectation) check(t *testing.T, cfg kafka.Config, n topics.Names) {
 	t.Helper()
-	table := latestByKey(readTopic(t, cfg, string(n.StoreTable())))
+	table := latestByKey(testkit.ReadTopic(t, cfg, string(n.StoreTable())))
 	if len(table) != len(e.states) {
 		t.Errorf("table holds %d stores, want %d", len(table), len(e.states))
 	}
@@ -253,14 +199,14 @@ func (e expectation) check(t *testing.T, cfg kafka.Config, n topics.Names) {
 			continue
 		}
 		var s feat.State
-		if err := s.UnmarshalBinary(r.value); err != nil {
+		if err := s.UnmarshalBinary(r.Value); err != nil {
 			t.Fatalf("store %d: %v", id, err)
 		}
 		if got := encodedWithoutOffset(t, &s); !bytes.Equal(got, want) {
 			t.Errorf("store %d: table state differs from the pure fold", id)
 		}
 	}
-	exs := latestByKey(readTopic(t, cfg, string(n.TrainingExamples)))
+	exs := latestByKey(testkit.ReadTopic(t, cfg, string(n.TrainingExamples)))
 	if len(exs) != len(e.examples) {
 		t.Errorf("training_examples holds %d keys, want %d", len(exs), len(e.examples))
 	}
@@ -275,11 +221,11 @@ func (e expectation) check(t *testing.T, cfg kafka.Config, n topics.Names) {
 			continue
 		}
 		var got topics.TrainingExample
-		if err := json.Unmarshal(r.value, &got); err != nil {
+		if err := json.Unmarshal(r.Value, &got); err != nil {
 			t.Fatalf("example %s: %v", key, err)
 		}
-		if r.partition != ingest.PartitionOf(topics.StoreKey(want.Store), topics.Partitions) {
-			t.Errorf("example %s is on partition %d, not its store's", key, r.partition)
+		if r.Partition != ingest.PartitionOf(topics.StoreKey(want.Store), topics.Partitions) {
+			t.Errorf("example %s is on partition %d, not its store's", key, r.Partition)
 		}
 		if got.AsOf != want.AsOf || got.Horizon != want.Horizon || got.Label != want.Label || got.Schema != want.Schema || len(got.Features.Values) != len(want.Features.Values) {
 			t.Errorf("example %s = %+v, want %+v", key, got, want)
