@@ -36,6 +36,7 @@ import (
 
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/topics"
 )
@@ -67,7 +68,7 @@ func (c Config) options(log *slog.Logger, sub string) []goka.ViewOption {
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(c.Kafka.Sarama(), tm)),
 		goka.WithViewStorageBuilder(sb),
 		goka.WithViewAutoReconnect(),
-		goka.WithViewLogger(gokaLogger{log.With("component", "goka-view", "table", sub)}),
+		goka.WithViewLogger(logging.Goka{L: log.With("component", "goka-view", "table", sub)}),
 	}
 }
 
@@ -437,10 +438,3 @@ func rawValue(it goka.Iterator) (int, bool) {
 	}
 	return 0, false
 }
-
-// gokaLogger bridges goka's logger to slog at debug level.
-type gokaLogger struct{ l *slog.Logger }
-
-func (g gokaLogger) Print(v ...any)                 { g.l.Debug(fmt.Sprint(v...)) }
-func (g gokaLogger) Println(v ...any)               { g.l.Debug(fmt.Sprint(v...)) }
-func (g gokaLogger) Printf(format string, v ...any) { g.l.Debug(fmt.Sprintf(format, v...)) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -128,18 +128,12 @@ func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
 		log = slog.New(slog.DiscardHandler)
 	}
 	consumer := func() *sarama.Config {
-		sc := cfg.Kafka.Sarama()
-		sc.Consumer.Return.Errors = true
-		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-		sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+		sc := cfg.Kafka.GokaConsumer()
 		sc.Consumer.MaxProcessingTime = time.Second
 		sc.Consumer.Fetch.Default = 4 << 20
 		sc.ChannelBufferSize = 1024
 		return sc
 	}
-	tm := goka.NewTopicManagerConfig()
-	tm.Table.Replication, tm.Stream.Replication = 1, 1
-	tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
 	sb := storage.MemoryBuilder()
 	if cfg.StorageDir != "" {
 		sb = CheckpointBuilder(cfg.StorageDir, checkpointEvery, log)
@@ -152,26 +146,14 @@ func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
 		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(consumer())),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(producer)),
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), tm)),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), kafka.GokaTopicManager())),
 		goka.WithStorageBuilder(sb),
 		goka.WithHasher(KeyHasher),
 		goka.WithNilHandling(goka.NilProcess), // a nil sale goes to the DLQ, not silently away
-		goka.WithLogger(GokaLogger{log.With("component", "goka")}),
+		goka.WithLogger(logging.Goka{L: log.With("component", "goka")}),
 	}
 	if cfg.HotStandby {
 		opts = append(opts, goka.WithHotStandby())
 	}
 	return opts
 }
-
-// GokaLogger bridges goka's logger to slog at debug level.
-type GokaLogger struct{ L *slog.Logger }
-
-// Print implements goka.Logger.
-func (g GokaLogger) Print(v ...any) { g.L.Debug(fmt.Sprint(v...)) }
-
-// Println implements goka.Logger.
-func (g GokaLogger) Println(v ...any) { g.L.Debug(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
-
-// Printf implements goka.Logger.
-func (g GokaLogger) Printf(format string, v ...any) { g.L.Debug(fmt.Sprintf(format, v...)) }

@@ -5,15 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -80,35 +79,17 @@ func (r *Runner) Run(ctx context.Context) error {
 // from internal/platform/kafka, the copartitioning strategy, an idempotent
 // producer, LevelDB or memory storage for the joined tables.
 func Options(cfg Config, log *slog.Logger) []goka.ProcessorOption {
-	consumer := func() *sarama.Config {
-		sc := cfg.Kafka.Sarama()
-		sc.Consumer.Return.Errors = true
-		sc.Consumer.Offsets.Initial = sarama.OffsetOldest
-		sc.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
-		return sc
-	}
-	tm := goka.NewTopicManagerConfig()
-	tm.Table.Replication, tm.Stream.Replication = 1, 1
-	tm.MismatchBehavior = goka.TMConfigMismatchBehaviorWarn
 	sb := storage.MemoryBuilder()
 	if cfg.StorageDir != "" {
 		sb = storage.DefaultBuilder(cfg.StorageDir)
 	}
 	return []goka.ProcessorOption{
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(consumer())),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(consumer())),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(cfg.Kafka.GokaConsumer())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(cfg.Kafka.GokaConsumer())),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(cfg.Kafka.IdempotentProducer(true))),
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), tm)),
+		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(cfg.Kafka.Sarama(), kafka.GokaTopicManager())),
 		goka.WithStorageBuilder(sb),
 		goka.WithNilHandling(goka.NilProcess), // a nil request goes to the DLQ
-		goka.WithLogger(gokaLogger{log.With("component", "goka", "group", string(cfg.Names.ForecastGroup))}),
+		goka.WithLogger(logging.Goka{L: log.With("component", "goka", "group", string(cfg.Names.ForecastGroup))}),
 	}
-}
-
-type gokaLogger struct{ l *slog.Logger }
-
-func (g gokaLogger) Print(v ...any)   { g.l.Debug(fmt.Sprint(v...)) }
-func (g gokaLogger) Println(v ...any) { g.l.Debug(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
-func (g gokaLogger) Printf(format string, v ...any) {
-	g.l.Debug(fmt.Sprintf(format, v...))
 }

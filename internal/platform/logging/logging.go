@@ -30,3 +30,16 @@ func New(w io.Writer, c Config) (*slog.Logger, error) {
 		return nil, fmt.Errorf("log format %q is not text or json", c.Format)
 	}
 }
+
+// Goka bridges goka's logger interface (Print, Println, Printf) to slog at
+// debug level: goka is chatty about rebalances and recovery.
+type Goka struct{ L *slog.Logger }
+
+// Print implements goka.Logger.
+func (g Goka) Print(v ...any) { g.L.Debug(fmt.Sprint(v...)) }
+
+// Println implements goka.Logger.
+func (g Goka) Println(v ...any) { g.L.Debug(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+
+// Printf implements goka.Logger.
+func (g Goka) Printf(format string, v ...any) { g.L.Debug(fmt.Sprintf(format, v...)) }
