@@ -21,7 +21,8 @@ from conftest import synthetic
 from storecast_trainer import kafka_io
 from storecast_trainer.data import format_day, parse_day
 from storecast_trainer.names import Names
-from storecast_trainer.worker import Config, Trainer, handle_message
+from storecast_trainer.pipeline import Config, Trainer
+from storecast_trainer.worker import handle_message
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("STORECAST_INTEGRATION") != "1", reason="integration tests need STORECAST_INTEGRATION=1"

@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from storecast_trainer.kafka_io import goka_partition
-from storecast_trainer.names import Names
-from storecast_trainer.train import RequestError
-from storecast_trainer.worker import Request, _Failed, finite
+from storecast_trainer.names import Names, model_name
+from storecast_trainer.outcome import finite
+from storecast_trainer.request import KnownRequestError, Request, RequestError
 
 
 def test_names_default_and_suffix() -> None:
@@ -44,9 +44,9 @@ def test_request_decode() -> None:
     assert (r.id, r.store, r.start, r.end, r.params) == ("r1", 7, 16436, 16605, {"eta": "0.1"})
     all_stores = Request.decode(orjson.dumps({"v": 1, "id": "r2"}))
     assert all_stores.store is None and all_stores.start is None
-    with pytest.raises(_Failed, match="schema version"):
+    with pytest.raises(KnownRequestError, match="schema version"):
         Request.decode(orjson.dumps({"v": 2, "id": "r3"}))
-    with pytest.raises(_Failed, match="before"):
+    with pytest.raises(KnownRequestError, match="before"):
         Request.decode(
             orjson.dumps({"v": 1, "id": "r4", "start_date": "2015-02-01", "end_date": "2015-01-01"})
         )
@@ -62,7 +62,7 @@ def test_finite_drops_nan() -> None:
 def test_mlflow_errors_are_named() -> None:
     from mlflow.exceptions import MlflowException
 
-    from storecast_trainer.worker import _from_mlflow
+    from storecast_trainer.pipeline import from_mlflow
 
     try:
         try:
@@ -70,5 +70,11 @@ def test_mlflow_errors_are_named() -> None:
         except OSError as e:
             raise MlflowException("API request failed") from e
     except MlflowException as e:
-        assert _from_mlflow(e)
-    assert not _from_mlflow(ValueError("x"))
+        assert from_mlflow(e)
+    assert not from_mlflow(ValueError("x"))
+
+
+def test_model_names() -> None:
+    assert model_name(None) == "storecast-sales"
+    assert model_name(7) == "storecast-sales-store-7"
+    assert model_name(7, "t1") == "storecast-sales-store-7-t1"

@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("urllib3", "mlflow", "alembic", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
+    from .bench import bench_summary
     from .names import Names
-    from .worker import Config, Request, Trainer, bench_summary, serve
+    from .pipeline import Config, Trainer
+    from .request import Request
 
     cfg = Config(
         brokers=args.brokers,
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.cmd == "worker":
         from .prom import WorkerMetrics
+        from .worker import serve
 
         m = WorkerMetrics()
         m.serve(args.metrics_addr)

@@ -15,15 +15,49 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xgboost as xgb
 
-from .export import booster_json, to_lightgbm_text
+from .export import booster_json, lightgbm_text_predict, to_lightgbm_text
 
 FORMAT = "lightgbm-text-v3"
 GOLDEN_SCHEMA = "golden-v1"
+#: The largest relative difference tolerated between the export and XGBoost.
+PARITY_TOLERANCE = 1e-4
+
+
+@dataclass
+class CheckedExport:
+    """A booster's LightGBM text export and the golden rows it was checked on."""
+
+    text: str
+    rows: np.ndarray
+    margin: np.ndarray
+    max_rel_diff: float
+
+
+def golden_rows(x: np.ndarray, seed: int, n: int = 2000) -> np.ndarray:
+    """Up to n rows of x plus an all-missing row: the inputs of a run's golden file."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(x.shape[0], size=min(n, x.shape[0]), replace=False) if x.shape[0] else np.array([], int)
+    rows = x[np.sort(idx)]
+    return np.concatenate([rows, np.full((1, x.shape[1]), np.nan)])
+
+
+def export_checked(booster: xgb.Booster, names: list[str], x: np.ndarray, seed: int) -> CheckedExport:
+    """Export booster and check the export against XGBoost on golden rows drawn from x; raise
+    RuntimeError when they differ by more than PARITY_TOLERANCE (nothing is published then)."""
+    text = to_lightgbm_text(booster, names)
+    rows = golden_rows(x, seed=seed)
+    margin = booster.predict(xgb.DMatrix(rows, feature_names=names), output_margin=True)
+    diff = np.abs(lightgbm_text_predict(text, rows) - margin) / np.maximum(np.abs(margin), 1e-12)
+    worst = float(diff.max())
+    if worst > PARITY_TOLERANCE:
+        raise RuntimeError(f"export parity check failed: max relative difference {worst:.3g}")
+    return CheckedExport(text, rows, margin, worst)
 
 
 def write_rows_csv_gz(path: Path, names: Sequence[str], x: np.ndarray, margin: np.ndarray) -> None:

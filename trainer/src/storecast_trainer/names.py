@@ -1,5 +1,5 @@
-"""Topic names: the defaults of Go's topics.DefaultNames, with the same optional suffix as
-topics.Names.WithSuffix so Go integration tests can give each run its own topics."""
+"""Topic and registered model names: the defaults of Go's topics.DefaultNames, with the same
+optional suffix as topics.Names.WithSuffix so Go integration tests can give each run its own topics."""
 
 from __future__ import annotations
 
@@ -25,3 +25,14 @@ class Names:
         if not suffix:
             return self
         return Names(**{f.name: f"{getattr(self, f.name)}-{suffix}" for f in fields(self)})
+
+
+#: The registered model of all stores; one store's is GLOBAL_MODEL-store-{id}.
+GLOBAL_MODEL = "storecast-sales"
+
+
+def model_name(store: int | None, suffix: str = "") -> str:
+    """The registered model name for a request's store (None or 0: all stores). A names suffix
+    (tests) is appended, "-"+suffix, so test runs never touch the real registered models."""
+    base = f"{GLOBAL_MODEL}-store-{store}" if store else GLOBAL_MODEL
+    return f"{base}-{suffix}" if suffix else base

@@ -12,8 +12,6 @@ Metrics:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -23,8 +21,7 @@ from prometheus_client import (
     start_http_server,
 )
 
-if TYPE_CHECKING:
-    from .worker import Outcome
+from .outcome import Outcome
 
 NAMESPACE = "storecast"
 SUBSYSTEM = "trainer"

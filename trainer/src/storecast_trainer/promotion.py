@@ -13,6 +13,7 @@ later window keeps the champion.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -74,4 +75,38 @@ def decide(challenger_rmspe: float, window: Window, champion: Champion | None) -
         )
     return Decision(
         False, f"rmspe {challenger_rmspe:.5f} does not beat champion v{champion.version}'s {score:.5f}", score
+    )
+
+
+@dataclass
+class ChampionRun:
+    """The current champion version and what its run recorded."""
+
+    version: str
+    run_id: str
+    window: Window | None
+    val_rmspe: float
+    feature_names: list[str] | None
+
+
+def champion_for_decision(
+    champ: ChampionRun | None,
+    challenger_names: list[str],
+    window: Window,
+    rescore: Callable[[str], float | None],
+) -> Champion | None:
+    """Build promotion.Champion: re-score the champion's validation model on the challenger's window
+    (``rescore(run_id) -> rmspe``) when the windows differ."""
+    if champ is None:
+        return None
+    same = champ.feature_names is None or champ.feature_names == challenger_names
+    rescored = None
+    if same and champ.window != window and (champ.window is None or champ.window.first <= window.first):
+        rescored = rescore(champ.run_id)
+    return Champion(
+        version=champ.version,
+        window=champ.window,
+        val_rmspe=champ.val_rmspe,
+        same_features=same,
+        rescored_rmspe=rescored,
     )

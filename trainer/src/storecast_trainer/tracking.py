@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +17,10 @@ import xgboost as xgb
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from .promotion import Champion, Window
+from .promotion import ChampionRun, Window
 
 log = logging.getLogger(__name__)
 
-GLOBAL_MODEL = "storecast-sales"
 EXPERIMENT = "storecast-training"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -30,13 +28,6 @@ CHALLENGER = "challenger"
 #: Artifact paths inside a run.
 VALIDATION_MODEL = "validation_model/model.json"
 FEATURES = "features.json"
-
-
-def model_name(store: int | None, suffix: str = "") -> str:
-    """The registered model name for a request's store (None or 0: all stores). A names suffix
-    (tests) is appended, "-"+suffix, so test runs never touch the real registered models."""
-    base = f"{GLOBAL_MODEL}-store-{store}" if store else GLOBAL_MODEL
-    return f"{base}-{suffix}" if suffix else base
 
 
 def window_params(w: Window) -> dict[str, str]:
@@ -63,17 +54,6 @@ def window_from_params(params: dict[str, str]) -> Window | None:
         )
     except (KeyError, ValueError):
         return None
-
-
-@dataclass
-class ChampionRun:
-    """The current champion version and what its run recorded."""
-
-    version: str
-    run_id: str
-    window: Window | None
-    val_rmspe: float
-    feature_names: list[str] | None
 
 
 class Tracker:
@@ -148,26 +128,3 @@ class Tracker:
         """Tag a model version."""
         for k, v in tags.items():
             self.client.set_model_version_tag(name, version, k, str(v))
-
-
-def champion_for_decision(
-    champ: ChampionRun | None,
-    challenger_names: list[str],
-    window: Window,
-    rescore: Any,
-) -> Champion | None:
-    """Build promotion.Champion: re-score the champion's validation model on the challenger's window
-    (``rescore(booster) -> rmspe``) when the windows differ."""
-    if champ is None:
-        return None
-    same = champ.feature_names is None or champ.feature_names == challenger_names
-    rescored = None
-    if same and champ.window != window and (champ.window is None or champ.window.first <= window.first):
-        rescored = rescore(champ.run_id)
-    return Champion(
-        version=champ.version,
-        window=champ.window,
-        val_rmspe=champ.val_rmspe,
-        same_features=same,
-        rescored_rmspe=rescored,
-    )

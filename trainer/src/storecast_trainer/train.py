@@ -20,10 +20,10 @@ import xgboost as xgb
 from . import metrics
 from .data import Examples
 from .promotion import Window
+from .request import RequestError
 
-
-class RequestError(ValueError):
-    """A train request that cannot be served; its message is the failure reason."""
+#: The target transform: models predict log1p(sales); the Go side applies expm1.
+TRANSFORM = "log1p"
 
 
 @dataclass(frozen=True)
