@@ -112,6 +112,15 @@ clean: ## Remove build output (not the stack's state: see reset).
 test: services vet ## Every test tier against the real stack: go vet, go test -race (integration on).
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 	$(MAKE) test-trainer
+	$(MAKE) test-prometheus
+
+.PHONY: test-prometheus
+test-prometheus: ## Prometheus: promtool check config and rules, the rules' unit tests, a runbook and a test per alert.
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool check config deploy/prometheus/prometheus-compose.yml
+	promtool check rules deploy/prometheus/rules/*.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+	deploy/prometheus/check-runbooks.sh
 
 .PHONY: trainer-venv
 trainer-venv: ## Create or refresh trainer/.venv from trainer/uv.lock (uv comes from pip when missing).

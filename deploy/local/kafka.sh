@@ -7,15 +7,22 @@
 #   STORECAST_KAFKA_PORT             9092  client listener on 127.0.0.1
 #   STORECAST_KAFKA_CONTROLLER_PORT  9093  KRaft controller listener on 127.0.0.1
 #   STORECAST_KAFKA_HEAP             1g    JVM heap (-Xms and -Xmx)
+#   STORECAST_KAFKA_JMX_PORT         7071  the broker's metrics for Prometheus
+#                                          (JMX exporter agent) on 127.0.0.1
 #   STORECAST_STATE_DIR              <repo>/.state
 #
-# State: $STATE_DIR/kafka/{libs,data,config,cluster.id}, pid in
+# State: $STATE_DIR/kafka/{libs,agent,data,config,cluster.id}, pid in
 # $STATE_DIR/run/kafka.pid, logs in $STATE_DIR/logs/kafka.{log,out}.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_PORT="${STORECAST_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${STORECAST_KAFKA_CONTROLLER_PORT:-9093}"
 HEAP="${STORECAST_KAFKA_HEAP:-1g}"
+JMX_PORT="${STORECAST_KAFKA_JMX_PORT:-7071}"
+# Prometheus' JMX exporter as a Java agent (Maven Central); the broker's
+# metrics on http://127.0.0.1:$JMX_PORT/metrics, filtered by jmx-exporter.yml.
+JMX_AGENT_VERSION=1.0.1
+JMX_AGENT="jmx_prometheus_javaagent-$JMX_AGENT_VERSION.jar"
 
 KAFKA_DIR="$STATE_DIR/kafka"
 LIBS="$KAFKA_DIR/libs"
@@ -25,6 +32,8 @@ PIDFILE="$RUN_DIR/kafka.pid"
 LOGFILE="$LOG_DIR/kafka.log"
 OUTFILE="$LOG_DIR/kafka.out"
 POM="$REPO_DIR/deploy/kafka/pom.xml"
+AGENT_DIR="$KAFKA_DIR/agent"
+JMX_CONFIG="$REPO_DIR/deploy/kafka/jmx-exporter.yml"
 # Identifies our JVM in `ps` (and guards against recycled pids).
 NEEDLE="-Dstorecast.kafka=$KAFKA_DIR"
 
@@ -46,6 +55,18 @@ fetch_jars() {
 		die "kafka: Maven could not fetch the jars; see $LOG_DIR/kafka-maven.log"
 	fi
 	echo "$want" >"$stamp"
+}
+
+# fetch_agent: the JMX exporter agent's jar, once per version.
+fetch_agent() {
+	[[ -s "$AGENT_DIR/$JMX_AGENT" ]] && return 0
+	command -v mvn >/dev/null || die "kafka: mvn not found; install Maven (apt-get install -y maven)"
+	log "kafka: fetching the JMX exporter agent $JMX_AGENT_VERSION with Maven (first run only)"
+	mkdir -p "$AGENT_DIR"
+	if ! mvn -q -B dependency:copy -Dartifact="io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_AGENT_VERSION" \
+		-DoutputDirectory="$AGENT_DIR" >"$LOG_DIR/kafka-maven-agent.log" 2>&1; then
+		die "kafka: Maven could not fetch the JMX exporter agent; see $LOG_DIR/kafka-maven-agent.log"
+	fi
 }
 
 # write_config: server.properties and log4j2.properties, regenerated on
@@ -172,7 +193,9 @@ cmd_up() {
 	fi
 	require_free_port kafka "$KAFKA_PORT" STORECAST_KAFKA_PORT
 	require_free_port "kafka controller" "$CONTROLLER_PORT" STORECAST_KAFKA_CONTROLLER_PORT
+	require_free_port "kafka metrics" "$JMX_PORT" STORECAST_KAFKA_JMX_PORT
 	fetch_jars
+	fetch_agent
 	write_config
 	: >"$OUTFILE"
 	format_storage
@@ -181,6 +204,7 @@ cmd_up() {
 	setsid java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
 		-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
 		"$NEEDLE" -Dkafka.logs.dir="$LOG_DIR" \
+		-javaagent:"$AGENT_DIR/$JMX_AGENT=127.0.0.1:$JMX_PORT:$JMX_CONFIG" \
 		-Dlog4j2.configurationFile="$CONF/log4j2.properties" \
 		-cp "$LIBS/*" kafka.Kafka "$CONF/server.properties" \
 		</dev/null >>"$OUTFILE" 2>&1 &

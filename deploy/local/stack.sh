@@ -24,7 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Started in this order, stopped in reverse.
 CORE=(kafka postgres)
-APPS=(mlflow trainer)
+APPS=(mlflow trainer prometheus)
 # The Go services (bin/storecast), started by `up --all` after topics init.
 SERVICES=(process sink serve)
 
