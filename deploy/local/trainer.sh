@@ -9,6 +9,7 @@
 #   STORECAST_MLFLOW_TRACKING_URI   http://127.0.0.1:${STORECAST_MLFLOW_PORT:-5050}
 #   STORECAST_BROKERS               127.0.0.1:${STORECAST_KAFKA_PORT:-9092}
 #   STORECAST_STATE_DIR             <repo>/.state
+#   STORECAST_TRAINER_CACHE_DIR     $STATE_DIR/trainer-cache  examples cache (disposable)
 #
 # State: pid in $STATE_DIR/run/trainer.pid, log in $STATE_DIR/logs/trainer.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,6 +17,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 METRICS_ADDR="${STORECAST_TRAINER_METRICS_ADDR:-127.0.0.1:9104}"
 TRACKING_URI="${STORECAST_MLFLOW_TRACKING_URI:-http://127.0.0.1:${STORECAST_MLFLOW_PORT:-5050}}"
 BROKERS="${STORECAST_BROKERS:-127.0.0.1:${STORECAST_KAFKA_PORT:-9092}}"
+CACHE_DIR="${STORECAST_TRAINER_CACHE_DIR:-$STATE_DIR/trainer-cache}"
 PIDFILE="$RUN_DIR/trainer.pid"
 LOGFILE="$LOG_DIR/trainer.log"
 BIN="$REPO_DIR/trainer/.venv/bin/storecast-trainer"
@@ -41,7 +43,7 @@ cmd_up() {
 	require_free_port trainer "${METRICS_ADDR##*:}" STORECAST_TRAINER_METRICS_ADDR
 	log "trainer: starting the training worker"
 	STORECAST_BROKERS="$BROKERS" STORECAST_MLFLOW_TRACKING_URI="$TRACKING_URI" \
-		STORECAST_TRAINER_METRICS_ADDR="$METRICS_ADDR" \
+		STORECAST_TRAINER_METRICS_ADDR="$METRICS_ADDR" STORECAST_TRAINER_CACHE_DIR="$CACHE_DIR" \
 		setsid "$BIN" worker </dev/null >>"$LOGFILE" 2>&1 &
 	pid=$!
 	echo "$pid" >"$PIDFILE"

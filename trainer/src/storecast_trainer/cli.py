@@ -24,6 +24,14 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _default_cache_dir() -> str:
+    """$STORECAST_STATE_DIR/trainer-cache when the stack's state folder is known, else the user's cache."""
+    state = os.environ.get("STORECAST_STATE_DIR")
+    if state:
+        return str(Path(state) / "trainer-cache")
+    return str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storecast-trainer")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--brokers",
@@ -45,6 +53,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         type=float,
         default=float(_env("STORECAST_TRAINER_SNAPSHOT_TIMEOUT", "180")),
         help="seconds to wait for feature snapshots (STORECAST_TRAINER_SNAPSHOT_TIMEOUT)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=_env("STORECAST_TRAINER_CACHE_DIR", _default_cache_dir()),
+        help="folder of the examples cache (disposable; empty: read the whole topic every time) "
+        "(STORECAST_TRAINER_CACHE_DIR)",
     )
     p.add_argument(
         "--log-level",
@@ -115,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         names=Names().with_suffix(args.names_suffix),
         snapshot_timeout=args.snapshot_timeout,
         model_suffix=args.names_suffix,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
     )
     if args.cmd == "worker":
         from .prom import WorkerMetrics

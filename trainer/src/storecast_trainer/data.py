@@ -10,7 +10,6 @@ Days are integers counted from 1970-01-01, as Go's topics.Date.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -53,7 +52,7 @@ class Examples:
 
     names: list[str]
     schema: str
-    x: np.ndarray  # (n, len(names)) float64, NaN for missing
+    x: np.ndarray  # (n, len(names)) float32, NaN for missing
     store: np.ndarray  # int
     date: np.ndarray  # int days
     as_of: np.ndarray  # int days
@@ -85,29 +84,106 @@ class Examples:
         return int(self.date.min()), int(self.date.max())
 
 
-def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
-    """Decode TrainingExample JSON values (bytes or already-parsed dicts) into columns, ordered by
-    (date, store).
+@dataclass
+class Rows:
+    """Decoded TrainingExample values in arrival order, any mix of feature schemas: the form the
+    examples cache keeps. ``groups`` lists the distinct (schema, feature names); ``group`` says
+    which one each row has; ``x`` is padded with NaN to the widest group."""
 
-    Examples must share one feature list; when a replay mixes schema versions, the most common
-    (schema, names) wins and the others are counted in ``dropped``.
+    groups: list[tuple[str, tuple[str, ...]]]
+    group: np.ndarray  # int16
+    x: np.ndarray  # (n, widest) float32, NaN for missing
+    store: np.ndarray
+    date: np.ndarray
+    as_of: np.ndarray
+    horizon: np.ndarray
+    label: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.label.shape[0])
+
+    @classmethod
+    def empty(cls) -> Rows:
+        """No rows."""
+        z = np.zeros(0, dtype=np.int64)
+        return cls([], np.zeros(0, np.int16), np.zeros((0, 0), np.float32), z, z, z, z, np.zeros(0))
+
+    def take(self, idx: np.ndarray) -> Rows:
+        """The rows at idx (indices or a mask), over the same groups."""
+        return Rows(
+            self.groups,
+            self.group[idx],
+            self.x[idx],
+            self.store[idx],
+            self.date[idx],
+            self.as_of[idx],
+            self.horizon[idx],
+            self.label[idx],
+        )
+
+    def to_examples(self) -> Examples:
+        """The rows of the most common (schema, names) group, ordered by (date, store); the others
+        are counted in ``dropped`` (a replay that mixes schema versions)."""
+        if not self.groups or len(self) == 0:
+            return Examples(
+                [],
+                "",
+                np.zeros((0, 0), np.float32),
+                *(np.zeros(0, dtype=np.int64) for _ in range(4)),
+                np.zeros(0),
+            )
+        counts = np.bincount(self.group, minlength=len(self.groups))
+        # Ties go to the larger (schema, names), so the choice never depends on arrival order.
+        best = max(range(len(self.groups)), key=lambda g: (counts[g], self.groups[g]))
+        schema, names = self.groups[best]
+        dropped = {
+            f"schema {s!r} ({len(n)} features)": int(counts[g])
+            for g, (s, n) in enumerate(self.groups)
+            if g != best and counts[g]
+        }
+        keep = np.flatnonzero(self.group == best)
+        # Rows in (date, store) order whatever order the partitions were read in, so the same
+        # examples always give the same model (row subsampling and sketches depend on row order).
+        o = keep[np.lexsort((self.store[keep], self.date[keep]))]
+        return Examples(
+            list(names),
+            schema,
+            np.ascontiguousarray(self.x[o, : len(names)]),
+            self.store[o],
+            self.date[o],
+            self.as_of[o],
+            self.horizon[o],
+            self.label[o],
+            dropped,
+        )
+
+
+def parse_rows(values: Iterable[bytes | Mapping[str, object]], groups: list | None = None) -> Rows:
+    """Decode TrainingExample JSON values (bytes or already-parsed dicts), keeping every schema.
+
+    ``groups`` (extended in place) lets rows decoded later share group numbers with earlier ones.
     """
     parsed = [orjson.loads(v) if isinstance(v, bytes | bytearray | memoryview) else v for v in values]
-    groups: Counter[tuple[str, tuple[str, ...]]] = Counter()
-    for p in parsed:
-        groups[(str(p.get("schema", "")), tuple(p["features"]))] += 1
-    if not groups:
-        return Examples(
-            [], "", np.zeros((0, 0)), *(np.zeros(0, dtype=np.int64) for _ in range(4)), np.zeros(0)
-        )
-    (schema, names), _ = groups.most_common(1)[0]
-    dropped = {
-        f"schema {s!r} ({len(n)} features)": c for (s, n), c in groups.items() if (s, n) != (schema, names)
-    }
-    keep = [p for p in parsed if str(p.get("schema", "")) == schema and tuple(p["features"]) == names]
-    n, k = len(keep), len(names)
-    # One conversion for every value: float(None) is NaN in a float array.
-    x = np.array([v for p in keep for v in p["features"].values()], dtype=np.float64).reshape(n, k)
+    groups = [] if groups is None else groups
+    index = {g: i for i, g in enumerate(groups)}
+    n = len(parsed)
+    group = np.empty(n, dtype=np.int16)
+    for i, p in enumerate(parsed):
+        g = (str(p.get("schema", "")), tuple(p["features"]))
+        gi = index.get(g)
+        if gi is None:
+            gi = index[g] = len(groups)
+            groups.append(g)
+        group[i] = gi
+    width = max((len(g[1]) for g in groups), default=0)
+    x = np.full((n, width), np.nan, dtype=np.float32)
+    for gi, (_, names) in enumerate(groups):
+        rows = np.flatnonzero(group == gi)
+        if rows.size:
+            # One conversion for every value: float(None) is NaN in a float array.
+            x[rows, : len(names)] = np.array(
+                [v for i in rows for v in parsed[i]["features"].values()], dtype=np.float64
+            ).reshape(rows.size, len(names))
     days: dict[str, int] = {}
 
     def day(s: str) -> int:
@@ -121,16 +197,23 @@ def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
     as_of = np.empty(n, dtype=np.int64)
     horizon = np.empty(n, dtype=np.int64)
     label = np.empty(n, dtype=np.float64)
-    for i, p in enumerate(keep):
+    for i, p in enumerate(parsed):
         store[i] = p["store"]
         date[i] = day(p["date"])
         as_of[i] = day(p["as_of"])
         horizon[i] = p["horizon"]
         label[i] = p["label"]
-    # Rows in (date, store) order whatever order the partitions were read in, so the same examples
-    # always give the same model (row subsampling and sketches depend on row order).
-    o = np.lexsort((store, date))
-    return Examples(list(names), schema, x[o], store[o], date[o], as_of[o], horizon[o], label[o], dropped)
+    return Rows(groups, group, x, store, date, as_of, horizon, label)
+
+
+def decode_examples(values: Iterable[bytes | Mapping[str, object]]) -> Examples:
+    """Decode TrainingExample JSON values (bytes or already-parsed dicts) into columns, ordered by
+    (date, store); features are float32, as XGBoost and leaves read them.
+
+    Examples must share one feature list; when a replay mixes schema versions, the most common
+    (schema, names) wins and the others are counted in ``dropped``.
+    """
+    return parse_rows(values).to_examples()
 
 
 def filter_examples(

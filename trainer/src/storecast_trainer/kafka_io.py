@@ -145,10 +145,20 @@ def read_until(
 ) -> Iterator[tuple[bytes | None, bytes | None]]:
     """Yield (key, value) of every record of snap.topic from the beginning up to the captured high
     watermarks, in offset order per partition. Records produced after the capture are not read."""
-    todo = {p for p, (lo, hi) in snap.offsets.items() if hi > lo}
+    for _, _, key, value in read_range(c, snap, {}, timeout, batch):
+        yield key, value
+
+
+def read_range(
+    c: Consumer, snap: Snapshot, start: dict[int, int], timeout: float = 600.0, batch: int = 10_000
+) -> Iterator[tuple[int, int, bytes | None, bytes | None]]:
+    """Yield (partition, offset, key, value) of every record of snap.topic from ``start[p]`` (the
+    beginning for a partition not in start) up to the captured high watermarks, in offset order per
+    partition. Records produced after the capture are not read."""
+    todo = {p for p, (lo, hi) in snap.offsets.items() if hi > max(lo, start.get(p, lo))}
     if not todo:
         return
-    c.assign([TopicPartition(snap.topic, p, OFFSET_BEGINNING) for p in sorted(todo)])
+    c.assign([TopicPartition(snap.topic, p, start.get(p, OFFSET_BEGINNING)) for p in sorted(todo)])
     deadline = time.monotonic() + timeout
     try:
         while todo:
@@ -170,11 +180,17 @@ def read_until(
                 if off >= hi:
                     todo.discard(p)
                     continue
-                yield m.key(), m.value()
+                yield p, off, m.key(), m.value()
                 if off >= hi - 1:
                     todo.discard(p)
     finally:
         c.unassign()
+
+
+def cluster_id(c: Consumer, timeout: float = 10.0) -> str:
+    """The Kafka cluster's id ("" when the broker does not say): a new cluster (make reset) has a
+    new one."""
+    return c.list_topics(timeout=timeout).cluster_id or ""
 
 
 def tail(

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +56,8 @@ class Config:
     read_timeout: float = 900.0
     #: Appended to registered model names (set with the names suffix, so tests stay apart).
     model_suffix: str = ""
+    #: Folder of the examples cache (reading.py); None reads the whole topic every time.
+    cache_dir: Path | None = None
 
 
 class Trainer:
