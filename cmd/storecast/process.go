@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/storecast/storecast/internal/platform/metrics"
+	"github.com/storecast/storecast/internal/platform/supervise"
 	featuresproc "github.com/storecast/storecast/processors/features"
 	"github.com/storecast/storecast/topics"
 )
@@ -79,13 +80,19 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 	log.Info("starting", "groups", c.Only, "brokers", g.Brokers, "storage_dir", c.StorageDir, "hot_standby", c.HotStandby, "metrics_addr", c.MetricsAddr)
 
 	reg := metrics.NewRegistry()
+	// A group that fails (a lost broker) is rebuilt and run again with a
+	// capped backoff instead of ending the process.
+	sup, err := supervise.New(supervise.DefaultPolicy, log, reg)
+	if err != nil {
+		return err
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(c.Only))) {
 		p, err := processGroups[name](c, g, names, log.With("group", name), reg)
 		if err != nil {
 			return fmt.Errorf("process %s: %w", name, err)
 		}
-		eg.Go(func() error { return p.Run(ctx) })
+		eg.Go(func() error { return sup.Run(ctx, name, p.Run) })
 	}
 	eg.Go(func() error { return metrics.Serve(ctx, log, c.MetricsAddr, metrics.Handler(reg)) })
 	if err := eg.Wait(); err != nil {

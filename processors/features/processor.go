@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,13 +55,18 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Processor is the running features group.
+// Processor is the running features group. Run may be called again after
+// it failed: a goka processor runs only once, so each later Run builds a
+// fresh one (the supervisor of `storecast process` does that after a lost
+// broker); the metrics and Ready outlive the goka processors.
 type Processor struct {
-	proc    *goka.Processor
-	m       *Metrics
-	log     *slog.Logger
-	ready   chan struct{}
-	recover atomic.Int64 // nanoseconds from Run to ready
+	build     func() (*goka.Processor, error)
+	proc      *goka.Processor // built by New, used by the first Run
+	m         *Metrics
+	log       *slog.Logger
+	ready     chan struct{}
+	readyOnce sync.Once
+	recover   atomic.Int64 // nanoseconds from the first Run to ready
 }
 
 // New builds the features processor. opts are applied after the
@@ -77,31 +83,49 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...goka.P
 		return nil, fmt.Errorf("features metrics: %w", err)
 	}
 	all := append(Options(cfg, log), opts...)
-	proc, err := goka.NewProcessor(cfg.Kafka.Brokers, DefineGroup(cfg.Names, m, log), all...)
-	if err != nil {
-		return nil, fmt.Errorf("features processor: %w", err)
+	build := func() (*goka.Processor, error) {
+		proc, err := goka.NewProcessor(cfg.Kafka.Brokers, DefineGroup(cfg.Names, m, log), all...)
+		if err != nil {
+			return nil, fmt.Errorf("features processor: %w", err)
+		}
+		return proc, nil
 	}
-	return &Processor{proc: proc, m: m, log: log, ready: make(chan struct{})}, nil
+	proc, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return &Processor{build: build, proc: proc, m: m, log: log, ready: make(chan struct{})}, nil
 }
 
 // Run runs the processor until ctx is done or it fails. It returns nil
-// after a clean shutdown.
+// after a clean shutdown. After a failure, Run may be called again.
 func (p *Processor) Run(ctx context.Context) error {
 	start := time.Now()
+	proc := p.proc
+	p.proc = nil
+	if proc == nil {
+		var err error
+		if proc, err = p.build(); err != nil {
+			return err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		if err := p.proc.WaitForReadyContext(ctx); err != nil {
+		// WaitForReadyContext also returns nil when the processor stopped.
+		if err := proc.WaitForReadyContext(ctx); err != nil || !proc.Recovered() {
 			return
 		}
 		d := time.Since(start)
-		p.recover.Store(int64(d))
 		p.m.recovery.Set(d.Seconds())
 		p.m.recovered.Set(1)
 		p.log.Info("features processor ready", "recovery_seconds", d.Seconds())
-		close(p.ready)
+		p.readyOnce.Do(func() {
+			p.recover.Store(int64(d))
+			close(p.ready)
+		})
 	}()
-	err := p.proc.Run(ctx)
+	err := proc.Run(ctx)
 	p.m.recovered.Set(0)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("features processor: %w", err)
@@ -109,10 +133,10 @@ func (p *Processor) Run(ctx context.Context) error {
 	return nil
 }
 
-// Ready is closed once every partition is recovered and processing.
+// Ready is closed the first time every partition is recovered and processing.
 func (p *Processor) Ready() <-chan struct{} { return p.ready }
 
-// RecoveryTime is the time from Run to ready (0 before ready).
+// RecoveryTime is the time from the first Run to ready (0 before ready).
 func (p *Processor) RecoveryTime() time.Duration { return time.Duration(p.recover.Load()) }
 
 // checkpointEvery is how often the local storage checkpoints the table.

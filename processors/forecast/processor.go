@@ -38,10 +38,13 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Runner is the running forecast group.
+// Runner is the running forecast group. Run may be called again after it
+// failed: each later Run builds a fresh goka processor (a goka processor
+// runs only once); the metrics outlive them.
 type Runner struct {
-	proc *goka.Processor
-	log  *slog.Logger
+	build func() (*goka.Processor, error)
+	proc  *goka.Processor // built by NewRunner, used by the first Run
+	log   *slog.Logger
 }
 
 // NewRunner builds the group with production options; opts come after
@@ -54,22 +57,40 @@ func NewRunner(cfg Config, models Models, log *slog.Logger, reg prometheus.Regis
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := New(cfg.Names, models, NewMetrics(reg))
-	proc, err := goka.NewProcessor(cfg.Kafka.Brokers, p.DefineGroup(), append(Options(cfg, log), opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("forecast processor: %w", err)
+	all := append(Options(cfg, log), opts...)
+	build := func() (*goka.Processor, error) {
+		proc, err := goka.NewProcessor(cfg.Kafka.Brokers, p.DefineGroup(), all...)
+		if err != nil {
+			return nil, fmt.Errorf("forecast processor: %w", err)
+		}
+		return proc, nil
 	}
-	return &Runner{proc: proc, log: log}, nil
+	proc, err := build()
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{build: build, proc: proc, log: log}, nil
 }
 
-// Run runs the group until ctx is done.
+// Run runs the group until ctx is done or it fails. After a failure, Run
+// may be called again.
 func (r *Runner) Run(ctx context.Context) error {
 	start := time.Now()
+	proc := r.proc
+	r.proc = nil
+	if proc == nil {
+		var err error
+		if proc, err = r.build(); err != nil {
+			return err
+		}
+	}
 	go func() {
-		if err := r.proc.WaitForReadyContext(ctx); err == nil {
+		// WaitForReadyContext also returns nil when the processor stopped.
+		if err := proc.WaitForReadyContext(ctx); err == nil && proc.Recovered() {
 			r.log.Info("forecast group ready", "recovery", time.Since(start).Round(time.Millisecond))
 		}
 	}()
-	if err := r.proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := proc.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("forecast processor: %w", err)
 	}
 	return nil
