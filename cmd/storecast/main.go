@@ -12,9 +12,12 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/logging"
+	"github.com/storecast/storecast/internal/platform/metrics"
+	"github.com/storecast/storecast/internal/platform/supervise"
 )
 
 // Globals are the flags every subcommand shares.
@@ -22,6 +25,7 @@ type Globals struct {
 	Brokers   string `help:"Kafka bootstrap brokers, comma-separated." default:"127.0.0.1:9092" env:"STORECAST_BROKERS"`
 	LogLevel  string `help:"Log level: debug, info, warn, error." default:"info" env:"STORECAST_LOG_LEVEL"`
 	LogFormat string `help:"Log format: text or json." default:"text" env:"STORECAST_LOG_FORMAT" enum:"text,json"`
+	Restarts  int    `help:"Times a process supervisor restarted this command (deploy/local/supervise.sh sets it; exported as storecast_supervisor_restarts_total)." default:"0" env:"STORECAST_RESTARTS"`
 
 	log *slog.Logger
 }
@@ -29,6 +33,18 @@ type Globals struct {
 // Kafka returns the Kafka client config for component.
 func (g *Globals) Kafka(component string) kafka.Config {
 	return kafka.Config{Brokers: kafka.ParseBrokers(g.Brokers), ClientID: "storecast-" + component}
+}
+
+// Registry returns the Prometheus registry of a long-running command: Go
+// and process collectors and the supervisor's restart count, which it
+// also logs.
+func (g *Globals) Registry(log *slog.Logger) *prometheus.Registry {
+	reg := metrics.NewRegistry()
+	reg.MustRegister(supervise.ProcessRestarts(g.Restarts))
+	if g.Restarts > 0 {
+		log.Warn("started again by the process supervisor", "restarts", g.Restarts)
+	}
+	return reg
 }
 
 // CLI is the command line: global flags and one field per subcommand.

@@ -79,7 +79,7 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	log.Info("starting", "groups", c.Only, "brokers", g.Brokers, "storage_dir", c.StorageDir, "hot_standby", c.HotStandby, "metrics_addr", c.MetricsAddr)
 
-	reg := metrics.NewRegistry()
+	reg := g.Registry(log)
 	// A group that fails (a lost broker) is rebuilt and run again with a
 	// capped backoff instead of ending the process.
 	sup, err := supervise.New(supervise.DefaultPolicy, log, reg)

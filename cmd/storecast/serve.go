@@ -50,7 +50,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
 		"brokers", kcfg.Brokers, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
-	reg := metrics.NewRegistry()
+	reg := g.Registry(log)
 	m := api.NewMetrics(reg)
 
 	// Kafka clients: one for the topic tails (models, train_results), an

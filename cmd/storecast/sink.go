@@ -60,7 +60,7 @@ func (c *SinkRunCmd) Run(ctx context.Context, g *Globals) error {
 		"batch_wait", c.BatchWait, "flush_timeout", c.FlushTimeout, "retry_max", c.RetryMax,
 		"migrate", c.Migrate, "metrics_addr", c.MetricsAddr, "names_suffix", c.NamesSuffix)
 
-	reg := metrics.NewRegistry()
+	reg := g.Registry(log)
 	s, err := sink.New(cfg, log, reg)
 	if err != nil {
 		return err

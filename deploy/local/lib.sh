@@ -66,7 +66,9 @@ stop_pid() {
 	while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.5; done
 	if pid_alive "$pid"; then
 		log "$name: still running after ${grace}s, killing"
-		kill -KILL "$pid" 2>/dev/null || true
+		# Its whole process group (setsid made it the leader): a supervised
+		# service's child too.
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 		while pid_alive "$pid"; do sleep 0.2; done
 	fi
 	rm -f "$pidfile"
@@ -143,8 +145,8 @@ http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
 
 # go_service_up NAME PIDFILE LOGFILE NEEDLE WHERE CHECK -- ARGS...: start
 # `storecast ARGS...` in the background (its own session, the stack's
-# environment from .state/env), unless it already runs, and wait until
-# CHECK succeeds. NEEDLE is a substring of the command line (recycled pids).
+# environment from .state/env) under supervise.sh (restarted whenever it
+# exits), unless it already runs, and wait until CHECK succeeds. NEEDLE is a substring of the command line (recycled pids).
 go_service_up() {
 	local name="$1" pidfile="$2" logfile="$3" needle="$4" where="$5" check="$6" pid
 	shift 6
@@ -158,9 +160,10 @@ go_service_up() {
 	[[ -x "$STORECAST_BIN" ]] || die "$name: $STORECAST_BIN is missing; run 'make build' first"
 	log "$name: starting storecast $*"
 	# with-env.sh loads .state/env (variables already set win) and execs
-	# setsid, which execs the binary: $! stays the service's pid, and the
-	# service outlives the shell (and the make job) that started it.
-	STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" setsid "$STORECAST_BIN" "$@" \
+	# setsid, which execs supervise.sh: $! is the supervisor's pid (its
+	# command line holds NEEDLE), which starts the binary again whenever it
+	# exits; the service outlives the shell (and the make job) that started it.
+	STORECAST_STATE_DIR="$STATE_DIR" "$LOCAL_DIR/with-env.sh" setsid "$LOCAL_DIR/supervise.sh" "$name" -- "$STORECAST_BIN" "$@" \
 		</dev/null >>"$logfile" 2>&1 &
 	pid=$!
 	echo "$pid" >"$pidfile"

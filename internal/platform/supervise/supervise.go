@@ -13,6 +13,7 @@
 //
 //	storecast_component_restarts_total{component}  runs that failed and were started again
 //	storecast_component_up{component}              1 while the component runs, 0 while it waits to restart
+//	storecast_supervisor_restarts_total            times the process supervisor restarted the process (ProcessRestarts)
 package supervise
 
 import (
@@ -138,4 +139,17 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ProcessRestarts returns the counter storecast_supervisor_restarts_total,
+// started at n: how many times the process supervisor outside (the local
+// stack's deploy/local/supervise.sh, which passes n in STORECAST_RESTARTS)
+// started this process again after it exited.
+func ProcessRestarts(n int) prometheus.Collector {
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "storecast", Subsystem: "supervisor", Name: "restarts_total",
+		Help: "Times the process supervisor restarted this process after it exited (STORECAST_RESTARTS).",
+	})
+	c.Add(float64(max(n, 0)))
+	return c
 }
