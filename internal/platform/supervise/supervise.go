@@ -34,9 +34,9 @@ type Policy struct {
 	Stable time.Duration
 }
 
-// DefaultPolicy restarts after 1 s, doubling up to 30 s, and forgets the
+// DefaultPolicy restarts after 1 s, doubling up to 10 s (a reconnect is cheap; a broker that is back is used within seconds), and forgets the
 // failures after a minute of running.
-var DefaultPolicy = Policy{Min: time.Second, Max: 30 * time.Second, Stable: time.Minute}
+var DefaultPolicy = Policy{Min: time.Second, Max: 10 * time.Second, Stable: time.Minute}
 
 func (p Policy) withDefaults() Policy {
 	if p.Min <= 0 {
