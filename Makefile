@@ -64,7 +64,12 @@ up: build ## Start everything (stack, topics, Go services), load demo data (DATA
 	$(STACK) up --all
 	$(WITH_ENV) deploy/local/demo-data.sh $(BIN) $(DATA) -- $(PRODUCE_FLAGS)
 	$(WITH_ENV) deploy/local/champion.sh
+	@deploy/local/airflow.sh login
 	@echo "up: done; 'source $(STACK_ENV)' for the environment (and STORECAST_API_TOKEN), 'make down' stops the stack"
+
+.PHONY: airflow
+airflow: airflow-venv ## Start Airflow alone (API server and UI on 127.0.0.1:8080, scheduler, DAG processor) against the running stack.
+	$(WITH_ENV) deploy/local/airflow.sh up
 
 .PHONY: down
 down: ## Stop what `make up` started.
@@ -86,7 +91,7 @@ topics: build ## Create missing topics and report drift (storecast topics init).
 reset: down ## Stop the stack and DELETE its data (Kafka log, processor tables, PostgreSQL cluster, MLflow runs and registry, env); keeps jars, tools and the API token.
 	rm -rf "$(STORECAST_STATE_DIR)/kafka/data" "$(STORECAST_STATE_DIR)/kafka/cluster.id" \
 		"$(STORECAST_STATE_DIR)/kafka/demo-data.loaded" "$(STORECAST_STATE_DIR)/goka" "$(STORECAST_STATE_DIR)/postgres" \
-		"$(STORECAST_STATE_DIR)/mlflow" "$(STORECAST_STATE_DIR)/env"
+		"$(STORECAST_STATE_DIR)/mlflow" "$(STORECAST_STATE_DIR)/airflow" "$(STORECAST_STATE_DIR)/env"
 
 # ==============================================================================
 ##@ Build
@@ -109,9 +114,10 @@ clean: ## Remove build output (not the stack's state: see reset).
 # More tiers join `test` as prerequisites or recipe lines that fail the target
 # when they fail, e.g. `$(MAKE) test-trainer` (pytest) or `$(MAKE) test-web`.
 .PHONY: test
-test: services vet ## Every test tier against the real stack: go vet, go test -race (integration on).
+test: services vet airflow-venv ## Every test tier against the real stack: go vet, go test -race (integration on).
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 	$(MAKE) test-trainer
+	$(MAKE) test-airflow
 	$(MAKE) test-prometheus
 
 .PHONY: test-prometheus
@@ -131,6 +137,16 @@ trainer-venv: ## Create or refresh trainer/.venv from trainer/uv.lock (uv comes 
 test-trainer: trainer-venv ## Trainer (Python): ruff lint and format check, pytest (integration tests with the stack's env).
 	cd trainer && .venv/bin/ruff check src tests && .venv/bin/ruff format --check src tests
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 bash -c 'cd trainer && .venv/bin/pytest'
+
+.PHONY: airflow-venv
+airflow-venv: ## Create or refresh airflow/.venv from airflow/uv.lock (Airflow 3 and its constraints; the DAG's end-to-end test in systemtest needs it).
+	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd airflow && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$$(python3 -c 'import sys; print(sys.executable)')"
+
+.PHONY: test-airflow
+test-airflow: airflow-venv ## Airflow (Python): ruff lint and format check, the DAG import test and its callables against fakes (pytest).
+	cd airflow && .venv/bin/ruff check src tests dags && .venv/bin/ruff format --check src tests dags
+	cd airflow && .venv/bin/pytest
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# airflow.sh {up|down|status|env}: Airflow 3 (airflow/.venv, made by uv from
+# airflow.sh {up|down|status|env|login}: Airflow 3 (airflow/.venv, made by uv from
 # airflow/uv.lock) with the DAG train_predict_to_db: the API server and UI on
 # 127.0.0.1:8080, the scheduler (LocalExecutor) and the DAG processor. No
 # triggerer: the DAG's sensors run in reschedule mode.
@@ -25,6 +25,14 @@
 # $STATE_DIR/run/airflow-*.pid, logs in $STATE_DIR/logs/airflow-*.log and the
 # task logs in $STATE_DIR/logs/airflow/.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The stack's environment (.state/env: the admin DSN, the API token), also
+# when stack.sh runs this script before make has exported it; variables
+# already set win.
+if [[ -z "${STORECAST_AIRFLOW_ENV_LOADED:-}" ]]; then
+	export STORECAST_AIRFLOW_ENV_LOADED=1
+	exec "$LOCAL_DIR/with-env.sh" "$LOCAL_DIR/airflow.sh" "$@"
+fi
 
 PORT="${STORECAST_AIRFLOW_PORT:-8080}"
 PARALLELISM="${STORECAST_AIRFLOW_PARALLELISM:-2}"
@@ -318,10 +326,17 @@ cmd_status() {
 
 cmd_env() { env_line STORECAST_AIRFLOW_URL "$URL"; }
 
+# cmd_login: where the UI is and the admin login, when Airflow runs.
+cmd_login() {
+	[[ -n "$(component_pid api-server)" && -s "$ADMIN_PW" ]] || return 0
+	echo "airflow: UI $URL, login admin / $(cat "$ADMIN_PW") (DAG train_predict_to_db; see README 'Orchestration')"
+}
+
 case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
-*) die "usage: $0 {up|down|status|env}" ;;
+login) cmd_login ;;
+*) die "usage: $0 {up|down|status|env|login}" ;;
 esac

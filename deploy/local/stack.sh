@@ -25,8 +25,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Started in this order, stopped in reverse.
 CORE=(kafka postgres)
 APPS=(mlflow trainer prometheus)
-# The Go services (bin/storecast), started by `up --all` after topics init.
-SERVICES=(process sink serve)
+# The Go services (bin/storecast) and Airflow (its DAG calls them), started by
+# `up --all` after topics init.
+SERVICES=(process sink serve airflow)
 
 ENV_FILE="$STATE_DIR/env"
 
