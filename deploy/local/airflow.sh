@@ -29,8 +29,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # The stack's environment (.state/env: the admin DSN, the API token), also
 # when stack.sh runs this script before make has exported it; variables
 # already set win.
-if [[ -z "${STORECAST_AIRFLOW_ENV_LOADED:-}" ]]; then
-	export STORECAST_AIRFLOW_ENV_LOADED=1
+if [[ -z "${_AIRFLOW_SH_ENV_LOADED:-}" ]]; then
+	export _AIRFLOW_SH_ENV_LOADED=1
 	exec "$LOCAL_DIR/with-env.sh" "$LOCAL_DIR/airflow.sh" "$@"
 fi
 
