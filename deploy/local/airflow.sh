@@ -58,25 +58,8 @@ DAG_ID=train_predict_to_db
 # Started in this order, stopped in reverse.
 COMPONENTS=(api-server scheduler dag-processor)
 
-# ensure_venv: airflow/.venv from airflow/uv.lock (uv from pip when missing).
-ensure_venv() {
-	local stamp="$VENV/.uv.lock.sha256" want
-	want="$(sha256sum "$PROJECT/uv.lock" | cut -d' ' -f1)"
-	if [[ -x "$AIRFLOW" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-		return 0
-	fi
-	if ! python3 -m uv --version >/dev/null 2>&1; then
-		log "airflow: installing uv with pip"
-		python3 -m pip install --quiet uv >"$LOG_DIR/airflow-venv.log" 2>&1 || die "airflow: pip install uv failed; see $LOG_DIR/airflow-venv.log"
-	fi
-	log "airflow: syncing airflow/.venv with uv (first run only)"
-	# Airflow 3.0's constraints are for Python 3.9..3.12; uv never downloads an interpreter.
-	if ! (cd "$PROJECT" && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$(python3 -c 'import sys; print(sys.executable)')") \
-		>>"$LOG_DIR/airflow-venv.log" 2>&1; then
-		die "airflow: uv sync failed; see $LOG_DIR/airflow-venv.log"
-	fi
-	echo "$want" >"$stamp"
-}
+# ensure_venv: airflow/.venv from airflow/uv.lock (Airflow 3.0 with its constraints for Python 3.11).
+ensure_venv() { uv_venv airflow "$PROJECT" "$AIRFLOW"; }
 
 # admin_dsn: the DSN of a role that may create databases and roles.
 admin_dsn() {

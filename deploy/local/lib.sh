@@ -135,6 +135,29 @@ write_secret() {
 # env_line NAME VALUE: one line of .state/env.
 env_line() { printf "export %s='%s'\n" "$1" "$2"; }
 
+# uv_venv NAME PROJECT EXE: PROJECT/.venv from PROJECT/uv.lock (uv from pip
+# when missing), unless EXE (a path in the venv) exists and the lock has not
+# changed since the last sync. The machine's python3; uv never downloads an
+# interpreter. Output goes to $LOG_DIR/NAME-venv.log.
+uv_venv() {
+	local name="$1" project="$2" exe="$3" venv="$2/.venv" logfile="$LOG_DIR/$1-venv.log" want
+	local stamp="$venv/.uv.lock.sha256"
+	want="$(sha256sum "$project/uv.lock" | cut -d' ' -f1)"
+	if [[ -x "$exe" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+		return 0
+	fi
+	if ! python3 -m uv --version >/dev/null 2>&1; then
+		log "$name: installing uv with pip"
+		python3 -m pip install --quiet uv >"$logfile" 2>&1 || die "$name: pip install uv failed; see $logfile"
+	fi
+	log "$name: syncing $venv with uv (first run only)"
+	if ! (cd "$project" && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$(python3 -c 'import sys; print(sys.executable)')") \
+		>>"$logfile" 2>&1; then
+		die "$name: uv sync failed; see $logfile"
+	fi
+	echo "$want" >"$stamp"
+}
+
 # ---- Go services (process.sh, sink.sh, serve.sh) ----------------------------
 
 # STORECAST_BIN: the binary the Go services run (`make build` writes it).

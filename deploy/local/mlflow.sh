@@ -30,25 +30,8 @@ VENV="$TRAINER_DIR/.venv"
 # Identifies our server in `ps` (the artifacts folder is on its command line).
 NEEDLE="$ARTIFACTS"
 
-# ensure_venv: trainer/.venv from trainer/uv.lock (uv from pip when missing).
-ensure_venv() {
-	local stamp="$VENV/.uv.lock.sha256" want
-	want="$(sha256sum "$TRAINER_DIR/uv.lock" | cut -d' ' -f1)"
-	if [[ -x "$VENV/bin/mlflow" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-		return 0
-	fi
-	if ! python3 -m uv --version >/dev/null 2>&1; then
-		log "mlflow: installing uv with pip"
-		python3 -m pip install --quiet uv >"$LOG_DIR/mlflow-venv.log" 2>&1 || die "mlflow: pip install uv failed; see $LOG_DIR/mlflow-venv.log"
-	fi
-	log "mlflow: syncing the trainer venv with uv (first run only)"
-	# The machine's python3 (3.11..3.13); uv must never download an interpreter.
-	if ! (cd "$TRAINER_DIR" && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$(python3 -c 'import sys; print(sys.executable)')") \
-		>>"$LOG_DIR/mlflow-venv.log" 2>&1; then
-		die "mlflow: uv sync failed; see $LOG_DIR/mlflow-venv.log"
-	fi
-	echo "$want" >"$stamp"
-}
+# ensure_venv: trainer/.venv from trainer/uv.lock.
+ensure_venv() { uv_venv mlflow "$TRAINER_DIR" "$VENV/bin/mlflow"; }
 
 healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MLFLOW_PORT/health" | grep -q OK; }
 
