@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/internal/platform/supervise"
 	featuresproc "github.com/storecast/storecast/processors/features"
@@ -46,6 +47,17 @@ var processGroups = map[string]processGroup{
 		}, log, reg)
 	},
 	"forecast": newForecastGroup,
+}
+
+// processGroupInputs are the topics each group consumes with committed
+// offsets (its goka.Inputs), for the consumer-group lag metric.
+var processGroupInputs = map[string]func(topics.Names) kafka.GroupTopics{
+	"features": func(n topics.Names) kafka.GroupTopics {
+		return kafka.GroupTopics{Group: string(n.FeaturesGroup), Topics: []string{string(n.Sales), string(n.SnapshotRequests)}}
+	},
+	"forecast": func(n topics.Names) kafka.GroupTopics {
+		return kafka.GroupTopics{Group: string(n.ForecastGroup), Topics: []string{string(n.ForecastRequests)}}
+	},
 }
 
 func processGroupNames() string {
@@ -87,13 +99,20 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	eg, ctx := errgroup.WithContext(ctx)
+	var lagOf []kafka.GroupTopics
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(c.Only))) {
 		p, err := processGroups[name](c, g, names, log.With("group", name), reg)
 		if err != nil {
 			return fmt.Errorf("process %s: %w", name, err)
 		}
 		eg.Go(func() error { return sup.Run(ctx, name, p.Run) })
+		if in, ok := processGroupInputs[name]; ok {
+			lagOf = append(lagOf, in(names))
+		}
 	}
+	lag := kafka.NewGroupLag(g.Kafka("process"), log, lagOf...)
+	defer lag.Close()
+	reg.MustRegister(lag)
 	eg.Go(func() error { return metrics.Serve(ctx, log, c.MetricsAddr, metrics.Handler(reg)) })
 	if err := eg.Wait(); err != nil {
 		return fmt.Errorf("process: %w", err)

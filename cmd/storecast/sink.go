@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/sink"
 	"github.com/storecast/storecast/topics"
@@ -65,6 +66,10 @@ func (c *SinkRunCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	lag := kafka.NewGroupLag(g.Kafka("sink"), log,
+		kafka.GroupTopics{Group: names.SinkGroup, Topics: []string{string(names.Sales), string(names.ForecastResults)}})
+	defer lag.Close()
+	reg.MustRegister(lag)
 	grp, gctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return metrics.Serve(gctx, log, c.MetricsAddr, s.Handler(reg)) })
 	grp.Go(func() error { return s.Run(gctx) })
