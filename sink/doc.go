@@ -58,11 +58,23 @@
 //	storecast_sink_pending_records                records consumed but not yet committed
 //	storecast_sink_ready                          1 when Ready is true
 //
+// Live accuracy, read from the forecast_accuracy view at scrape time (at
+// most every 30 s) over the last AccuracyWindowDays target days with known
+// sales, by model_version and horizon_week:
+//
+//	storecast_forecast_accuracy_rmspe             root mean squared percentage error
+//	storecast_forecast_accuracy_mape              mean absolute percentage error
+//	storecast_forecast_accuracy_bias              mean (predicted - actual) / actual
+//	storecast_forecast_accuracy_forecasts         forecasts with a known sale
+//	storecast_forecast_accuracy_errors_total      failed reads of the view
+//
 // # Schema
 //
 // Migrate applies the versioned migrations embedded in the binary (goose,
 // recorded in the table sink_schema_migrations). They create the tables, their
-// indexes and two NOLOGIN roles, storecast_sink (writes the tables) and
+// indexes, the forecast_accuracy view (RMSPE, MAPE and bias of served
+// forecasts by model version, horizon week and target day, over open days
+// with sales > 0) and two NOLOGIN roles, storecast_sink (writes the tables) and
 // storecast_reader (reads them), when the migrating role may create roles.
 // Operators give the roles LOGIN and a password outside the repository.
 // Nothing in this package ever drops a table.

@@ -44,6 +44,9 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Sink, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := reg.Register(newAccuracyCollector(cfg.PGDSN, log)); err != nil {
+		return nil, fmt.Errorf("register accuracy metrics: %w", err)
+	}
 	s := &Sink{cfg: cfg, log: log, m: m}
 	for range cfg.Writers {
 		st, err := NewStore(cfg.PGDSN, cfg.Names.SinkGroup)

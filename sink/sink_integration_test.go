@@ -465,13 +465,13 @@ func TestMigrations(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	v, err := Migrate(ctx, e.dsn, log)
-	if err != nil || v != 2 {
-		t.Fatalf("second migrate = %d, %v; want version 2", v, err)
+	if err != nil || v != 3 {
+		t.Fatalf("second migrate = %d, %v; want version 3", v, err)
 	}
 	sinkDSN := asRole(t, e.dsn, "storecast_sink")
 	readerDSN := asRole(t, e.dsn, "storecast_reader")
-	if v, err := Migrate(ctx, sinkDSN, log); err != nil || v != 2 {
-		t.Errorf("migrate as storecast_sink = %d, %v; want 2 with nothing pending", v, err)
+	if v, err := Migrate(ctx, sinkDSN, log); err != nil || v != 3 {
+		t.Errorf("migrate as storecast_sink = %d, %v; want 3 with nothing pending", v, err)
 	}
 	run := func(dsn, sql string) error {
 		conn, err := pgx.Connect(ctx, dsn)
@@ -495,6 +495,8 @@ func TestMigrations(t *testing.T) {
 		{readerDSN, "reader", `SELECT count(*) FROM rossman_sales JOIN forecast_results USING (store)`, true},
 		{readerDSN, "reader", `INSERT INTO sink_offsets (consumer, topic, partition, next_offset) VALUES ('c', 't', 1, 1)`, false},
 		{readerDSN, "reader", `UPDATE forecast_results SET actual_sales = 1`, false},
+		{readerDSN, "reader", `SELECT * FROM forecast_accuracy`, true},
+		{sinkDSN, "sink", `SELECT * FROM forecast_accuracy`, true},
 	}
 	for _, tt := range tests {
 		err := run(tt.dsn, tt.sql)
