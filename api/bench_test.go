@@ -17,7 +17,7 @@ func BenchmarkPredict(b *testing.B) {
 	go func() {
 		for {
 			select {
-			case <-h.log.ch:
+			case <-h.log.Queued():
 			case <-drain:
 				return
 			}

@@ -15,6 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/api/forecastgen"
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -27,9 +30,19 @@ const (
 // DefaultDays is the default length of a /v1/forecasts range: six weeks.
 const DefaultDays = 42
 
+// ForecastLog records every served forecast on forecast_results
+// (publish.ForecastLog).
+type ForecastLog interface {
+	// Append queues forecasts. It returns at once while there is room,
+	// else waits (bounded) and then fails with publish.ErrQueueFull, so a
+	// forecast is never served without being queued. Forecasts without an
+	// ID get one.
+	Append(ctx context.Context, rs []topics.ForecastResult) error
+}
+
 // ForecastConfig configures the forecast API.
 type ForecastConfig struct {
-	Engine *Engine
+	Engine *forecasting.Engine
 	Log    ForecastLog
 	// Stores serves /v1/stores/... (api/stores); nil leaves it unmounted.
 	Stores http.Handler
@@ -93,13 +106,13 @@ func (s *forecastServer) Predict(w http.ResponseWriter, r *http.Request) {
 		s.errs.write(w, r, err)
 		return
 	}
-	rows := [1]Row{row}
+	rows := [1]forecasting.Row{row}
 	stamp, err := s.cfg.Engine.Forecast(r.Context(), rows[:])
 	if err != nil {
 		s.errs.write(w, r, err)
 		return
 	}
-	res := [1]topics.ForecastResult{resultOf(&rows[0], stamp, "", SourcePredict, time.Now().UTC())}
+	res := [1]topics.ForecastResult{rows[0].Result(stamp.AsOf, "", SourcePredict, time.Now().UTC())}
 	if err := s.cfg.Log.Append(r.Context(), res[:]); err != nil {
 		s.errs.write(w, r, err)
 		return
@@ -111,9 +124,9 @@ func (s *forecastServer) Predict(w http.ResponseWriter, r *http.Request) {
 	respPool.Put(bp)
 }
 
-func predictRow(req *forecastgen.PredictRequest) (Row, error) {
+func predictRow(req *forecastgen.PredictRequest) (forecasting.Row, error) {
 	var errs []error
-	row := Row{Store: req.StoreId, In: topics.KnownInputs{Open: 1, StateHoliday: "0"}}
+	row := forecasting.Row{Store: req.StoreId, In: topics.KnownInputs{Open: 1, StateHoliday: "0"}}
 	if req.StoreId < 1 || req.StoreId > topics.MaxStoreID {
 		errs = append(errs, bad("store_id", "%d is out of range 1..%d", req.StoreId, topics.MaxStoreID))
 	}
@@ -164,14 +177,6 @@ func stateHoliday(s string) string {
 	return s
 }
 
-func resultOf(r *Row, st Stamp, requestID, source string, at time.Time) topics.ForecastResult {
-	return topics.ForecastResult{
-		V: topics.ForecastResultVersion, RequestID: requestID, Store: r.Store, Date: r.Date,
-		AsOf: st.AsOf, Horizon: r.Horizon, PredictedSales: r.Sales, ModelName: r.Model.Name,
-		ModelVersion: r.Model.Version, Source: source, CreatedAt: at,
-	}
-}
-
 // CreateForecasts implements POST /v1/forecasts.
 func (s *forecastServer) CreateForecasts(w http.ResponseWriter, r *http.Request) {
 	var req forecastgen.ForecastsRequest
@@ -199,7 +204,7 @@ func (s *forecastServer) CreateForecasts(w http.ResponseWriter, r *http.Request)
 	now := time.Now().UTC()
 	res := make([]topics.ForecastResult, len(rows))
 	for i := range rows {
-		res[i] = resultOf(&rows[i], stamp, reqID, SourceBatch, now)
+		res[i] = rows[i].Result(stamp.AsOf, reqID, SourceBatch, now)
 	}
 	if err := s.cfg.Log.Append(ctx, res); err != nil {
 		s.errs.write(w, r, err)
@@ -216,13 +221,13 @@ type storeDay struct {
 
 // planRows turns a ForecastsRequest into rows ordered by store and date,
 // with each row's known inputs resolved (see openapi.yaml).
-func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.ForecastsRequest, asOf topics.Date) ([]Row, error) {
+func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.ForecastsRequest, asOf topics.Date) ([]forecasting.Row, error) {
 	start, end := asOf+1, asOf+DefaultDays
 	var errs []error
 	if req.StartDate != nil {
 		d, err := parseDateField("start_date", *req.StartDate)
 		if err == nil {
-			err = CheckDate("start_date", d, asOf)
+			err = forecasting.CheckDate("start_date", d, asOf)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -232,14 +237,14 @@ func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.Forecast
 	if req.EndDate != nil {
 		d, err := parseDateField("end_date", *req.EndDate)
 		if err == nil {
-			err = CheckDate("end_date", d, asOf)
+			err = forecasting.CheckDate("end_date", d, asOf)
 		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 		end = d
 	} else if req.StartDate != nil {
-		end = min(start+DefaultDays-1, asOf+MaxHorizon)
+		end = min(start+DefaultDays-1, asOf+features.MaxHorizon)
 	}
 	if len(errs) == 0 && end < start {
 		errs = append(errs, bad("end_date", "%s is before start_date %s", end, start))
@@ -259,7 +264,7 @@ func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.Forecast
 		return nil, errors.Join(errs...)
 	}
 	if stores == nil {
-		all, err := s.cfg.Engine.stores.StoreIDs(ctx)
+		all, err := s.cfg.Engine.StoreIDs(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list stores: %w", err)
 		}
@@ -273,7 +278,7 @@ func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.Forecast
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]Row, 0, len(stores)*days)
+	rows := make([]forecasting.Row, 0, len(stores)*days)
 	for _, st := range stores {
 		for d := start; d <= end; d++ {
 			in, ok := byStoreDay[storeDay{st, d}]
@@ -283,7 +288,7 @@ func (s *forecastServer) planRows(ctx context.Context, req *forecastgen.Forecast
 			if !ok {
 				in = DefaultInputs(d)
 			}
-			rows = append(rows, Row{Store: st, Date: d, In: in})
+			rows = append(rows, forecasting.Row{Store: st, Date: d, In: in})
 		}
 	}
 	return rows, nil
@@ -364,9 +369,9 @@ func indexInputs(inputs *[]forecastgen.DayInputs, stores []int, start, end topic
 
 // GetModelInfo implements GET /model/info.
 func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
-	m := s.cfg.Engine.models.Default()
+	m := s.cfg.Engine.DefaultModel()
 	if m == nil {
-		s.errs.write(w, r, ErrNoModel)
+		s.errs.write(w, r, model.ErrNoModel)
 		return
 	}
 	meta := m.Meta()
@@ -396,17 +401,17 @@ func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 var respPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // appendPredict encodes a PredictResponse.
-func appendPredict(b []byte, r *Row, st Stamp) []byte {
+func appendPredict(b []byte, r *forecasting.Row, st forecasting.Stamp) []byte {
 	b = append(b, `{"store_id":`...)
 	b = strconv.AppendInt(b, int64(r.Store), 10)
 	b = append(b, `,"date":"`...)
 	b = r.Date.AppendText(b)
 	b = append(b, `","predicted_sales":`...)
-	b = appendJSONFloat(b, r.Sales)
+	b = topics.AppendJSONFloat(b, r.Sales)
 	b = append(b, `,"model_version":`...)
-	b = appendJSONString(b, r.Model.Version)
+	b = topics.AppendJSONString(b, r.Model.Version)
 	b = append(b, `,"model_name":`...)
-	b = appendJSONString(b, r.Model.Name)
+	b = topics.AppendJSONString(b, r.Model.Name)
 	b = append(b, `,"as_of":"`...)
 	b = st.AsOf.AppendText(b)
 	b = append(b, `","horizon":`...)
@@ -415,13 +420,13 @@ func appendPredict(b []byte, r *Row, st Stamp) []byte {
 }
 
 // appendForecasts encodes a ForecastsResponse.
-func appendForecasts(b []byte, rows []Row, st Stamp) []byte {
+func appendForecasts(b []byte, rows []forecasting.Row, st forecasting.Stamp) []byte {
 	b = append(b, `{"as_of":"`...)
 	b = st.AsOf.AppendText(b)
 	b = append(b, `","model_name":`...)
-	b = appendJSONString(b, st.Model.Name)
+	b = topics.AppendJSONString(b, st.Model.Name)
 	b = append(b, `,"model_version":`...)
-	b = appendJSONString(b, st.Model.Version)
+	b = topics.AppendJSONString(b, st.Model.Version)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, int64(len(rows)), 10)
 	b = append(b, `,"forecasts":[`...)
@@ -437,14 +442,14 @@ func appendForecasts(b []byte, rows []Row, st Stamp) []byte {
 		b = append(b, `","horizon":`...)
 		b = strconv.AppendInt(b, int64(r.Horizon), 10)
 		b = append(b, `,"predicted_sales":`...)
-		b = appendJSONFloat(b, r.Sales)
+		b = topics.AppendJSONFloat(b, r.Sales)
 		b = append(b, `,"open":`...)
 		b = strconv.AppendInt(b, int64(r.In.Open), 10)
 		if r.Model != st.Model && r.Model != nil {
 			b = append(b, `,"model_name":`...)
-			b = appendJSONString(b, r.Model.Name)
+			b = topics.AppendJSONString(b, r.Model.Name)
 			b = append(b, `,"model_version":`...)
-			b = appendJSONString(b, r.Model.Version)
+			b = topics.AppendJSONString(b, r.Model.Version)
 		}
 		b = append(b, '}')
 	}

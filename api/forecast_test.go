@@ -161,7 +161,7 @@ func TestForecastAPI200(t *testing.T) {
 		{
 			name: "metrics", method: "GET", target: "/metrics",
 			check: func(t *testing.T, r resp) {
-				for _, want := range []string{"storecast_api_requests_total", "storecast_api_predictions_total", "storecast_api_predicted_sales_bucket"} {
+				for _, want := range []string{"storecast_api_requests_total", "storecast_forecast_predictions_total", "storecast_forecast_predicted_sales_bucket"} {
 					if !strings.Contains(string(r.body), want) {
 						t.Errorf("metrics lack %s", want)
 					}
@@ -400,7 +400,7 @@ func TestHotModelSwap(t *testing.T) {
 			t.Errorf("model_version %v, want %s", got, version)
 		}
 	}
-	if !strings.Contains(string(h.do("f", "GET", "/metrics", "").body), fmt.Sprintf(`storecast_api_predictions_total{model_version=%q} 1`, "4")) {
+	if !strings.Contains(string(h.do("f", "GET", "/metrics", "").body), fmt.Sprintf(`storecast_forecast_predictions_total{model_version=%q} 1`, "4")) {
 		t.Errorf("predictions_total lacks version 4")
 	}
 }

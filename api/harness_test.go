@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,8 @@ import (
 
 	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
 )
@@ -43,7 +46,7 @@ type fakeStores struct {
 	reads     int
 }
 
-func (f *fakeStores) Store(_ context.Context, id int) (StoreFeatures, bool, error) {
+func (f *fakeStores) Store(_ context.Context, id int) (forecasting.StoreFeatures, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reads++
@@ -86,9 +89,9 @@ func (f fakeFeatures) Features(dst []float64, target, asOf topics.Date, in topic
 }
 
 // fakeModel predicts 1000*store + 10*horizon + 500*promo + 0.1234.
-type fakeModel struct{ meta ModelMeta }
+type fakeModel struct{ meta forecasting.ModelMeta }
 
-func (m *fakeModel) Meta() *ModelMeta { return &m.meta }
+func (m *fakeModel) Meta() *forecasting.ModelMeta { return &m.meta }
 
 func (m *fakeModel) Predict(x []float64) (float64, error) {
 	if len(x) != len(m.meta.FeatureNames) {
@@ -98,17 +101,17 @@ func (m *fakeModel) Predict(x []float64) (float64, error) {
 }
 
 func wantSales(store, horizon, promo int) float64 {
-	return roundCents(float64(1000*store+10*horizon+500*promo) + 0.1234)
+	return math.Round((float64(1000*store+10*horizon+500*promo)+0.1234)*100) / 100
 }
 
 type fakeModels struct {
-	def      Model
-	perStore map[int]Model
+	def      forecasting.Model
+	perStore map[int]forecasting.Model
 }
 
-func (f *fakeModels) Default() Model { return f.def }
+func (f *fakeModels) Default() forecasting.Model { return f.def }
 
-func (f *fakeModels) ForStore(store int) Model {
+func (f *fakeModels) ForStore(store int) forecasting.Model {
 	if m, ok := f.perStore[store]; ok {
 		return m
 	}
@@ -116,7 +119,7 @@ func (f *fakeModels) ForStore(store int) Model {
 }
 
 func newFakeModel(name, version string) *fakeModel {
-	return &fakeModel{meta: ModelMeta{
+	return &fakeModel{meta: forecasting.ModelMeta{
 		Name: name, Version: version, RunID: "run-" + version, Format: topics.FormatLightGBMText,
 		Transform: "log1p", FeatureSchema: "test", FeatureNames: testFeatureNames, SHA256: strings.Repeat("ab", 32),
 		Metrics: map[string]float64{"rmspe": 0.11}, TrainedThrough: asOfDay, LoadedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
@@ -145,9 +148,9 @@ type harness struct {
 	t        *testing.T
 	stores   *fakeStores
 	models   *fakeModels
-	log      *MemoryForecastLog
+	log      *publish.MemoryForecastLog
 	emitter  *fakeEmitter
-	tracker  *ResultTracker
+	tracker  *views.ResultTracker
 	forecast http.Handler
 	train    http.Handler
 	router   routers.Router
@@ -200,10 +203,10 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	h := &harness{
 		t:       t,
 		stores:  &fakeStores{ids: []int{1, 2, 3, 7}, latest: asOfDay, recovered: true},
-		models:  &fakeModels{def: newFakeModel("storecast-sales", "3"), perStore: map[int]Model{7: newFakeModel("storecast-sales-store-7", "1")}},
-		log:     NewMemoryForecastLog(1 << 12),
+		models:  &fakeModels{def: newFakeModel("storecast-sales", "3"), perStore: map[int]forecasting.Model{7: newFakeModel("storecast-sales-store-7", "1")}},
+		log:     publish.NewMemoryForecastLog(1 << 12),
 		emitter: &fakeEmitter{},
-		tracker: NewResultTracker(),
+		tracker: views.NewResultTracker(),
 		reg:     prometheus.NewRegistry(),
 	}
 	m := NewMetrics(h.reg)
@@ -221,7 +224,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	for _, o := range opts {
 		o(h, &fc, &tc)
 	}
-	fc.Engine = NewEngine(h.stores, h.models, m, EngineConfig{FeatureNames: testFeatureNames, AsOfTTL: time.Nanosecond})
+	fc.Engine = forecasting.NewEngine(h.stores, h.models, forecasting.NewMetrics(h.reg), forecasting.EngineConfig{FeatureNames: testFeatureNames, AsOfTTL: time.Nanosecond})
 	var err error
 	if h.forecast, err = NewForecastHandler(fc); err != nil {
 		t.Fatal(err)

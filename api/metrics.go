@@ -16,22 +16,11 @@ const subsystem = "api"
 
 // Metrics are the API's Prometheus series (listed in the package doc).
 type Metrics struct {
-	requests       *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
-	predictions    *prometheus.CounterVec
-	predicted      prometheus.Histogram
-	logQueue       prometheus.Gauge
-	logWait        prometheus.Histogram
-	logBlocked     prometheus.Counter
-	logProduced    prometheus.Counter
-	logErrors      prometheus.Counter
-	logRefused     prometheus.Counter
-	modelSwaps     *prometheus.CounterVec
-	trainRequests  *prometheus.CounterVec
-	cacheHits      prometheus.Counter
-	requestObsMu   sync.RWMutex
-	requestObs     map[obsKey]observers
-	predictionsObs sync.Map // model version → prometheus.Counter
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	trainRequests *prometheus.CounterVec
+	requestObsMu  sync.RWMutex
+	requestObs    map[obsKey]observers
 }
 
 type obsKey struct {
@@ -55,45 +44,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: name("request_duration_seconds"), Help: "HTTP request latency by server, route, method and status.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"server", "route", "method", "status"}),
-		predictions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: name("predictions_total"), Help: "Forecasts served, by model version.",
-		}, []string{"model_version"}),
-		predicted: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: name("predicted_sales"), Help: "Distribution of the predicted daily sales served.",
-			Buckets: []float64{0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12500, 15000, 20000, 30000, 50000},
-		}),
-		logQueue: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: name("forecast_log_queue_depth"), Help: "Forecasts waiting to be produced to forecast_results.",
-		}),
-		logWait: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: name("forecast_log_enqueue_wait_seconds"), Help: "Time a request waited for room in the forecast log queue (only when it was full).",
-			Buckets: []float64{.0001, .001, .005, .01, .05, .1, .5, 1, 2},
-		}),
-		logBlocked: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("forecast_log_blocked_total"), Help: "Forecasts that found the forecast log queue full and waited.",
-		}),
-		logProduced: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("forecast_log_produced_total"), Help: "Forecasts acknowledged by Kafka on forecast_results.",
-		}),
-		logErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("forecast_log_errors_total"), Help: "Forecasts Kafka refused after retries (lost from forecast_results).",
-		}),
-		logRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("forecast_log_refused_total"), Help: "Forecasts not served (503) because the forecast log queue stayed full.",
-		}),
-		modelSwaps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: name("model_events_total"), Help: "Model events seen by outcome (loaded, refused, ignored).",
-		}, []string{"outcome"}),
 		trainRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: name("train_requests_total"), Help: "Train requests emitted by outcome (emitted, failed).",
 		}, []string{"outcome"}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: name("prediction_cache_hits_total"), Help: "Forecasts answered from the prediction cache (same model, store state, days and inputs).",
-		}),
 		requestObs: make(map[obsKey]observers),
 	}
-	reg.MustRegister(m.requests, m.duration, m.predictions, m.predicted, m.logQueue, m.logWait,
-		m.logBlocked, m.logProduced, m.logErrors, m.logRefused, m.modelSwaps, m.trainRequests, m.cacheHits)
+	reg.MustRegister(m.requests, m.duration, m.trainRequests)
 	return m
 }
 
@@ -111,15 +67,6 @@ func (m *Metrics) observed(k obsKey) observers {
 	m.requestObs[k] = o
 	m.requestObsMu.Unlock()
 	return o
-}
-
-// servedPredictions counts n forecasts of model version v.
-func (m *Metrics) servedPredictions(version string, n int) {
-	c, ok := m.predictionsObs.Load(version)
-	if !ok {
-		c, _ = m.predictionsObs.LoadOrStore(version, m.predictions.WithLabelValues(version))
-	}
-	c.(prometheus.Counter).Add(float64(n))
 }
 
 // statusWriter records the status code a handler wrote.

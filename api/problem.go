@@ -9,16 +9,17 @@ import (
 	"reflect"
 	"strconv"
 
+	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/model"
+	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 )
 
-// Sentinel errors the handlers and the Engine return; problemFor maps them
-// (wrapped or not) to HTTP statuses in one place.
+// Sentinel errors the handlers return; problemFor maps them, and those of
+// the forecasting core (forecasting.ErrNotReady, model.ErrNoModel) and the
+// forecast log (publish.ErrQueueFull), wrapped or not, to HTTP statuses in
+// one place.
 var (
-	// ErrNoModel means no model is loaded yet.
-	ErrNoModel = errors.New("no model is loaded yet")
-	// ErrNotReady means a dependency (the store views, Kafka) is not ready.
-	ErrNotReady = errors.New("not ready")
 	// ErrNotFound means the addressed resource does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrUnauthorized means a mutating request lacks a valid bearer token.
@@ -30,7 +31,7 @@ var (
 	ErrTooLarge = errors.New("request too large")
 	// ErrUnsupportedMediaType means the body is not JSON.
 	ErrUnsupportedMediaType = errors.New("the body must be application/json")
-	// ErrUnavailable means the forecast log cannot take more forecasts now.
+	// ErrUnavailable means a dependency cannot take the request now.
 	ErrUnavailable = errors.New("temporarily unavailable")
 )
 
@@ -106,11 +107,11 @@ func problemFor(err error) Problem {
 		return Problem{Type: typeUnauthorized, Title: "Unauthorized", Status: http.StatusUnauthorized, Detail: err.Error()}
 	case errors.Is(err, ErrTokenNotConfigured):
 		return Problem{Type: typeTokenNotConfigued, Title: "Token not configured", Status: http.StatusServiceUnavailable, Detail: err.Error()}
-	case errors.Is(err, ErrNoModel):
+	case errors.Is(err, model.ErrNoModel):
 		return Problem{Type: typeNoModel, Title: "No model", Status: http.StatusServiceUnavailable, Detail: err.Error()}
-	case errors.Is(err, ErrNotReady):
+	case errors.Is(err, forecasting.ErrNotReady):
 		return Problem{Type: typeNotReady, Title: "Not ready", Status: http.StatusServiceUnavailable, Detail: err.Error()}
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, publish.ErrQueueFull):
 		return Problem{Type: typeUnavailable, Title: "Unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	default:
 		return Problem{Type: typeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "internal error; the server log has the details"}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/storecast/storecast/topics"
+	"github.com/storecast/storecast/views"
 )
 
 // readmeBlocks returns the ```sh blocks of README.md's "Forecast API"
@@ -58,7 +59,7 @@ var expectRE = regexp.MustCompile(`(?m)^# expect (\d{3})$`)
 // wait returns.
 type autoTrainer struct {
 	fakeEmitter
-	tracker *ResultTracker
+	tracker *views.ResultTracker
 }
 
 func (a *autoTrainer) EmitTrainRequest(ctx context.Context, r *topics.TrainRequest) error {

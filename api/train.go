@@ -213,7 +213,7 @@ func trainStatusOf(id string, res *topics.TrainResult) traingen.TrainStatus {
 	set(&st.RunId, res.RunID)
 	set(&st.ModelName, res.ModelName)
 	set(&st.ModelVersion, res.Version)
-	if res.Status != TrainPending {
+	if res.Status != topics.TrainPending {
 		st.Promoted = &res.Promoted
 	}
 	if res.Rows != 0 {

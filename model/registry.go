@@ -50,8 +50,9 @@ func NewRegistry(want []string, log *slog.Logger, obs Observer) *Registry {
 	return &Registry{want: append([]string(nil), want...), log: log, obs: obs, models: make(map[string]*atomic.Pointer[Model])}
 }
 
-// ErrNoModel means no model serves the requested name.
-var ErrNoModel = errors.New("no model")
+// ErrNoModel means no model serves the requested name or store: the one
+// no-model error of the registry, the forecasting core and the API (503).
+var ErrNoModel = errors.New("no model is loaded")
 
 // Offer verifies and loads the model ev carries and, when it is valid,
 // makes it the current model of ev.Name. When it is refused the previous

@@ -128,8 +128,10 @@ type TrainRequest struct {
 // TrainResultVersion is the schema version of TrainResult.
 const TrainResultVersion = 1
 
-// Train outcomes.
+// Train outcomes. TrainPending is never on the topic: it is the status a
+// reader reports for a request the trainer has not answered yet.
 const (
+	TrainPending   = "pending"
 	TrainRunning   = "running"
 	TrainSucceeded = "succeeded"
 	TrainFailed    = "failed"

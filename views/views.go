@@ -325,40 +325,42 @@ func (v *Views) WaitRecovered(ctx context.Context) error {
 	return nil
 }
 
-// Store returns what the features of store need; found is false when
-// store_info or the store table does not hold the store.
-func (v *Views) Store(store int) (StoreFeatures, bool, error) {
+// StoreState returns the state and info of store (forecasting.Tables);
+// found is false when store_info or the store table does not hold it. Both
+// are shared: do not modify them.
+func (v *Views) StoreState(store int) (*features.State, *features.Info, bool, error) {
 	si, ok, err := v.Infos.Get(store)
 	if err != nil || !ok {
-		return StoreFeatures{}, false, err
+		return nil, nil, false, err
 	}
 	st, ok, err := v.States.Get(store)
 	if err != nil || !ok {
-		return StoreFeatures{}, false, err
+		return nil, nil, false, err
 	}
-	return StoreFeatures{State: st, Info: si.Features}, true, nil
+	return st, &si.Features, true, nil
 }
 
-// StoreFeatures computes one store's feature vectors from its state and
-// info with the features package, the code training examples use.
-type StoreFeatures struct {
-	State *features.State
-	Info  features.Info
-}
-
-// Features appends to dst the features (features.Names order) of target
-// as of asOf with the known inputs of target.
-func (s StoreFeatures) Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error) {
-	k, err := features.KnownOf(in)
+// StoreIDs returns the stores with both a state and an info, ascending.
+func (v *Views) StoreIDs() ([]int, error) {
+	ids, err := v.States.Stores()
 	if err != nil {
-		return dst, err
+		return nil, err
 	}
-	var st features.Stats
-	if err := s.State.Stats(asOf, &st); err != nil {
-		return dst, err
+	out := ids[:0]
+	for _, id := range ids {
+		_, ok, err := v.Infos.Get(id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, id)
+		}
 	}
-	return st.Append(dst, &s.Info, target, k)
+	return out, nil
 }
+
+// LatestDay returns the latest day any store has a fact for.
+func (v *Views) LatestDay() (topics.Date, bool, error) { return v.States.Latest() }
 
 // collector exports the views' metrics at scrape time.
 type collector struct {

@@ -3,7 +3,6 @@ package views
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
 	"testing"
 	"time"
@@ -86,29 +85,21 @@ func TestViewsGetTypedValues(t *testing.T) {
 		t.Errorf("latest = %s, %v, %v", l, ok, err)
 	}
 
-	sf, found, err := v.Store(3)
+	gotState, gotInfo, found, err := v.StoreState(3)
 	if err != nil || !found {
 		t.Fatalf("store 3: %v %v", found, err)
 	}
-	got, err := sf.Features(nil, day+5, day, topics.KnownInputs{Open: 1, Promo: 1, StateHoliday: "0"})
-	if err != nil {
-		t.Fatal(err)
+	if gotState != st || gotInfo.Store != si.Features.Store || gotInfo != &si.Features {
+		t.Errorf("store 3: the state and info are not the views' shared values")
 	}
-	info := features.NewInfo(si.StoreInfo)
-	want, err := features.Compute(st, &info, day+5, day, features.Known{Open: true, Promo: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
-			t.Fatalf("feature %d = %v, want %v", i, got[i], want[i])
-		}
-	}
-	if _, err := sf.Features(nil, day+5, day, topics.KnownInputs{Promo: 2, StateHoliday: "x"}); err == nil {
-		t.Errorf("bad known inputs accepted")
-	}
-	if _, found, _ := v.Store(12); found {
+	if _, _, found, _ := v.StoreState(12); found {
 		t.Errorf("store 12 has no store_info but was found")
+	}
+	if ids, err := v.StoreIDs(); err != nil || !slices.Equal(ids, []int{3}) {
+		t.Errorf("store ids = %v, %v; want [3] (12 has no store_info)", ids, err)
+	}
+	if l, ok, err := v.LatestDay(); err != nil || !ok || l != day {
+		t.Errorf("latest day = %s, %v, %v", l, ok, err)
 	}
 
 	// Cached decoding returns the same value for unchanged bytes.

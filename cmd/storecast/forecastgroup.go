@@ -9,12 +9,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/storecast/storecast/api"
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/processors/forecast"
 	"github.com/storecast/storecast/topics"
+	"github.com/storecast/storecast/views"
 )
 
 // forecastGroup is the forecast group of `storecast process --only
@@ -22,15 +23,17 @@ import (
 // Run may be called again after a failure: the registry, the metrics and
 // the runner outlive it, the Kafka client and the feed are new each time.
 type forecastGroup struct {
-	kcfg     kafka.Config
-	names    topics.Names
-	suffix   string
-	log      *slog.Logger
-	m        *api.Metrics
-	registry *model.Registry
-	runner   *forecast.Runner
+	kcfg        kafka.Config
+	names       topics.Names
+	suffix      string
+	log         *slog.Logger
+	registry    *model.Registry
+	feedMetrics *views.ModelFeedMetrics
+	runner      *forecast.Runner
 }
 
+// newForecastGroup builds the group and registers its metrics (the
+// group's, the forecasting core's and the model feed's) on reg.
 func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.Logger, reg prometheus.Registerer) (interface {
 	Run(context.Context) error
 }, error) {
@@ -39,14 +42,13 @@ func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.L
 		dir += "/forecast"
 	}
 	kcfg := g.Kafka("forecast")
-	m := api.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"component": "forecast-group"}, reg))
-	registry, _ := api.NewRegistryModels(features.Names(), log.With("component", "models"), m)
-	runner, err := forecast.NewRunner(forecast.Config{Names: names, Kafka: kcfg, StorageDir: dir},
-		forecast.FromRegistry(registry), log, reg)
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"))
+	runner, err := forecast.NewRunner(forecast.Config{Names: names, Kafka: kcfg, StorageDir: dir}, models, log, reg)
 	if err != nil {
 		return nil, err
 	}
-	return &forecastGroup{kcfg: kcfg, names: names, suffix: c.NamesSuffix, log: log, m: m, registry: registry, runner: runner}, nil
+	return &forecastGroup{kcfg: kcfg, names: names, suffix: c.NamesSuffix, log: log, registry: registry,
+		feedMetrics: views.NewModelFeedMetrics(reg), runner: runner}, nil
 }
 
 // Run runs the group and its model feed until ctx is done.
@@ -58,7 +60,7 @@ func (f *forecastGroup) Run(ctx context.Context) error {
 		return fmt.Errorf("forecast group: kafka client: %w", err)
 	}
 	defer client.Close()
-	feed := api.NewModelFeed(client, string(f.names.Models), f.registry, f.log.With("component", "model-feed"), f.m)
+	feed := views.NewModelFeed(client, string(f.names.Models), f.registry, f.log.With("component", "model-feed"), f.feedMetrics)
 	feed.Suffix = f.suffix
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return feed.Run(gctx) })

@@ -98,15 +98,15 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
+	groups, err := c.groups(g, names, log, reg)
+	if err != nil {
+		return err
+	}
 	eg, ctx := errgroup.WithContext(ctx)
 	var lagOf []kafka.GroupTopics
-	for _, name := range slices.Compact(slices.Sorted(slices.Values(c.Only))) {
-		p, err := processGroups[name](c, g, names, log.With("group", name), reg)
-		if err != nil {
-			return fmt.Errorf("process %s: %w", name, err)
-		}
-		eg.Go(func() error { return sup.Run(ctx, name, p.Run) })
-		if in, ok := processGroupInputs[name]; ok {
+	for _, p := range groups {
+		eg.Go(func() error { return sup.Run(ctx, p.name, p.Run) })
+		if in, ok := processGroupInputs[p.name]; ok {
 			lagOf = append(lagOf, in(names))
 		}
 	}
@@ -118,4 +118,23 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 		return fmt.Errorf("process: %w", err)
 	}
 	return nil
+}
+
+// namedGroup is a built group and its --only name.
+type namedGroup struct {
+	name string
+	Run  func(context.Context) error
+}
+
+// groups builds the groups --only selects, registering their metrics on reg.
+func (c *ProcessCmd) groups(g *Globals, names topics.Names, log *slog.Logger, reg prometheus.Registerer) ([]namedGroup, error) {
+	var out []namedGroup
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(c.Only))) {
+		p, err := processGroups[name](c, g, names, log.With("group", name), reg)
+		if err != nil {
+			return nil, fmt.Errorf("process %s: %w", name, err)
+		}
+		out = append(out, namedGroup{name: name, Run: p.Run})
+	}
+	return out, nil
 }

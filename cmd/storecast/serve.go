@@ -15,8 +15,10 @@ import (
 	"github.com/storecast/storecast/api"
 	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
+	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
 )
@@ -79,25 +81,24 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		_ = logProducer.Close()
 		return err
 	}
-	registry, models := api.NewRegistryModels(features.Names(), log.With("component", "models"), m)
-	modelFeed := api.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), m)
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"))
+	modelFeed := views.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), views.NewModelFeedMetrics(reg))
 	modelFeed.Suffix = c.NamesSuffix
-	tracker := api.NewResultTracker()
-	resultFeed := api.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
-	forecastLog := api.NewKafkaForecastLog(logProducer, api.KafkaLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, m)
-	stores := api.NewViewStores(vs)
+	tracker := views.NewResultTracker()
+	resultFeed := views.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
+	forecastLog := publish.NewForecastLog(logProducer, publish.ForecastLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, publish.NewForecastLogMetrics(reg))
 	cacheSize := c.CacheSize
 	if cacheSize <= 0 {
 		cacheSize = -1 // disabled
 	}
-	engine := api.NewEngine(stores, models, m, api.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
+	engine := forecasting.NewEngine(forecasting.NewTableStores(vs), models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
 
 	// Handlers.
 	storesH, err := storesHandler(vs, log)
 	if err != nil {
 		return err
 	}
-	kafkaCheck := api.Check{Name: "kafka", Probe: api.KafkaProbe(client)}
+	kafkaCheck := api.Check{Name: "kafka", Probe: kafka.Probe(client)}
 	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
 		Stores: storesH,
@@ -121,7 +122,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	trainH, err := api.NewTrainHandler(api.TrainConfig{
-		Emitter: api.NewKafkaTrainEmitter(trainProducer, string(names.TrainRequests)), Results: tracker,
+		Emitter: publish.NewTrainRequests(trainProducer, string(names.TrainRequests)), Results: tracker,
 		Token: c.APIToken, Metrics: m, Gatherer: reg, Logger: log,
 		Ready: []api.Check{kafkaCheck, {Name: "train_results", Probe: resultFeed.Probe}},
 	})
@@ -155,7 +156,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
-func modelFeedState(f *api.ModelFeed) string {
+func modelFeedState(f *views.ModelFeed) string {
 	if f.Recovered() {
 		return "the models topic has no loadable model"
 	}

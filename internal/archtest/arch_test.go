@@ -7,8 +7,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,21 +26,34 @@ var rules = map[string][]string{
 	"features":          {"features", "topics"},
 	"model":             {"model", "topics"},
 	"internal/platform": {"internal/platform"},
-	"views":             {"views", "topics", "features", "internal/platform"},
+	"forecasting":       {"forecasting", "topics", "features", "model", "internal/platform"},
+	"views":             {"views", "topics", "features", "model", "internal/platform"},
+	"publish":           {"publish", "topics", "internal/platform"},
 	"sink":              {"sink", "topics", "internal/platform"},
-	"processors":        {"processors", "topics", "features", "model", "internal/platform"},
+	"processors":        {"processors", "topics", "features", "model", "forecasting", "internal/platform"},
 	"ingest":            {"ingest", "topics", "internal/platform"},
-	"api":               {"api", "topics", "views", "features", "model", "internal/platform"},
+	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "internal/platform"},
 }
+
+// belowAPI are the packages that must not depend on api, not even
+// through another package: api is HTTP only, and everything it serves
+// comes from them.
+var belowAPI = []string{"processors", "views", "sink", "model", "features", "topics", "forecasting", "publish"}
+
+// processWiring are the files of `storecast process`: its groups are built
+// from processors, forecasting and views, never from api (which would
+// register the API's metrics in the processors' /metrics).
+var processWiring = []string{"cmd/storecast/process.go", "cmd/storecast/forecastgroup.go"}
 
 type pkg struct {
 	ImportPath string
 	Imports    []string
+	Deps       []string
 }
 
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...")
 	cmd.Dir = "../.."
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
@@ -91,6 +108,41 @@ func TestDependencyDirection(t *testing.T) {
 			}
 			if !ok {
 				t.Errorf("%s imports %s: %s/ may import only %v", rel, irel, rule, allowed)
+			}
+		}
+	}
+}
+
+func TestNothingBelowAPIDependsOnIt(t *testing.T) {
+	t.Parallel()
+	api := module + "/api"
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		for _, b := range belowAPI {
+			if !within(rel, b) {
+				continue
+			}
+			for _, d := range p.Deps {
+				if d == api || strings.HasPrefix(d, api+"/") {
+					t.Errorf("%s depends on %s: api is HTTP only; move what it needs below api", rel, strings.TrimPrefix(d, module+"/"))
+				}
+			}
+		}
+	}
+}
+
+func TestProcessWiringDoesNotImportAPI(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	for _, f := range processWiring {
+		file, err := parser.ParseFile(fset, filepath.Join("../..", f), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatalf("%s: %v (update processWiring when the process wiring moves)", f, err)
+		}
+		for _, imp := range file.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if path == module+"/api" || strings.HasPrefix(path, module+"/api/") {
+				t.Errorf("%s imports %s: `storecast process` must not be wired from api", f, path)
 			}
 		}
 	}

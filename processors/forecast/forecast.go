@@ -9,9 +9,11 @@
 // (names.StoreTable(), the features group's per-store state) and
 // names.StoreInfo, both copartitioned with the requests, and emits one
 // topics.ForecastResult per requested day to names.ForecastResults, keyed
-// by store. The model comes from a model registry fed by the models topic
-// (api.ModelFeed in `storecast process`), so a new champion serves the next
-// request without a restart.
+// by store. The forecasts come from the forecasting core
+// (forecasting.ForecastState: the recipe the forecast API runs too) with
+// the models of a model registry fed by the models topic (views.ModelFeed
+// in `storecast process`), so a new champion serves the next request
+// without a restart.
 //
 // A request that cannot be answered (undecodable, invalid, unknown store,
 // no model yet, a date outside the horizon) goes to names.ForecastDLQ as a
@@ -38,7 +40,6 @@ package forecast
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -47,6 +48,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
@@ -56,32 +58,6 @@ const Stage = "forecast"
 
 // Source marks the forecasts this group emits (topics.ForecastResult.Source).
 const Source = "processor"
-
-// Model is a verified model (satisfied by *model.Model).
-type Model interface {
-	Meta() model.Meta
-	Predict(features []float64) (float64, error)
-}
-
-// Models gives the model serving a store.
-type Models interface {
-	// ForStore returns the store's own model, else the all-stores model,
-	// else an error wrapping model.ErrNoModel.
-	ForStore(store int) (Model, error)
-}
-
-// FromRegistry adapts a model.Registry to Models.
-func FromRegistry(r *model.Registry) Models { return registryModels{r} }
-
-type registryModels struct{ r *model.Registry }
-
-func (m registryModels) ForStore(store int) (Model, error) {
-	x, err := m.r.ForStore(store)
-	if err != nil {
-		return nil, err
-	}
-	return x, nil
-}
 
 // Metrics are the group's Prometheus series.
 type Metrics struct {
@@ -110,14 +86,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Processor holds the callbacks' dependencies.
 type Processor struct {
-	names   topics.Names
-	models  Models
-	metrics *Metrics
+	names    topics.Names
+	models   forecasting.Models
+	metrics  *Metrics
+	forecast *forecasting.Metrics
 }
 
-// New returns the callbacks of the group.
-func New(n topics.Names, models Models, m *Metrics) *Processor {
-	return &Processor{names: n, models: models, metrics: m}
+// New returns the callbacks of the group. fm (the forecasting core's
+// metrics) may be nil.
+func New(n topics.Names, models forecasting.Models, m *Metrics, fm *forecasting.Metrics) *Processor {
+	return &Processor{names: n, models: models, metrics: m, forecast: fm}
 }
 
 // DefineGroup returns the group graph; production and goka's tester share it.
@@ -190,49 +168,37 @@ func (p *Processor) answer(ctx goka.Context, raw []byte) ([]topics.ForecastResul
 	if asOf == 0 {
 		asOf, _ = st.Latest()
 	}
-	for i := range req.Days {
-		if h := int(req.Start) + i - int(asOf); h < 1 || h > features.MaxHorizon {
-			return nil, fmt.Errorf("%w: %w", errInvalid, &topics.FieldError{Field: "start", Reason: fmt.Sprintf("day %s is %d days after as-of %s, want 1..%d", req.Start.AddDays(i), h, asOf, features.MaxHorizon)})
-		}
-	}
-	m, err := p.models.ForStore(req.Store)
-	if err != nil {
-		return nil, fmt.Errorf("store %d: %w", req.Store, err)
-	}
-	meta := m.Meta()
-	var stats features.Stats
-	if err := st.Stats(asOf, &stats); err != nil {
-		return nil, fmt.Errorf("%w: %w", errState, err)
-	}
 	info := features.NewInfo(si)
-	at := ctx.Timestamp().UTC()
-	out := make([]topics.ForecastResult, len(req.Days))
-	buf := make([]float64, 0, features.NumFeatures)
+	rows := make([]forecasting.Row, len(req.Days))
 	for i, in := range req.Days {
-		d := req.Start.AddDays(i)
-		k, err := features.KnownOf(in)
-		if err != nil {
-			return nil, fmt.Errorf("%w: day %s: %w", errInvalid, d, err)
-		}
-		sales := 0.0
-		if k.Open {
-			x, err := stats.Append(buf[:0], &info, d, k)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", errState, err)
-			}
-			y, err := m.Predict(x)
-			if err != nil {
-				return nil, fmt.Errorf("predict: %w", err)
-			}
-			sales = roundCents(math.Max(0, y))
-		}
-		out[i] = topics.ForecastResult{
-			V: topics.ForecastResultVersion, ID: ResultID(req.RequestID, req.Store, d), RequestID: req.RequestID,
-			Store: req.Store, Date: d, AsOf: asOf, Horizon: int(d - asOf), PredictedSales: sales,
-			ModelName: meta.Name, ModelVersion: meta.Version, Source: Source, CreatedAt: at,
-		}
+		rows[i] = forecasting.Row{Store: req.Store, Date: req.Start.AddDays(i), In: in}
+	}
+	if err := forecasting.ForecastState(p.models, p.forecast, st, &info, "start", asOf, rows); err != nil {
+		return nil, classify(err)
+	}
+	at := ctx.Timestamp().UTC()
+	out := make([]topics.ForecastResult, len(rows))
+	for i := range rows {
+		out[i] = rows[i].Result(asOf, req.RequestID, Source, at)
+		out[i].ID = ResultID(req.RequestID, req.Store, rows[i].Date)
 	}
 	return out, nil
+}
+
+// classify marks the recipe's errors for the dead-letter metrics: a field
+// error is an invalid request, a state that cannot serve the as-of day is
+// errState; no model stays model.ErrNoModel.
+func classify(err error) error {
+	var fe *topics.FieldError
+	switch {
+	case errors.Is(err, model.ErrNoModel):
+		return err
+	case errors.As(err, &fe):
+		return fmt.Errorf("%w: %w", errInvalid, err)
+	case errors.Is(err, features.ErrNoHistory), errors.Is(err, features.ErrAsOfTooEarly), errors.Is(err, features.ErrHorizon):
+		return fmt.Errorf("%w: %w", errState, err)
+	}
+	return err
 }
 
 // validate reports every problem with a request at once.
@@ -262,12 +228,4 @@ func validate(r *topics.ForecastRequest, key int) error {
 // ResultID is the id of the forecast of store's day d in request reqID.
 func ResultID(reqID string, store int, d topics.Date) string {
 	return reqID + "|" + strconv.Itoa(store) + "|" + d.String()
-}
-
-// roundCents rounds to two decimals, as the API does.
-func roundCents(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0
-	}
-	return math.Round(x*100) / 100
 }

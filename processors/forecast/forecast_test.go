@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
@@ -21,11 +23,11 @@ var lastDay = topics.DateFromYMD(2015, 6, 19)
 
 // fakeModel predicts the sum of the features it knows (NaN as 0), so a
 // test can recompute it from features.Compute.
-type fakeModel struct{ meta model.Meta }
+type fakeModel struct{ meta forecasting.ModelMeta }
 
-func (m fakeModel) Meta() model.Meta { return m.meta }
+func (m *fakeModel) Meta() *forecasting.ModelMeta { return &m.meta }
 
-func (m fakeModel) Predict(x []float64) (float64, error) {
+func (m *fakeModel) Predict(x []float64) (float64, error) {
 	if len(x) != features.NumFeatures {
 		return 0, fmt.Errorf("%d features", len(x))
 	}
@@ -38,13 +40,23 @@ func (m fakeModel) Predict(x []float64) (float64, error) {
 	return s, nil
 }
 
-type fakeModels struct{ m Model }
+type fakeModels struct{ m atomic.Pointer[fakeModel] }
 
-func (f *fakeModels) ForStore(store int) (Model, error) {
-	if f.m == nil {
-		return nil, fmt.Errorf("store %d: %w", store, model.ErrNoModel)
+func (f *fakeModels) Default() forecasting.Model {
+	if m := f.m.Load(); m != nil {
+		return m
 	}
-	return f.m, nil
+	return nil
+}
+
+func (f *fakeModels) ForStore(int) forecasting.Model { return f.Default() }
+
+func (f *fakeModels) set(version string) {
+	if version == "" {
+		f.m.Store(nil)
+		return
+	}
+	f.m.Store(&fakeModel{meta: forecasting.ModelMeta{Name: model.GlobalModelName, Version: version}})
 }
 
 func storeState(t *testing.T, store int) *features.State {
@@ -80,8 +92,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	tt := tester.New(t)
-	f := &fixture{tt: tt, names: topics.DefaultNames(), models: &fakeModels{m: fakeModel{meta: model.Meta{Name: model.GlobalModelName, Version: "7"}}}}
-	p := New(f.names, f.models, NewMetrics(prometheus.NewRegistry()))
+	f := &fixture{tt: tt, names: topics.DefaultNames(), models: &fakeModels{}}
+	f.models.set("7")
+	p := New(f.names, f.models, NewMetrics(prometheus.NewRegistry()), nil)
 	proc, err := goka.NewProcessor(nil, p.DefineGroup(), goka.WithTester(tt))
 	if err != nil {
 		t.Fatal(err)
@@ -147,8 +160,8 @@ func TestForecastsEveryDay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			y, _ := f.models.m.Predict(x)
-			want = roundCents(y)
+			y, _ := f.models.ForStore(1).Predict(x)
+			want = math.Round(math.Max(0, y)*100) / 100
 		}
 		if r.PredictedSales != want {
 			t.Errorf("day %s: predicted %v, want %v (the same features and model as the API)", d, r.PredictedSales, want)
@@ -184,8 +197,8 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 		{"wrong version", "1", topics.ForecastRequest{V: 9, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "schema version"},
 		{"key does not match", "2", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "does not match"},
 		{"no days", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1}, false, "days"},
-		{"beyond the horizon", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 47, Days: days(3)}, false, "want 1..48"},
-		{"the as-of day itself", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay, Days: days(1)}, false, "want 1..48"},
+		{"beyond the horizon", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 47, Days: days(3)}, false, "more than 48 days after"},
+		{"the as-of day itself", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay, Days: days(1)}, false, "not after the as-of day"},
 		{"unknown store", "9", topics.ForecastRequest{V: 1, RequestID: "x", Store: 9, Start: lastDay + 1, Days: days(1)}, false, "no state"},
 		{"no store info", "2", topics.ForecastRequest{V: 1, RequestID: "x", Store: 2, Start: lastDay + 1, Days: days(1)}, false, "no store info"},
 		{"bad known input", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: []topics.KnownInputs{{Open: 1, Promo: 2, StateHoliday: "0"}}}, false, "promo"},
@@ -195,7 +208,7 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
 			if c.noMod {
-				f.models.m = nil
+				f.models.set("")
 			}
 			f.send(t, c.key, c.value)
 			key, v, ok := f.dlq.Next()
@@ -210,7 +223,7 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 				t.Error("an invalid request produced results")
 			}
 			// The group keeps running.
-			f.models.m = fakeModel{meta: model.Meta{Name: model.GlobalModelName, Version: "7"}}
+			f.models.set("7")
 			f.send(t, "1", topics.ForecastRequest{V: 1, RequestID: "ok", Store: 1, Start: lastDay + 1, Days: days(1)})
 			if _, _, ok := f.results.Next(); !ok {
 				t.Error("a valid request after a dead letter was not answered")

@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/topics"
@@ -49,14 +50,14 @@ type Runner struct {
 
 // NewRunner builds the group with production options; opts come after
 // them (tests pass goka.WithTester).
-func NewRunner(cfg Config, models Models, log *slog.Logger, reg prometheus.Registerer, opts ...goka.ProcessorOption) (*Runner, error) {
+func NewRunner(cfg Config, models forecasting.Models, log *slog.Logger, reg prometheus.Registerer, opts ...goka.ProcessorOption) (*Runner, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := New(cfg.Names, models, NewMetrics(reg))
+	p := New(cfg.Names, models, NewMetrics(reg), forecasting.NewMetrics(reg))
 	all := append(Options(cfg, log), opts...)
 	build := func() (*goka.Processor, error) {
 		proc, err := goka.NewProcessor(cfg.Kafka.Brokers, p.DefineGroup(), all...)

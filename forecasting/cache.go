@@ -1,4 +1,4 @@
-package api
+package forecasting
 
 import (
 	"hash/maphash"
@@ -6,15 +6,6 @@ import (
 
 	"github.com/storecast/storecast/topics"
 )
-
-// Cacheable is implemented by StoreFeatures whose vectors depend only on
-// an immutable identity (the views' decoded *features.State), so the
-// Engine may reuse a prediction for the same identity, model, days and
-// inputs.
-type Cacheable interface {
-	// CacheKey returns a comparable identity of the store's state.
-	CacheKey() any
-}
 
 // predKey identifies one prediction: a forecast is a pure function of the
 // model, the store's state, the as-of and target days and the inputs.

@@ -1,9 +1,10 @@
-package api
+package publish
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -15,15 +16,9 @@ import (
 	"github.com/storecast/storecast/topics"
 )
 
-// ForecastLog records every served forecast on forecast_results, off the
-// response path.
-type ForecastLog interface {
-	// Append queues forecasts. It returns at once while the queue has room;
-	// when it is full it blocks (bounded by the log's wait and by ctx) and
-	// then fails with ErrUnavailable, so a forecast is never served without
-	// being queued. Forecasts without an ID get one.
-	Append(ctx context.Context, rs []topics.ForecastResult) error
-}
+// ErrQueueFull means the forecast log's queue stayed full for its whole
+// wait: the forecast was not queued, so it must not be served.
+var ErrQueueFull = errors.New("forecast log queue full")
 
 // ForecastIDs issues forecast ids unique across processes: a random
 // per-process prefix and a counter.
@@ -44,8 +39,8 @@ func (g *ForecastIDs) Next() string {
 	return g.prefix + strconv.FormatUint(g.n.Add(1), 36)
 }
 
-// KafkaLogConfig configures a KafkaForecastLog.
-type KafkaLogConfig struct {
+// ForecastLogConfig configures a ForecastLog.
+type ForecastLogConfig struct {
 	// Topic is forecast_results (names.ForecastResults).
 	Topic string
 	// Queue is the capacity of the in-memory queue (default 65,536).
@@ -54,39 +49,42 @@ type KafkaLogConfig struct {
 	MaxWait time.Duration
 }
 
-// KafkaForecastLog is a ForecastLog producing JSON topics.ForecastResult
-// records keyed by store through a sarama async producer (idempotent,
-// acks=all; see internal/platform/kafka). Run drains the queue.
-type KafkaForecastLog struct {
-	cfg      KafkaLogConfig
+// ForecastLog records every served forecast on forecast_results, off the
+// response path: Append queues forecasts in a bounded in-memory queue and
+// Run produces them as JSON topics.ForecastResult records keyed by store
+// through a sarama async producer (idempotent, acks=all; see
+// internal/platform/kafka).
+type ForecastLog struct {
+	cfg      ForecastLogConfig
 	producer sarama.AsyncProducer
 	queue    chan topics.ForecastResult
 	ids      *ForecastIDs
 	log      *slog.Logger
-	metrics  *Metrics
+	metrics  *ForecastLogMetrics
 }
 
-var _ ForecastLog = (*KafkaForecastLog)(nil)
-
-// NewKafkaForecastLog returns a log producing with p, which must return
-// errors and successes. m may be nil.
-func NewKafkaForecastLog(p sarama.AsyncProducer, cfg KafkaLogConfig, log *slog.Logger, m *Metrics) *KafkaForecastLog {
+// NewForecastLog returns a log producing with p, which must return errors
+// and successes. m may be nil.
+func NewForecastLog(p sarama.AsyncProducer, cfg ForecastLogConfig, log *slog.Logger, m *ForecastLogMetrics) *ForecastLog {
 	if cfg.Queue <= 0 {
 		cfg.Queue = 1 << 16
 	}
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 2 * time.Second
 	}
-	return &KafkaForecastLog{cfg: cfg, producer: p, queue: make(chan topics.ForecastResult, cfg.Queue), ids: NewForecastIDs(), log: log, metrics: m}
+	return &ForecastLog{cfg: cfg, producer: p, queue: make(chan topics.ForecastResult, cfg.Queue), ids: NewForecastIDs(), log: log, metrics: m}
 }
 
-// Append implements ForecastLog.
-func (l *KafkaForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
+// Append queues forecasts. It returns at once while the queue has room;
+// when it is full it blocks (bounded by the log's wait and by ctx) and
+// then fails with ErrQueueFull, so a forecast is never served without
+// being queued. Forecasts without an ID get one.
+func (l *ForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
 	// IDs are assigned in Run, off the response path.
 	return appendBounded(ctx, l.queue, rs, nil, l.cfg.MaxWait, l.metrics)
 }
 
-func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topics.ForecastResult, ids *ForecastIDs, maxWait time.Duration, m *Metrics) error {
+func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topics.ForecastResult, ids *ForecastIDs, maxWait time.Duration, m *ForecastLogMetrics) error {
 	var timer *time.Timer
 	var deadline <-chan time.Time
 	var waitStart time.Time
@@ -114,7 +112,7 @@ func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topic
 			if m != nil {
 				m.logRefused.Add(float64(len(rs) - i))
 			}
-			return fmt.Errorf("forecast log queue full for %s (%d of %d forecasts queued): %w", maxWait, i, len(rs), ErrUnavailable)
+			return fmt.Errorf("forecast log queue full for %s (%d of %d forecasts queued): %w", maxWait, i, len(rs), ErrQueueFull)
 		case <-ctx.Done():
 			return fmt.Errorf("forecast log: %w", ctx.Err())
 		}
@@ -130,7 +128,7 @@ func appendBounded(ctx context.Context, q chan topics.ForecastResult, rs []topic
 
 // Run drains the queue into Kafka until ctx is done, then flushes what is
 // queued and closes the producer.
-func (l *KafkaForecastLog) Run(ctx context.Context) error {
+func (l *ForecastLog) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -154,7 +152,7 @@ func (l *KafkaForecastLog) Run(ctx context.Context) error {
 		if r.ID == "" {
 			r.ID = l.ids.Next()
 		}
-		b := appendForecastResult(make([]byte, 0, 320), &r)
+		b := topics.AppendForecastResult(make([]byte, 0, 320), &r)
 		l.producer.Input() <- &sarama.ProducerMessage{Topic: l.cfg.Topic, Key: sarama.StringEncoder(topics.StoreKey(r.Store)), Value: sarama.ByteEncoder(b)}
 	}
 	for {
@@ -191,10 +189,13 @@ func NewMemoryForecastLog(capacity int) *MemoryForecastLog {
 	return &MemoryForecastLog{ids: NewForecastIDs(), ch: make(chan topics.ForecastResult, capacity)}
 }
 
-// Append implements ForecastLog.
+// Append queues forecasts like ForecastLog.Append, waiting at most 100ms.
 func (l *MemoryForecastLog) Append(ctx context.Context, rs []topics.ForecastResult) error {
 	return appendBounded(ctx, l.ch, rs, l.ids, 100*time.Millisecond, nil)
 }
+
+// Queued returns the queue: a receive takes the oldest forecast.
+func (l *MemoryForecastLog) Queued() <-chan topics.ForecastResult { return l.ch }
 
 // Drain returns and removes every queued forecast.
 func (l *MemoryForecastLog) Drain() []topics.ForecastResult {

@@ -1,4 +1,4 @@
-package api
+package topics
 
 import (
 	"encoding/json"
@@ -6,13 +6,12 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"github.com/storecast/storecast/topics"
 )
 
-// appendJSONString appends s as a JSON string. ASCII is escaped by hand;
+// AppendJSONString appends s as a JSON string, exactly as encoding/json
+// writes it (HTML characters escaped). ASCII is escaped by hand;
 // anything else goes through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			q, _ := json.Marshal(s) // a string always marshals
@@ -41,17 +40,17 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendForecastResult encodes r exactly as topics.ForecastResultCodec
+// AppendForecastResult encodes r exactly as ForecastResultCodec
 // does (same keys, order and omissions), without reflection: the forecast
 // log encodes every forecast served.
-func appendForecastResult(b []byte, r *topics.ForecastResult) []byte {
+func AppendForecastResult(b []byte, r *ForecastResult) []byte {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(r.V), 10)
 	b = append(b, `,"forecast_id":`...)
-	b = appendJSONString(b, r.ID)
+	b = AppendJSONString(b, r.ID)
 	if r.RequestID != "" {
 		b = append(b, `,"request_id":`...)
-		b = appendJSONString(b, r.RequestID)
+		b = AppendJSONString(b, r.RequestID)
 	}
 	b = append(b, `,"store":`...)
 	b = strconv.AppendInt(b, int64(r.Store), 10)
@@ -62,21 +61,21 @@ func appendForecastResult(b []byte, r *topics.ForecastResult) []byte {
 	b = append(b, `","horizon":`...)
 	b = strconv.AppendInt(b, int64(r.Horizon), 10)
 	b = append(b, `,"predicted_sales":`...)
-	b = appendJSONFloat(b, r.PredictedSales)
+	b = AppendJSONFloat(b, r.PredictedSales)
 	b = append(b, `,"model_name":`...)
-	b = appendJSONString(b, r.ModelName)
+	b = AppendJSONString(b, r.ModelName)
 	b = append(b, `,"model_version":`...)
-	b = appendJSONString(b, r.ModelVersion)
+	b = AppendJSONString(b, r.ModelVersion)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, r.Source)
+	b = AppendJSONString(b, r.Source)
 	b = append(b, `,"created_at":"`...)
 	b = r.CreatedAt.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"', '}')
 }
 
-// appendJSONFloat appends x as encoding/json would: plain decimals, and
+// AppendJSONFloat appends x as encoding/json would: plain decimals, and
 // encoding/json itself for the exponent forms (tiny or huge values).
-func appendJSONFloat(b []byte, x float64) []byte {
+func AppendJSONFloat(b []byte, x float64) []byte {
 	if abs := math.Abs(x); x != 0 && (abs < 1e-6 || abs >= 1e21) {
 		q, _ := json.Marshal(x) // forecasts are finite
 		return append(b, q...)

@@ -1,4 +1,4 @@
-package api
+package views
 
 import (
 	"sync"
@@ -6,11 +6,7 @@ import (
 	"github.com/storecast/storecast/topics"
 )
 
-// TrainPending is the status of a train request the trainer has not
-// reported on yet.
-const TrainPending = "pending"
-
-// ResultTracker is the in-memory TrainResults: a map from request id to
+// ResultTracker is the in-memory state of train requests: a map from request id to
 // its latest topics.TrainResult, fed by Observe (from a tail of
 // train_results), with change notification for waiters.
 type ResultTracker struct {
@@ -18,8 +14,6 @@ type ResultTracker struct {
 	latest  map[string]topics.TrainResult
 	changed map[string]chan struct{}
 }
-
-var _ TrainResults = (*ResultTracker)(nil)
 
 // NewResultTracker returns an empty tracker.
 func NewResultTracker() *ResultTracker {
@@ -32,7 +26,7 @@ func NewResultTracker() *ResultTracker {
 func (t *ResultTracker) Observe(res *topics.TrainResult) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old, ok := t.latest[res.ID]; ok && old.Status != TrainPending && res.At.Before(old.At) {
+	if old, ok := t.latest[res.ID]; ok && old.Status != topics.TrainPending && res.At.Before(old.At) {
 		return
 	}
 	t.latest[res.ID] = *res
@@ -42,16 +36,19 @@ func (t *ResultTracker) Observe(res *topics.TrainResult) {
 	}
 }
 
-// Expect implements TrainResults.
+// Expect records that id was requested, so it reads as pending until
+// its first result arrives.
 func (t *ResultTracker) Expect(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.latest[id]; !ok {
-		t.latest[id] = topics.TrainResult{V: topics.TrainResultVersion, ID: id, Status: TrainPending}
+		t.latest[id] = topics.TrainResult{V: topics.TrainResultVersion, ID: id, Status: topics.TrainPending}
 	}
 }
 
-// Status implements TrainResults.
+// Status returns the latest result of id (Status topics.TrainPending
+// when it is expected but has none yet); found is false for an id never
+// seen.
 func (t *ResultTracker) Status(id string) (topics.TrainResult, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -59,7 +56,7 @@ func (t *ResultTracker) Status(id string) (topics.TrainResult, bool) {
 	return r, ok
 }
 
-// Changed implements TrainResults.
+// Changed returns a channel closed at the next result of id.
 func (t *ResultTracker) Changed(id string) <-chan struct{} {
 	t.mu.Lock()
 	defer t.mu.Unlock()

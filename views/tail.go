@@ -1,17 +1,17 @@
-package api
+package views
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
@@ -126,7 +126,7 @@ type ModelFeed struct {
 	*Tail
 	reg     *model.Registry
 	log     *slog.Logger
-	metrics *Metrics
+	metrics *ModelFeedMetrics
 	// Accept filters model names; nil accepts every name.
 	Accept func(name string) bool
 	// Suffix, when set, is the names suffix of a test deployment: the
@@ -136,7 +136,7 @@ type ModelFeed struct {
 }
 
 // NewModelFeed returns a feed of topic (names.Models) into reg. m may be nil.
-func NewModelFeed(client sarama.Client, topic string, reg *model.Registry, log *slog.Logger, m *Metrics) *ModelFeed {
+func NewModelFeed(client sarama.Client, topic string, reg *model.Registry, log *slog.Logger, m *ModelFeedMetrics) *ModelFeed {
 	f := &ModelFeed{reg: reg, log: log, metrics: m}
 	f.Tail = NewTail(client, topic, f.offer, log)
 	return f
@@ -149,29 +149,50 @@ func (f *ModelFeed) offer(msg *sarama.ConsumerMessage) {
 	v, err := topics.ModelEventCodec{}.Decode(msg.Value)
 	if err != nil {
 		f.log.Error("model event refused: undecodable", "key", string(msg.Key), "offset", msg.Offset, "err", err)
-		if f.metrics != nil {
-			f.metrics.modelSwaps.WithLabelValues("refused").Inc()
-		}
+		f.metrics.count("refused")
 		return
 	}
 	ev := v.(*topics.ModelEvent)
 	if f.Suffix != "" {
 		name, ok := strings.CutSuffix(ev.Name, "-"+f.Suffix)
 		if !ok {
-			if f.metrics != nil {
-				f.metrics.modelSwaps.WithLabelValues("ignored").Inc()
-			}
+			f.metrics.count("ignored")
 			return
 		}
 		ev.Name = name
 	}
 	if f.Accept != nil && !f.Accept(ev.Name) {
-		if f.metrics != nil {
-			f.metrics.modelSwaps.WithLabelValues("ignored").Inc()
-		}
+		f.metrics.count("ignored")
 		return
 	}
-	_ = f.reg.Offer(ev) // the registry logs, counts and keeps the previous model on error
+	// The registry logs a refusal and keeps the previous model in service.
+	if err := f.reg.Offer(ev); err != nil {
+		f.metrics.count("refused")
+		return
+	}
+	f.metrics.count("loaded")
+}
+
+// ModelFeedMetrics are the model feed's Prometheus series. A nil
+// *ModelFeedMetrics records nothing.
+type ModelFeedMetrics struct {
+	events *prometheus.CounterVec
+}
+
+// NewModelFeedMetrics registers the model feed's metrics on reg.
+func NewModelFeedMetrics(reg prometheus.Registerer) *ModelFeedMetrics {
+	m := &ModelFeedMetrics{events: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: prometheus.BuildFQName(metrics.Namespace, "model", "events_total"),
+		Help: "Model events seen by outcome (loaded, refused, ignored).",
+	}, []string{"outcome"})}
+	reg.MustRegister(m.events)
+	return m
+}
+
+func (m *ModelFeedMetrics) count(outcome string) {
+	if m != nil {
+		m.events.WithLabelValues(outcome).Inc()
+	}
 }
 
 // ResultFeed tails train_results into a ResultTracker.
@@ -202,65 +223,4 @@ func (f *ResultFeed) observe(msg *sarama.ConsumerMessage) {
 		res.ID = string(msg.Key)
 	}
 	f.tracker.Observe(res)
-}
-
-// KafkaTrainEmitter produces train requests with a sync producer.
-type KafkaTrainEmitter struct {
-	producer sarama.SyncProducer
-	topic    string
-}
-
-var _ TrainEmitter = (*KafkaTrainEmitter)(nil)
-
-// NewKafkaTrainEmitter returns an emitter to topic (names.TrainRequests).
-func NewKafkaTrainEmitter(p sarama.SyncProducer, topic string) *KafkaTrainEmitter {
-	return &KafkaTrainEmitter{producer: p, topic: topic}
-}
-
-// EmitTrainRequest implements TrainEmitter.
-func (e *KafkaTrainEmitter) EmitTrainRequest(ctx context.Context, req *topics.TrainRequest) error {
-	b, err := topics.TrainRequestCodec{}.Encode(req)
-	if err != nil {
-		return fmt.Errorf("encode train request: %w", err)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		_, _, err := e.producer.SendMessage(&sarama.ProducerMessage{Topic: e.topic, Key: sarama.StringEncoder(req.ID), Value: sarama.ByteEncoder(b)})
-		errc <- err
-	}()
-	select {
-	case err := <-errc:
-		if err != nil {
-			return fmt.Errorf("produce to %s: %w", e.topic, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("produce to %s: %w", e.topic, ctx.Err())
-	}
-}
-
-// KafkaProbe is a readiness probe: nil when a broker of client answers a
-// metadata request within the probe's deadline (at most 2s). It only
-// refreshes metadata: it must not deregister brokers (sarama's
-// RefreshController closes the controller's connection, which on a single
-// broker is the one every consumer sharing client reads from).
-func KafkaProbe(client sarama.Client) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		if client.Closed() {
-			return errors.New("kafka client closed")
-		}
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		errc := make(chan error, 1)
-		go func() { errc <- client.RefreshMetadata() }()
-		select {
-		case err := <-errc:
-			if err != nil {
-				return fmt.Errorf("kafka unreachable: %w", err)
-			}
-			return nil
-		case <-ctx.Done():
-			return errors.New("kafka unreachable: no metadata answer within 2s")
-		}
-	}
 }

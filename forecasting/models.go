@@ -1,0 +1,142 @@
+package forecasting
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/storecast/storecast/model"
+	"github.com/storecast/storecast/topics"
+)
+
+// Model is a loaded, verified model. Predict must be safe for concurrent
+// use.
+type Model interface {
+	// Meta describes the model; it returns the same pointer every call.
+	Meta() *ModelMeta
+	// Predict returns the predicted sales (in sales units, the target
+	// transform undone) of one feature vector in the order of
+	// Meta().FeatureNames.
+	Predict(x []float64) (float64, error)
+}
+
+// Models gives the models in service; implementations swap models
+// atomically and are safe for concurrent use.
+type Models interface {
+	// Default returns the all-stores model, or nil when none is loaded.
+	Default() Model
+	// ForStore returns the model serving store: its own model when one was
+	// promoted, else the all-stores model; nil when neither is loaded.
+	ForStore(store int) Model
+}
+
+// ModelMeta describes a served model.
+type ModelMeta struct {
+	Name           string
+	Version        string
+	RunID          string
+	Format         string
+	Transform      string
+	FeatureSchema  string
+	FeatureNames   []string
+	SHA256         string
+	Metrics        map[string]float64
+	TrainedThrough topics.Date
+	LoadedAt       time.Time
+}
+
+// RegistryModels serves the models of a model.Registry as Models, and
+// records when each version was loaded (ModelMeta.LoadedAt). Build the
+// registry with NewRegistryModels so it is told about every load.
+type RegistryModels struct {
+	reg      *model.Registry
+	loaded   *loadTimes
+	wrappers sync.Map // *model.Model → *servedModel
+}
+
+var _ Models = (*RegistryModels)(nil)
+
+type servedModel struct {
+	m    *model.Model
+	meta ModelMeta
+}
+
+func (s *servedModel) Meta() *ModelMeta                     { return &s.meta }
+func (s *servedModel) Predict(x []float64) (float64, error) { return s.m.Predict(x) }
+
+// loadTimes is the registry's model.Observer: it records when each model
+// version was loaded.
+type loadTimes struct {
+	mu sync.Mutex
+	at map[string]time.Time // name + "\x00" + version
+}
+
+// ModelOffered implements model.Observer.
+func (o *loadTimes) ModelOffered(name, version string, err error) {
+	if err != nil {
+		return
+	}
+	o.mu.Lock()
+	o.at[name+"\x00"+version] = time.Now().UTC()
+	o.mu.Unlock()
+}
+
+func (o *loadTimes) of(name, version string) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.at[name+"\x00"+version]
+}
+
+// NewRegistryModels returns a registry that accepts models whose feature
+// names equal featureNames (features.Names()), and the Models over it.
+func NewRegistryModels(featureNames []string, log *slog.Logger) (*model.Registry, *RegistryModels) {
+	lt := &loadTimes{at: make(map[string]time.Time)}
+	r := model.NewRegistry(featureNames, log, lt)
+	return r, &RegistryModels{reg: r, loaded: lt}
+}
+
+// Default implements Models.
+func (r *RegistryModels) Default() Model {
+	m, ok := r.reg.Get(model.GlobalModelName)
+	if !ok {
+		return nil
+	}
+	return r.wrap(m)
+}
+
+// ForStore implements Models.
+func (r *RegistryModels) ForStore(store int) Model {
+	m, err := r.reg.ForStore(store)
+	if err != nil {
+		return nil
+	}
+	return r.wrap(m)
+}
+
+func (r *RegistryModels) wrap(m *model.Model) Model {
+	if w, ok := r.wrappers.Load(m); ok {
+		return w.(*servedModel)
+	}
+	md := m.Meta()
+	w := &servedModel{m: m, meta: ModelMeta{
+		Name: md.Name, Version: md.Version, RunID: md.RunID, Format: md.Format, Transform: md.Transform,
+		FeatureSchema: md.FeatureSchema, FeatureNames: md.FeatureNames, SHA256: md.SHA256, Metrics: md.Metrics,
+		TrainedThrough: md.TrainedThrough, LoadedAt: r.loaded.of(md.Name, md.Version),
+	}}
+	if w.meta.LoadedAt.IsZero() {
+		w.meta.LoadedAt = time.Now().UTC()
+	}
+	actual, loaded := r.wrappers.LoadOrStore(m, w)
+	if !loaded {
+		// Forget wrappers of models no longer in service, so replaced
+		// models can be collected.
+		r.wrappers.Range(func(k, _ any) bool {
+			old := k.(*model.Model)
+			if cur, ok := r.reg.Get(old.Meta().Name); !ok || cur != old {
+				r.wrappers.Delete(k)
+			}
+			return true
+		})
+	}
+	return actual.(*servedModel)
+}

@@ -1,0 +1,168 @@
+package forecasting
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/topics"
+)
+
+// StoreReader reads per-store state for the Engine. Implementations must
+// be safe for concurrent use.
+type StoreReader interface {
+	// Store returns the feature source of store id; found is false when
+	// the store is unknown.
+	Store(ctx context.Context, id int) (src StoreFeatures, found bool, err error)
+	// StoreIDs returns every store that can be forecast, ascending.
+	StoreIDs(ctx context.Context) ([]int, error)
+	// LatestDay returns the latest day any store has a fact for; ok is
+	// false while the table is empty.
+	LatestDay(ctx context.Context) (day topics.Date, ok bool, err error)
+	// Recovered reports whether the store table has caught up with its
+	// topics.
+	Recovered() bool
+}
+
+// StoreFeatures computes one store's feature vectors.
+type StoreFeatures interface {
+	// Features appends to dst the feature vector of target as seen on asOf
+	// (facts of days strictly before asOf) with the known inputs of target,
+	// in the order of the model's feature names.
+	Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error)
+}
+
+// Cacheable is implemented by StoreFeatures whose vectors depend only on
+// an immutable identity (a decoded *features.State shared by the views),
+// so the Engine may reuse a prediction for the same identity, model, days
+// and inputs.
+type Cacheable interface {
+	// CacheKey returns a comparable identity of the store's state.
+	CacheKey() any
+}
+
+// StateFeatures computes a store's feature vectors from its state and
+// info with the features package (the code that built the training
+// examples): the one step from known inputs to a feature vector.
+type StateFeatures struct {
+	state *features.State
+	info  *features.Info
+	stats *StatsCache
+}
+
+var (
+	_ StoreFeatures = StateFeatures{}
+	_ Cacheable     = StateFeatures{}
+)
+
+// NewStateFeatures returns the feature source of a store. state and info
+// are read, never modified; stats caches the state's sums per as-of day.
+func NewStateFeatures(state *features.State, info *features.Info, stats *StatsCache) StateFeatures {
+	return StateFeatures{state: state, info: info, stats: stats}
+}
+
+// Features implements StoreFeatures.
+func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error) {
+	k, err := features.KnownOf(in)
+	if err != nil {
+		return dst, err
+	}
+	st, err := s.stats.Of(s.state, asOf)
+	if err != nil {
+		return dst, err
+	}
+	return st.Append(dst, s.info, target, k)
+}
+
+// CacheKey implements Cacheable: the views share one immutable decoded
+// state per encoded value, so its pointer identifies the store's facts.
+func (s StateFeatures) CacheKey() any { return s.state }
+
+// StatsCache keeps features.Stats (a state's sums as of a day) per decoded
+// state and as-of day, so an unchanged store is not summed again. It is
+// bounded (cleared when full) and safe for concurrent use.
+type StatsCache struct {
+	max   int
+	mu    sync.RWMutex
+	stats map[statsKey]*features.Stats
+}
+
+type statsKey struct {
+	state *features.State
+	asOf  topics.Date
+}
+
+// NewStatsCache returns a cache of at most size entries (about 1 KiB each).
+func NewStatsCache(size int) *StatsCache {
+	return &StatsCache{max: max(size, 1), stats: make(map[statsKey]*features.Stats)}
+}
+
+// Of returns the sums of state as of asOf. The result is shared: do not
+// modify it.
+func (c *StatsCache) Of(state *features.State, asOf topics.Date) (*features.Stats, error) {
+	k := statsKey{state, asOf}
+	c.mu.RLock()
+	st, ok := c.stats[k]
+	c.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	st = new(features.Stats)
+	if err := state.Stats(asOf, st); err != nil {
+		return nil, fmt.Errorf("store state as of %s: %w", asOf, err)
+	}
+	c.mu.Lock()
+	if len(c.stats) >= c.max {
+		clear(c.stats)
+	}
+	c.stats[k] = st
+	c.mu.Unlock()
+	return st, nil
+}
+
+// Tables is the store table and store_info as a local copy holds them
+// (views.Views implements it). Returned values are shared and read-only.
+type Tables interface {
+	// StoreState returns the state and info of store; found is false when
+	// either is missing.
+	StoreState(store int) (state *features.State, info *features.Info, found bool, err error)
+	// StoreIDs returns the stores with both state and info, ascending.
+	StoreIDs() ([]int, error)
+	// LatestDay returns the latest day any store has a fact for.
+	LatestDay() (topics.Date, bool, error)
+	// Recovered reports whether the tables caught up with their topics.
+	Recovered() bool
+}
+
+// TableStores is the StoreReader over Tables, with the state sums cached
+// (StatsCache).
+type TableStores struct {
+	t     Tables
+	stats *StatsCache
+}
+
+var _ StoreReader = (*TableStores)(nil)
+
+// NewTableStores returns a StoreReader over t.
+func NewTableStores(t Tables) *TableStores {
+	return &TableStores{t: t, stats: NewStatsCache(1 << 13)}
+}
+
+// Store implements StoreReader.
+func (s *TableStores) Store(_ context.Context, id int) (StoreFeatures, bool, error) {
+	st, info, found, err := s.t.StoreState(id)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	return NewStateFeatures(st, info, s.stats), true, nil
+}
+
+// StoreIDs implements StoreReader.
+func (s *TableStores) StoreIDs(context.Context) ([]int, error) { return s.t.StoreIDs() }
+
+// LatestDay implements StoreReader.
+func (s *TableStores) LatestDay(context.Context) (topics.Date, bool, error) { return s.t.LatestDay() }
+
+// Recovered implements StoreReader.
+func (s *TableStores) Recovered() bool { return s.t.Recovered() }
