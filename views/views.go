@@ -1,8 +1,16 @@
-// Package views holds typed, read-only facades over goka views of the
-// store table (per-store features.State) and of store_info. Each has Get
-// (value, found, err), Run and Recovered; Views runs both and exports their
-// metrics. The API reads stores through them; the features package
-// computes feature vectors from what they return.
+// Package views holds the read side over Kafka: typed, read-only facades
+// over goka views of the store table (per-store features.State) and of
+// store_info, and tails of compacted topics.
+//
+// StoreStates and StoreInfos each have Get (value, found, err), Run and
+// Recovered; Views runs both, exports their metrics and is the
+// forecasting.Tables the forecast API reads stores through (the
+// forecasting core computes the feature vectors).
+//
+// Tail follows a topic from its oldest offset. ModelFeed tails the models
+// topic into a model.Registry (which verifies each artifact and keeps the
+// previous model when one is refused); ResultFeed tails train_results into
+// a ResultTracker, the in-memory state of train requests.
 //
 // Decoded values are cached by their encoded bytes and shared between
 // callers: treat every returned *features.State and *topics.StoreInfo as
@@ -14,8 +22,9 @@
 //	storecast_view_lag_messages{table}   messages behind the topic's high watermark
 //	storecast_view_table_stores{table}   keys held
 //	storecast_view_table_bytes{table}    encoded bytes held
+//	storecast_model_events_total{outcome} model events loaded, refused, ignored (ModelFeed)
 //
-// This package may import topics, features and internal/platform.
+// This package may import topics, features, model and internal/platform.
 package views
 
 import (
