@@ -23,6 +23,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
 )
@@ -254,8 +255,7 @@ func (h *handler) features(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("state_holiday"); s != "" {
 		in.StateHoliday = s
 	}
-	known, err := features.KnownOf(in)
-	if err != nil {
+	if _, err := features.KnownOf(in); err != nil {
 		fields := topics.Fields(err)
 		field := "state_holiday"
 		if len(fields) > 0 {
@@ -278,14 +278,15 @@ func (h *handler) features(w http.ResponseWriter, r *http.Request) {
 	if asOf != nil {
 		a = *asOf
 	}
-	var stats features.Stats
-	if err := st.Stats(a, &stats); err != nil {
-		invalid(w, "as_of", "as_of %s: %v; the state serves as-of days from %s", a, err, st.EarliestAsOf())
-		return
-	}
-	v, err := stats.Append(make([]float64, 0, features.NumFeatures), &si.Features, date, known)
-	if err != nil {
+	// The vector the forecasting recipe would feed the model.
+	src := forecasting.NewStateFeatures(st, &si.Features, forecasting.NewStatsCache(1))
+	v, err := src.Features(make([]float64, 0, features.NumFeatures), date, a, in)
+	switch {
+	case errors.Is(err, features.ErrHorizon):
 		invalid(w, "date", "date %s: %v", date, err)
+		return
+	case err != nil:
+		invalid(w, "as_of", "as_of %s: %v; the state serves as-of days from %s", a, err, st.EarliestAsOf())
 		return
 	}
 	writeJSON(w, FeaturesResponse{Store: id, Date: date, AsOf: a, Horizon: int(date - a), Open: in.Open,

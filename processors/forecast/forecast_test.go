@@ -2,10 +2,8 @@ package forecast
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,66 +12,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/features"
-	"github.com/storecast/storecast/forecasting"
-	"github.com/storecast/storecast/model"
+	"github.com/storecast/storecast/forecasting/forecastingtest"
 	"github.com/storecast/storecast/topics"
 )
 
 var lastDay = topics.DateFromYMD(2015, 6, 19)
 
-// fakeModel predicts the sum of the features it knows (NaN as 0), so a
-// test can recompute it from features.Compute.
-type fakeModel struct{ meta forecasting.ModelMeta }
-
-func (m *fakeModel) Meta() *forecasting.ModelMeta { return &m.meta }
-
-func (m *fakeModel) Predict(x []float64) (float64, error) {
-	if len(x) != features.NumFeatures {
-		return 0, fmt.Errorf("%d features", len(x))
-	}
-	s := 0.0
-	for _, v := range x {
-		if !math.IsNaN(v) {
-			s += v
-		}
-	}
-	return s, nil
-}
-
-type fakeModels struct{ m atomic.Pointer[fakeModel] }
-
-func (f *fakeModels) Default() forecasting.Model {
-	if m := f.m.Load(); m != nil {
-		return m
-	}
-	return nil
-}
-
-func (f *fakeModels) ForStore(int) forecasting.Model { return f.Default() }
-
-func (f *fakeModels) set(version string) {
-	if version == "" {
-		f.m.Store(nil)
-		return
-	}
-	f.m.Store(&fakeModel{meta: forecasting.ModelMeta{Name: model.GlobalModelName, Version: version}})
-}
-
 func storeState(t *testing.T, store int) *features.State {
-	t.Helper()
-	s := new(features.State)
-	for d := lastDay - 200; d <= lastDay; d++ {
-		sale := topics.Sale{V: 1, Store: store, DayOfWeek: d.Weekday(), Date: d, Open: 1, Sales: 4000 + int(d)%700, Customers: 500, StateHoliday: "0", Promo: int(d) % 2}
-		if d.Weekday() == 7 {
-			sale.Open, sale.Sales, sale.Customers = 0, 0, 0
-		}
-		f, err := features.FactOf(&sale)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Apply(f)
-	}
-	return s
+	return forecastingtest.StoreState(t, store, lastDay)
 }
 
 func storeInfo(store int) *topics.StoreInfo {
@@ -84,7 +30,7 @@ func storeInfo(store int) *topics.StoreInfo {
 type fixture struct {
 	tt      *tester.Tester
 	names   topics.Names
-	models  *fakeModels
+	models  *forecastingtest.Models
 	results *tester.QueueTracker
 	dlq     *tester.QueueTracker
 }
@@ -92,8 +38,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	tt := tester.New(t)
-	f := &fixture{tt: tt, names: topics.DefaultNames(), models: &fakeModels{}}
-	f.models.set("7")
+	f := &fixture{tt: tt, names: topics.DefaultNames(), models: forecastingtest.NewModels("7")}
 	p := New(f.names, f.models, NewMetrics(prometheus.NewRegistry()), nil)
 	proc, err := goka.NewProcessor(nil, p.DefineGroup(), goka.WithTester(tt))
 	if err != nil {
@@ -208,7 +153,7 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
 			if c.noMod {
-				f.models.set("")
+				f.models.Set("")
 			}
 			f.send(t, c.key, c.value)
 			key, v, ok := f.dlq.Next()
@@ -223,7 +168,7 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 				t.Error("an invalid request produced results")
 			}
 			// The group keeps running.
-			f.models.set("7")
+			f.models.Set("7")
 			f.send(t, "1", topics.ForecastRequest{V: 1, RequestID: "ok", Store: 1, Start: lastDay + 1, Days: days(1)})
 			if _, _, ok := f.results.Next(); !ok {
 				t.Error("a valid request after a dead letter was not answered")
