@@ -156,6 +156,9 @@ def test_requests_end_to_end(names: Names, examples: list[dict]) -> None:
     assert o1.promoted and o1.version == "1"
     assert o1.val_window == "2015-05-09..2015-06-19@2015-05-08"
     assert o1.metrics["val_rmspe"] < 0.1
+    assert o1.protocol == "inner-split-v1"
+    assert o1.inner_window == "2015-03-28..2015-05-08@2015-03-27"
+    assert o1.metrics["trees"] >= 1 and 0 < o1.metrics["interval_coverage_80"] <= 1
 
     # The same data and window again: a tie keeps the champion.
     o2 = handle_message(trainer, b"r2", request("r2"))
@@ -172,8 +175,18 @@ def test_requests_end_to_end(names: Names, examples: list[dict]) -> None:
     assert tr.client.get_model_version_by_alias(name, "challenger").version == "2"
     run = tr.client.get_run(o1.run_id)
     assert run.data.params["val_mode"] == "snapshot"
+    assert run.data.params["protocol"] == "inner-split-v1"
+    assert run.data.params["inner_window"] == o1.inner_window
+    assert "val_rmspe_week_1" in run.data.metrics and "calibration_factor" in run.data.metrics
     arts = {a.path for a in tr.client.list_artifacts(o1.run_id)}
-    assert {"export", "golden", "validation", "dataset.json", "feature_importance.json"} <= arts
+    assert {
+        "export",
+        "golden",
+        "validation",
+        "dataset.json",
+        "feature_importance.json",
+        "validation.json",
+    } <= arts
 
     results = _read_all(names, names.train_results)
     by_id: dict[str, list[str]] = {}

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from .outcome import Outcome
 
 
-def bench_summary(o: Outcome) -> dict[str, Any]:
+def machine() -> dict[str, Any]:
+    """The machine's cores and load averages (training is CPU-bound: the numbers need them)."""
+    one, five, fifteen = os.getloadavg()
+    return {
+        "cpus": os.cpu_count(),
+        "load_1m": round(one, 2),
+        "load_5m": round(five, 2),
+        "load_15m": round(fifteen, 2),
+    }
+
+
+def bench_summary(
+    o: Outcome,
+    *,
+    read_seconds_incremental: float | None = None,
+    load_before: dict[str, Any] | None = None,
+    load_after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """bench/results/train.json from an outcome (null where a failed run measured nothing)."""
 
     def num(v: float | None, digits: int) -> float | None:
@@ -16,17 +34,35 @@ def bench_summary(o: Outcome) -> dict[str, Any]:
 
     return {
         "rows": o.rows,
-        "train_seconds": num(o.timings.get("train_seconds"), 2),
-        "val_rmspe": num(o.metrics.get("val_rmspe"), 5),
+        "protocol": o.protocol,
         "val_window": o.val_window,
+        "inner_window": o.inner_window,
+        "val_rmspe": num(o.metrics.get("val_rmspe"), 5),
+        "inner_val_rmspe": num(o.metrics.get("inner_val_rmspe"), 5),
+        "trees": int(o.metrics["trees"]) if "trees" in o.metrics else None,
+        "calibration_factor": num(o.metrics.get("calibration_factor"), 5),
+        "rmspe_by_horizon_week": {k: num(v, 5) for k, v in o.rmspe_by_horizon_week.items()},
+        "rmspe_by_store_type": {k: num(v, 5) for k, v in o.rmspe_by_store_type.items()},
+        "interval_coverage_80": num(o.metrics.get("interval_coverage_80"), 4),
+        "intervals": o.intervals,
+        "train_seconds": num(o.timings.get("train_seconds"), 2),
+        "read_seconds": num(o.timings.get("read_seconds"), 2),
+        "read_seconds_incremental": num(read_seconds_incremental, 3),
         "status": o.status,
         "reason": o.reason,
         "timings": {k: num(v, 2) for k, v in o.timings.items()},
+        "machine": {"before": load_before, "after": load_after},
+        "read": {k: v for k, v in o.read.items() if k not in ("offsets", "feature_names")},
         "note": (
-            "train_seconds = wall time of the validated fit (early stopping on the window) plus the "
-            "refit on the whole range, nthread=2, hist; reading and decoding the topic are in timings. "
-            "train_cpu_seconds is the CPU time of the same (all threads): on a busy shared machine it "
-            "is the steadier measure."
+            f"protocol {o.protocol}: early stopping (trees), calibration and interval quantiles are chosen "
+            "on "
+            "the inner window (examples as of a day before it; snapshots when the processor still holds that "
+            "day); a model trained on every day before the reported window with those choices scores the "
+            "reported window once (feature snapshots as of the day before it). train_seconds = inner fit + "
+            "outer fit + intervals + refit on the whole range, nthread=2, hist; read_seconds is the read of "
+            "the run (cache or full), read_seconds_incremental a second read right after it (no new data). "
+            "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it is the "
+            "steadier measure; machine gives the load."
         ),
         "metrics": {k: num(v, 5) for k, v in o.metrics.items()},
     }

@@ -152,14 +152,29 @@ def main(argv: list[str] | None = None) -> int:
         params=params,
     )
     if args.cmd == "bench":
+        import time
+
+        from .bench import machine
+        from .reading import read_examples
+
         params.setdefault("nthread", "2")
+        before = machine()
         o = Trainer(cfg).run(req, publish=False, track=False)
-        summary = bench_summary(o)
+        after = machine()
+        incremental = None
+        if cfg.cache_dir is not None:
+            t = time.perf_counter()
+            read_examples(cfg.brokers, cfg.names.training_examples, cfg.read_timeout, cfg.cache_dir)
+            incremental = time.perf_counter() - t
+        summary = bench_summary(o, read_seconds_incremental=incremental, load_before=before, load_after=after)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(summary, indent=2) + "\n")
         print(
-            f"bench-train: {o.status} rows={summary['rows']} train_seconds={summary['train_seconds']} "
-            f"val_rmspe={summary['val_rmspe']} val_window={summary['val_window']} "
+            f"bench-train: {o.status} rows={summary['rows']} protocol={summary['protocol']} "
+            f"train_seconds={summary['train_seconds']} val_rmspe={summary['val_rmspe']} "
+            f"val_window={summary['val_window']} inner_window={summary['inner_window']} "
+            f"trees={summary['trees']} coverage80={summary['interval_coverage_80']} "
+            f"read_seconds_incremental={summary['read_seconds_incremental']} "
             f"(timings {summary['timings']}) -> {args.out}"
         )
         return 0 if o.status == "succeeded" else 1

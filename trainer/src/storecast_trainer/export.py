@@ -175,11 +175,12 @@ def _tree_block(index: int, t: _Tree, add: float) -> str:
     return "\n".join(lines) + "\n\n\n"
 
 
-def to_lightgbm_text(booster: xgb.Booster, feature_names: Sequence[str]) -> str:
+def to_lightgbm_text(booster: xgb.Booster, feature_names: Sequence[str], shift: float = 0.0) -> str:
     """Export ``booster`` as a LightGBM v3 text model over ``feature_names`` (in column order).
 
-    The result predicts XGBoost's margin (``output_margin=True``) for float32-rounded inputs, with
-    NaN as missing. Raises ExportError when the booster cannot be exported faithfully.
+    The result predicts XGBoost's margin (``output_margin=True``) plus ``shift`` (a calibration
+    factor c is shift log(c) on log1p(sales)) for float32-rounded inputs, with NaN as missing.
+    Raises ExportError when the booster cannot be exported faithfully.
     """
     trees, base, num_feature = _trees(booster_json(booster))
     names = list(feature_names)
@@ -188,7 +189,7 @@ def to_lightgbm_text(booster: xgb.Booster, feature_names: Sequence[str]) -> str:
     for n in names:
         if not n or any(c.isspace() or c in "=[]:," for c in n):
             raise ExportError(f"feature name {n!r} cannot be written in LightGBM text")
-    blocks = [_tree_block(i, t, base if i == 0 else 0.0) for i, t in enumerate(trees)]
+    blocks = [_tree_block(i, t, base + shift if i == 0 else 0.0) for i, t in enumerate(trees)]
     header = [
         "tree",
         "version=v3",

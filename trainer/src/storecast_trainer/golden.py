@@ -47,12 +47,15 @@ def golden_rows(x: np.ndarray, seed: int, n: int = 2000) -> np.ndarray:
     return np.concatenate([rows, np.full((1, x.shape[1]), np.nan)])
 
 
-def export_checked(booster: xgb.Booster, names: list[str], x: np.ndarray, seed: int) -> CheckedExport:
-    """Export booster and check the export against XGBoost on golden rows drawn from x; raise
-    RuntimeError when they differ by more than PARITY_TOLERANCE (nothing is published then)."""
-    text = to_lightgbm_text(booster, names)
+def export_checked(
+    booster: xgb.Booster, names: list[str], x: np.ndarray, seed: int, shift: float = 0.0
+) -> CheckedExport:
+    """Export booster (its margin plus shift) and check the export against XGBoost on golden rows
+    drawn from x; raise RuntimeError when they differ by more than PARITY_TOLERANCE (nothing is
+    published then). The golden margins include the shift: they are what the export must predict."""
+    text = to_lightgbm_text(booster, names, shift)
     rows = golden_rows(x, seed=seed)
-    margin = booster.predict(xgb.DMatrix(rows, feature_names=names), output_margin=True)
+    margin = booster.predict(xgb.DMatrix(rows, feature_names=names), output_margin=True) + shift
     diff = np.abs(lightgbm_text_predict(text, rows) - margin) / np.maximum(np.abs(margin), 1e-12)
     worst = float(diff.max())
     if worst > PARITY_TOLERANCE:

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -23,6 +24,15 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
     val_window: str = ""
     decision: str = ""
+    #: The validation protocol (train.PROTOCOL) and its inner window.
+    protocol: str = ""
+    inner_window: str = ""
+    rmspe_by_horizon_week: dict[str, float] = field(default_factory=dict)
+    rmspe_by_store_type: dict[str, float] = field(default_factory=dict)
+    #: The prediction intervals (train.Intervals.to_json()).
+    intervals: dict[str, Any] = field(default_factory=dict)
+    #: How the examples were read (reading.read_examples' description and the split's rows).
+    read: dict[str, Any] = field(default_factory=dict)
 
 
 def now_rfc3339() -> str:

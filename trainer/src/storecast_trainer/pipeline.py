@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from .golden import FORMAT, export_checked
 from .metrics import rmspe
 from .names import Names, model_name
 from .outcome import Outcome, finite
-from .promotion import Window, champion_for_decision, decide
+from .promotion import ChampionRun, Window, champion_for_decision, decide
 from .publishing import Publisher
 from .reading import read_examples
 from .request import Request, RequestError
@@ -116,7 +117,7 @@ class Trainer:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         everything, dataset = read_examples(
-            self.cfg.brokers, self.names.training_examples, self.cfg.read_timeout
+            self.cfg.brokers, self.names.training_examples, self.cfg.read_timeout, self.cfg.cache_dir
         )
         timings["read_seconds"] = time.perf_counter() - t
         ex = filter_examples(everything, store=req.store, start=req.start, end=req.end)
@@ -131,22 +132,31 @@ class Trainer:
         # The range ends at the last day with data (a request may name a later end date).
         end = min(req.end, last) if req.end is not None else last
         window = train.validation_window(end, p.val_days)
-        if first >= window.first:
+        inner = train.inner_window(window, p.val_days)
+        if first >= inner.first:
             raise RequestError(
                 f"range {format_day(first)}..{format_day(end)} leaves no training days before the "
-                f"validation window {window.label()}"
+                f"inner window {inner.label()} (the reported window is {window.label()})"
             )
         stores = sorted(int(s) for s in np.unique(ex.store))
 
         t = time.perf_counter()
         val, mode, snap_desc = self._validation_rows(req, ex, stores, window)
+        inner_val, inner_mode, inner_desc = self._validation_rows(req, ex, stores, inner)
         timings["snapshot_seconds"] = time.perf_counter() - t
         train.check_validation_rows(val, window)
+        train.check_validation_rows(inner_val, inner)
+        inner_rows = train.training_rows(ex, inner)
         train_rows = train.training_rows(ex, window)
         log.info(
-            "request %s: %d rows in range, %d before window %s, %d validation rows (%s)",
+            "request %s: %d rows in range; inner: %d before %s, %d rows (%s); reported: %d before %s, "
+            "%d rows (%s)",
             req.id,
             len(ex),
+            len(inner_rows),
+            inner.label(),
+            len(inner_val),
+            inner_mode,
             len(train_rows),
             window.label(),
             len(val),
@@ -154,40 +164,62 @@ class Trainer:
         )
 
         cpu0 = time.process_time()
-        fit = train.fit_validate(train_rows, val, p)
-        timings["fit_seconds"] = fit.seconds
+        v = train.validate(inner_rows, inner_val, train_rows, val, p)
+        timings.update(v.seconds)
+        del inner_rows, train_rows
         log.info(
-            "request %s: validated in %.1fs: %d rounds, val_rmspe %.5f",
+            "request %s: %d trees (inner %s rmspe %.5f, calibration %.4f), reported %s rmspe %.5f, "
+            "interval coverage %.3f",
             req.id,
-            fit.seconds,
-            fit.rounds,
-            fit.metrics["val_rmspe"],
+            v.rounds,
+            inner.label(),
+            v.inner_rmspe,
+            v.calibration,
+            window.label(),
+            v.metrics["val_rmspe"],
+            v.metrics["interval_coverage_80"],
         )
-        final, timings["refit_seconds"] = train.refit(ex, p, fit.rounds)
+        final, timings["refit_seconds"] = train.refit(ex, p, v.rounds)
         log.info("request %s: refit on %d rows in %.1fs", req.id, len(ex), timings["refit_seconds"])
-        timings["train_seconds"] = timings["fit_seconds"] + timings["refit_seconds"]
-        # CPU time of fit + refit (all threads): a load-independent measure on a shared machine.
+        timings["train_seconds"] = (
+            v.seconds["inner_fit_seconds"]
+            + v.seconds["outer_fit_seconds"]
+            + v.seconds["interval_seconds"]
+            + timings["refit_seconds"]
+        )
+        # CPU time of every fit (all threads): a load-independent measure on a shared machine.
         timings["train_cpu_seconds"] = time.process_time() - cpu0
 
-        # Export and check it against XGBoost on golden rows before anything is published.
-        export = export_checked(final, ex.names, val.x, seed=p.seed)
+        # Export (calibration folded in) and check it against XGBoost on golden rows before
+        # anything is published.
+        export = export_checked(final, ex.names, val.x, seed=p.seed, shift=math.log(v.calibration))
 
         metrics_ = {
-            **fit.metrics,
-            "best_rounds": float(fit.rounds),
-            "train_rows": float(len(train_rows)),
+            **v.metrics,
+            "inner_val_rmspe": v.inner_rmspe,
+            "inner_val_rmspe_uncalibrated": v.inner_rmspe_uncalibrated,
+            "calibration_factor": v.calibration,
+            "trees": float(v.rounds),
+            "best_rounds": float(v.rounds),
+            "inner_train_rows": float(len(ex.take(ex.date < inner.first))),
+            "train_rows": float(len(ex.take(ex.date < window.first))),
             "rows": float(len(ex)),
             "export_max_rel_diff": export.max_rel_diff,
-            **{f"{k}": float(v) for k, v in timings.items()},
+            **{f"val_rmspe_week_{k}": x for k, x in v.by_week.items()},
+            **{f"val_rmspe_store_type_{k}": x for k, x in v.by_store_type.items()},
+            **{f"{k}": float(x) for k, x in timings.items()},
         }
         dataset.update(
             {
                 "store": req.store or "all",
                 "date_range": [format_day(first), format_day(last)],
                 "rows_in_range": len(ex),
-                "train_rows": len(train_rows),
                 "val_rows": len(val),
                 "val_mode": mode,
+                "inner_window": inner.label(),
+                "inner_val_rows": len(inner_val),
+                "inner_val_mode": inner_mode,
+                "inner_snapshots": inner_desc,
                 "stores": len(stores),
                 "schema": ex.schema,
                 "feature_names": ex.names,
@@ -198,10 +230,16 @@ class Trainer:
         o = Outcome(
             status="succeeded",
             model_name=name,
-            metrics=finite(fit.metrics),
+            metrics=finite(metrics_),
             rows=len(ex),
             timings=timings,
             val_window=window.label(),
+            protocol=train.PROTOCOL,
+            inner_window=inner.label(),
+            rmspe_by_horizon_week=v.by_week,
+            rmspe_by_store_type=v.by_store_type,
+            intervals=v.intervals.to_json(),
+            read=dataset,
         )
         if not track or self.tracker() is None:
             o.reason = "not tracked (no MLflow)"
@@ -215,8 +253,9 @@ class Trainer:
             examples=ex,
             val=val,
             window=window,
+            inner=inner,
             val_mode=mode,
-            fit=fit,
+            validation=v,
             final=final,
             export=export,
             metrics=metrics_,
@@ -262,17 +301,18 @@ class Trainer:
         artifact = r.export.text.encode()
         sha = hashlib.sha256(artifact).hexdigest()
         tags = {"request_id": r.req.id, "requested_by": r.req.requested_by, "model_name": r.name}
-        val_rmspe = r.fit.metrics["val_rmspe"]
+        # The gate compares honest scores: the reported window scored once (train.validate).
+        val_rmspe = r.validation.metrics["val_rmspe"]
         with tr.start_run(f"train-{r.req.id}", tags) as run:
             o.run_id = run.info.run_id
             o.version = version = log_run(tr, o.run_id, r)
 
-            def rescore(run_id: str) -> float | None:
-                b = tr.validation_model(run_id)
+            def rescore(champ: ChampionRun) -> float | None:
+                b = tr.validation_model(champ.run_id)
                 if b is None:
                     return None
                 x = xgb.DMatrix(r.val.x, feature_names=r.examples.names)
-                return rmspe(r.val.label, np.expm1(b.predict(x)))
+                return rmspe(r.val.label, champ.calibration * np.expm1(b.predict(x)))
 
             champ = champion_for_decision(tr.champion(r.name), r.examples.names, r.window, rescore)
             decision = decide(val_rmspe, r.window, champ)
@@ -291,7 +331,7 @@ class Trainer:
                         r.name,
                         version,
                         o.run_id,
-                        r.fit.metrics,
+                        r.metrics,
                         r.examples.names,
                         r.examples.schema,
                         artifact,

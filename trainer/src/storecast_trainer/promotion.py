@@ -87,22 +87,24 @@ class ChampionRun:
     window: Window | None
     val_rmspe: float
     feature_names: list[str] | None
+    #: The calibration factor its forecasts are multiplied by (1.0 for runs without one).
+    calibration: float = 1.0
 
 
 def champion_for_decision(
     champ: ChampionRun | None,
     challenger_names: list[str],
     window: Window,
-    rescore: Callable[[str], float | None],
+    rescore: Callable[[ChampionRun], float | None],
 ) -> Champion | None:
     """Build promotion.Champion: re-score the champion's validation model on the challenger's window
-    (``rescore(run_id) -> rmspe``) when the windows differ."""
+    (``rescore(champ) -> rmspe``) when the windows differ."""
     if champ is None:
         return None
     same = champ.feature_names is None or champ.feature_names == challenger_names
     rescored = None
     if same and champ.window != window and (champ.window is None or champ.window.first <= window.first):
-        rescored = rescore(champ.run_id)
+        rescored = rescore(champ)
     return Champion(
         version=champ.version,
         window=champ.window,

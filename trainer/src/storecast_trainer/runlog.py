@@ -21,7 +21,7 @@ from .plots import validation_plot
 from .promotion import Decision, Window
 from .request import Request
 from .tracking import FEATURES, VALIDATION_MODEL, Tracker, window_params
-from .train import TRANSFORM, Fit, TrainParams
+from .train import INTERVAL_METHOD, PROTOCOL, TRANSFORM, TrainParams, Validation
 
 
 @dataclass
@@ -34,8 +34,9 @@ class RunRecord:
     examples: Examples
     val: Examples
     window: Window
+    inner: Window
     val_mode: str
-    fit: Fit
+    validation: Validation
     final: xgb.Booster
     export: CheckedExport
     metrics: dict[str, float]
@@ -46,11 +47,21 @@ class RunRecord:
 
 def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
     """Log r into the active run and register its model; return the new version."""
-    ex, fit, window = r.examples, r.fit, r.window
+    ex, v, window = r.examples, r.validation, r.window
+    fit = v.inner
     mlflow.log_params(
         {
-            **{k: str(v) for k, v in r.params.__dict__.items()},
+            **{k: str(x) for k, x in r.params.__dict__.items()},
             **window_params(window),
+            "protocol": PROTOCOL,
+            "inner_window": r.inner.label(),
+            "inner_first": format_day(r.inner.first),
+            "inner_last": format_day(r.inner.last),
+            "inner_as_of": format_day(r.inner.as_of),
+            "inner_val_mode": str(r.dataset.get("inner_val_mode", "")),
+            "trees": str(v.rounds),
+            "calibration_factor": f"{v.calibration:.6f}",
+            "interval_method": INTERVAL_METHOD,
             "store": str(r.req.store or "all"),
             "start_date": format_day(r.req.start) if r.req.start is not None else "",
             "end_date": format_day(r.trained_through),
@@ -63,16 +74,17 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
         }
     )
     mlflow.log_metrics(finite(r.metrics))
-    for h, v in sorted(fit.per_horizon.items()):
-        if math.isfinite(v):
-            mlflow.log_metric("val_rmspe_by_horizon", v, step=h)
-    for i, v in enumerate(fit.history):
+    for h, x in sorted(v.per_horizon.items()):
+        if math.isfinite(x):
+            mlflow.log_metric("val_rmspe_by_horizon", x, step=h)
+    for i, x in enumerate(fit.history):
         if i % 10 == 0 or i == len(fit.history) - 1:
-            mlflow.log_metric("val_rmse_log1p", float(v), step=i)
+            mlflow.log_metric("inner_val_rmse_log1p", float(x), step=i)
+    mlflow.log_dict(validation_summary(r), "validation.json")
     mlflow.log_dict(r.dataset, "dataset.json")
     mlflow.log_dict({"feature_names": ex.names, "feature_schema": ex.schema}, FEATURES)
     mlflow.log_dict(dict(sorted(fit.importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
-    mlflow.log_dict({str(h): v for h, v in sorted(fit.per_horizon.items())}, "val_rmspe_by_horizon.json")
+    mlflow.log_dict({str(h): x for h, x in sorted(v.per_horizon.items())}, "val_rmspe_by_horizon.json")
     with tempfile.TemporaryDirectory() as d:
         dp = Path(d)
         (dp / "model.txt").write_text(r.export.text)
@@ -83,15 +95,15 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
         write_rows_csv_gz(dp / "rows.csv.gz", ex.names, r.export.rows, r.export.margin)
         mlflow.log_artifact(str(dp / "rows.csv.gz"), "golden")
         mlflow.log_artifact(str(dp / "manifest.json"), "golden")
-        fit.booster.save_model(str(dp / "model.json"))
+        v.booster.save_model(str(dp / "model.json"))
         mlflow.log_artifact(str(dp / "model.json"), VALIDATION_MODEL.rsplit("/", 1)[0])
         validation_plot(
             dp / "validation.png",
             r.val.date,
             r.val.label,
-            fit.pred,
-            fit.per_horizon,
-            f"{r.name}: validation {window.label()} (RMSPE {fit.metrics['val_rmspe']:.4f})",
+            v.pred,
+            v.per_horizon,
+            f"{r.name}: validation {window.label()} (RMSPE {v.metrics['val_rmspe']:.4f}, {PROTOCOL})",
         )
         mlflow.log_artifact(str(dp / "validation.png"), "validation")
     info = mlflow.xgboost.log_model(r.final, name="model", model_format="json")
@@ -102,6 +114,37 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
         f"request {r.req.id} by {r.req.requested_by or '?'}; validation {window.label()} ({r.val_mode})",
         getattr(info, "model_id", None),
     )
+
+
+def serving_manifest(v: Validation) -> dict[str, Any]:
+    """What serving needs besides the trees: the protocol, trees, calibration (already folded into
+    the export's margin) and the prediction intervals."""
+    return {
+        "protocol": PROTOCOL,
+        "trees": v.rounds,
+        "calibration_factor": v.calibration,
+        "calibration_folded": True,
+        "intervals": v.intervals.to_json(),
+    }
+
+
+def validation_summary(r: RunRecord) -> dict[str, Any]:
+    """The honest protocol's record: windows, trees, calibration, scores per week and store type."""
+    v = r.validation
+    return {
+        "protocol": PROTOCOL,
+        "val_window": r.window.label(),
+        "inner_window": r.inner.label(),
+        "trees": v.rounds,
+        "calibration_factor": v.calibration,
+        "inner_val_rmspe": v.inner_rmspe,
+        "inner_val_rmspe_uncalibrated": v.inner_rmspe_uncalibrated,
+        "val_rmspe": v.metrics["val_rmspe"],
+        "rmspe_by_horizon_week": v.by_week,
+        "rmspe_by_store_type": v.by_store_type,
+        "interval_coverage_80": v.metrics["interval_coverage_80"],
+        "intervals": v.intervals.to_json(),
+    }
 
 
 def log_decision(d: Decision, version: str) -> None:

@@ -92,6 +92,7 @@ class Tracker:
             window=window_from_params(run.data.params),
             val_rmspe=float(run.data.metrics.get("val_rmspe", float("nan"))),
             feature_names=names,
+            calibration=float(run.data.metrics.get("calibration_factor", 1.0)),
         )
 
     def validation_model(self, run_id: str) -> xgb.Booster | None:

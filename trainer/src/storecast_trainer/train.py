@@ -10,6 +10,7 @@ is refit on the whole range with the number of rounds early stopping chose.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -176,3 +177,176 @@ def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[xgb.Booster,
     t0 = time.perf_counter()
     booster = xgb.train(p.xgb_params(), _dmatrix(all_rows, None, p.max_bin), num_boost_round=rounds)
     return booster, time.perf_counter() - t0
+
+
+#: The honest protocol's name, recorded with every run (MLflow param, train.json).
+PROTOCOL = "inner-split-v1"
+#: Nominal coverage of the prediction intervals.
+INTERVAL_LEVEL = 0.8
+#: How the intervals are computed (recorded in the artifact and on the run).
+INTERVAL_METHOD = "conformal-log-residual-quantiles-by-horizon-week"
+#: Horizon weeks: horizons 1..7 are week 1, ..., 43..48 week 7.
+HORIZON_WEEKS = range(1, (47 // 7) + 2)
+#: Fewest residuals a horizon week needs for its own quantiles (else all weeks' are used).
+MIN_INTERVAL_ROWS = 50
+
+
+def inner_window(outer: Window, days: int) -> Window:
+    """The inner window: the ``days`` days before the reported window, forecast as of the day
+    before its first day. Every choice (trees, calibration, intervals) is made on it."""
+    last = outer.first - 1
+    first = last - days + 1
+    return Window(as_of=first - 1, first=first, last=last)
+
+
+def horizon_week(horizon: np.ndarray) -> np.ndarray:
+    """Week of each horizon: 1 for horizons 1..7, 2 for 8..14, ..., 7 for 43..48."""
+    return (np.asarray(horizon) - 1) // 7 + 1
+
+
+def calibration_factor(y: np.ndarray, pred: np.ndarray) -> float:
+    """The multiplier c minimising RMSPE of c*pred against y (days with y > 0): the closed form
+    sum(p/y) / sum((p/y)^2). 1.0 when there is nothing to fit."""
+    m = y > 0
+    r = pred[m] / y[m]
+    d = float(np.sum(r * r))
+    return float(np.sum(r)) / d if d > 0 else 1.0
+
+
+@dataclass
+class Intervals:
+    """Prediction intervals as quantiles of log residuals (log1p(y) - margin) by horizon week:
+    a forecast with margin m at horizon week w lies in [expm1(m + low[w]), expm1(m + high[w])]."""
+
+    level: float
+    method: str
+    low: dict[int, float]
+    high: dict[int, float]
+
+    def bounds(self, margin: np.ndarray, horizon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Low and high sales of each forecast."""
+        w = horizon_week(horizon)
+        lo = np.array([self.low[int(k)] for k in w]) if len(w) else np.zeros(0)
+        hi = np.array([self.high[int(k)] for k in w]) if len(w) else np.zeros(0)
+        return np.expm1(margin + lo), np.expm1(margin + hi)
+
+    def to_json(self) -> dict[str, object]:
+        """The form recorded in the model artifact's manifest and on the run."""
+        return {
+            "level": self.level,
+            "method": self.method,
+            "horizon_weeks": {str(k): [self.low[k], self.high[k]] for k in sorted(self.low)},
+        }
+
+
+def conformal_intervals(y: np.ndarray, margin: np.ndarray, horizon: np.ndarray, level: float) -> Intervals:
+    """Split-conformal intervals from residuals on rows the model did not learn from."""
+    r = np.log1p(y) - margin
+    a = (1 - level) / 2
+    w = horizon_week(horizon)
+    all_lo, all_hi = (float(np.quantile(r, q)) for q in (a, 1 - a))
+    low, high = {}, {}
+    for k in HORIZON_WEEKS:
+        rk = r[w == k]
+        if rk.size >= MIN_INTERVAL_ROWS:
+            low[k], high[k] = float(np.quantile(rk, a)), float(np.quantile(rk, 1 - a))
+        else:
+            low[k], high[k] = all_lo, all_hi
+    return Intervals(level, INTERVAL_METHOD, low, high)
+
+
+#: Store type codes of the store_type feature (0..3).
+STORE_TYPES = "abcd"
+
+
+def window_report(
+    val: Examples, margin: np.ndarray, calibration: float, intervals: Intervals
+) -> tuple[dict[str, float], dict[str, float], dict[str, float], np.ndarray]:
+    """Score margins (log1p space, uncalibrated) on val: headline metrics (prefix val_), RMSPE per
+    horizon week and per store type, and the calibrated sales forecasts."""
+    pred = calibration * np.expm1(margin)
+    m = metrics.report(val.label, pred)
+    lo, hi = intervals.bounds(margin + np.log(calibration), val.horizon)
+    m["interval_coverage_80"] = (
+        float(np.mean((val.label >= lo) & (val.label <= hi))) if len(val) else math.nan
+    )
+    w = horizon_week(val.horizon)
+    by_week = {str(int(k)): metrics.rmspe(val.label[w == k], pred[w == k]) for k in np.unique(w)}
+    by_type: dict[str, float] = {}
+    if "store_type" in val.names:
+        st = val.x[:, val.names.index("store_type")]
+        for i, t in enumerate(STORE_TYPES):
+            if (st == i).any():
+                by_type[t] = metrics.rmspe(val.label[st == i], pred[st == i])
+    return m, by_week, by_type, pred
+
+
+@dataclass
+class Validation:
+    """The honest protocol's result: every choice made on the inner window, the reported window
+    scored once by a model trained on the days before it with those choices."""
+
+    inner: Fit
+    calibration: float
+    inner_rmspe_uncalibrated: float
+    inner_rmspe: float
+    intervals: Intervals
+    #: The model that was scored: trained on the days before the reported window.
+    booster: xgb.Booster
+    margin: np.ndarray
+    pred: np.ndarray
+    metrics: dict[str, float]
+    by_week: dict[str, float]
+    by_store_type: dict[str, float]
+    per_horizon: dict[int, float]
+    seconds: dict[str, float]
+
+    @property
+    def rounds(self) -> int:
+        """Trees chosen by early stopping on the inner window."""
+        return self.inner.rounds
+
+
+def validate(
+    inner_train: Examples, inner_val: Examples, outer_train: Examples, val: Examples, p: TrainParams
+) -> Validation:
+    """Run the honest protocol: early-stop on the inner window (trees), fit the calibration factor
+    (kept only if it improves the inner RMSPE) and the interval quantiles on it, then train on
+    every day before the reported window with those trees and score the window once."""
+    inner = fit_validate(inner_train, inner_val, p)
+    margin_inner = np.log1p(inner.pred)
+    raw = inner.metrics["val_rmspe"]
+    c = calibration_factor(inner_val.label, inner.pred)
+    calibrated = metrics.rmspe(inner_val.label, c * inner.pred)
+    if not calibrated < raw:
+        c, calibrated = 1.0, raw
+    t0 = time.perf_counter()
+    intervals = conformal_intervals(
+        inner_val.label, margin_inner + math.log(c), inner_val.horizon, INTERVAL_LEVEL
+    )
+    t_intervals = time.perf_counter() - t0
+    booster, t_outer = refit(outer_train, p, inner.rounds)
+    t0 = time.perf_counter()
+    margin = booster.predict(xgb.DMatrix(val.x, feature_names=val.names))
+    m, by_week, by_type, pred = window_report(val, margin, c, intervals)
+    per_h = metrics.per_horizon_rmspe(val.label, pred, val.horizon)
+    return Validation(
+        inner=inner,
+        calibration=c,
+        inner_rmspe_uncalibrated=raw,
+        inner_rmspe=calibrated,
+        intervals=intervals,
+        booster=booster,
+        margin=margin,
+        pred=pred,
+        metrics=m,
+        by_week=by_week,
+        by_store_type=by_type,
+        per_horizon=per_h,
+        seconds={
+            "inner_fit_seconds": inner.seconds,
+            "outer_fit_seconds": t_outer,
+            "interval_seconds": t_intervals,
+            "score_seconds": time.perf_counter() - t0,
+        },
+    )

@@ -1,0 +1,100 @@
+"""The honest protocol: every choice on the inner window, the reported window scored once."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import xgboost as xgb
+from conftest import synthetic
+
+from storecast_trainer import metrics, train
+from storecast_trainer.data import Examples, decode_examples, filter_examples, parse_day
+from storecast_trainer.export import lightgbm_text_predict, to_lightgbm_text
+
+
+def test_inner_window_ends_before_the_reported_one() -> None:
+    w = train.validation_window(parse_day("2015-06-19"), 43)
+    inner = train.inner_window(w, 43)
+    assert w.label() == "2015-05-08..2015-06-19@2015-05-07"
+    assert inner.label() == "2015-03-26..2015-05-07@2015-03-25"
+    assert inner.last == w.as_of and inner.last < w.first
+
+
+@pytest.mark.parametrize(("h", "week"), [(1, 1), (7, 1), (8, 2), (14, 2), (42, 6), (43, 7), (48, 7)])
+def test_horizon_week(h: int, week: int) -> None:
+    assert int(train.horizon_week(np.array([h]))[0]) == week
+
+
+def test_calibration_factor_minimises_rmspe() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.uniform(1000, 9000, 500)
+    pred = y * rng.lognormal(0.02, 0.1, 500)
+    c = train.calibration_factor(y, pred)
+    best = metrics.rmspe(y, c * pred)
+    for d in (-0.01, -0.001, 0.001, 0.01):
+        assert best < metrics.rmspe(y, (c + d) * pred)
+    assert train.calibration_factor(np.array([100.0]), np.array([200.0])) == pytest.approx(0.5)
+    assert train.calibration_factor(np.zeros(2), np.ones(2)) == 1.0
+
+
+def test_conformal_intervals_cover_their_level() -> None:
+    rng = np.random.default_rng(4)
+    n = 20_000
+    horizon = rng.integers(1, 49, n)
+    margin = rng.uniform(7, 9, n)
+    # Residuals widen with the horizon.
+    y = np.expm1(margin + rng.normal(0, 0.05 + 0.005 * horizon))
+    iv = train.conformal_intervals(y[: n // 2], margin[: n // 2], horizon[: n // 2], 0.8)
+    assert set(iv.low) == set(range(1, 8))
+    assert iv.high[7] - iv.low[7] > iv.high[1] - iv.low[1]
+    lo, hi = iv.bounds(margin[n // 2 :], horizon[n // 2 :])
+    cover = np.mean((y[n // 2 :] >= lo) & (y[n // 2 :] <= hi))
+    assert 0.77 < cover < 0.83
+    assert iv.to_json()["horizon_weeks"]["1"] == [iv.low[1], iv.high[1]]
+
+
+def _split() -> tuple[Examples, Examples, Examples, Examples]:
+    first, last = parse_day("2015-01-01"), parse_day("2015-06-19")
+    ex = filter_examples(decode_examples(synthetic(4, first, last)))
+    w = train.validation_window(last, 30)
+    inner = train.inner_window(w, 30)
+    in_window = (ex.date >= inner.first) & (ex.date <= inner.last) & (ex.as_of < inner.first)
+    return (
+        train.training_rows(ex, inner),
+        ex.take(in_window),
+        train.training_rows(ex, w),
+        ex.take(ex.date >= w.first),
+    )
+
+
+def test_choices_never_see_the_reported_window() -> None:
+    inner_train, inner_val, outer_train, val = _split()
+    p = train.TrainParams(max_depth=4, eta=0.3, num_boost_round=200, early_stopping_rounds=20, nthread=1)
+    a = train.validate(inner_train, inner_val, outer_train, val, p)
+    # The same data with the reported window's labels scaled: every choice stays, only the score moves.
+    moved = val.take(np.ones(len(val), bool))
+    moved.label = val.label * 1.5
+    b = train.validate(inner_train, inner_val, outer_train, moved, p)
+    assert (a.rounds, a.calibration, a.intervals) == (b.rounds, b.calibration, b.intervals)
+    assert a.metrics["val_rmspe"] < 0.1 < b.metrics["val_rmspe"]
+    # The scored model learned from days before the window only, with the inner window's trees.
+    assert a.booster.num_boosted_rounds() == a.rounds
+    assert a.inner_rmspe <= a.inner_rmspe_uncalibrated
+    assert set(a.by_week) <= {str(k) for k in range(1, 8)}
+    assert 0 < a.metrics["interval_coverage_80"] <= 1
+    np.testing.assert_allclose(a.pred, a.calibration * np.expm1(a.margin))
+
+
+def test_export_folds_the_calibration_shift() -> None:
+    inner_train, _, _, val = _split()
+    b = xgb.train(
+        {"max_depth": 3, "eta": 0.3, "nthread": 1},
+        xgb.DMatrix(inner_train.x, np.log1p(inner_train.label), feature_names=inner_train.names),
+        20,
+    )
+    shift = math.log(0.985)
+    text = to_lightgbm_text(b, val.names, shift)
+    margin = b.predict(xgb.DMatrix(val.x, feature_names=val.names), output_margin=True)
+    np.testing.assert_allclose(lightgbm_text_predict(text, val.x), margin + shift, rtol=1e-5)
