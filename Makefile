@@ -118,6 +118,7 @@ test: services vet airflow-venv ## Every test tier against the real stack: go ve
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 	$(MAKE) test-trainer
 	$(MAKE) test-airflow
+	$(MAKE) test-compose
 	$(MAKE) test-prometheus
 
 .PHONY: test-prometheus
@@ -147,6 +148,16 @@ airflow-venv: ## Create or refresh airflow/.venv from airflow/uv.lock (Airflow 3
 test-airflow: airflow-venv ## Airflow (Python): ruff lint and format check, the DAG import test and its callables against fakes (pytest).
 	cd airflow && .venv/bin/ruff check src tests dags && .venv/bin/ruff format --check src tests dags
 	cd airflow && .venv/bin/pytest
+.PHONY: checks-venv
+checks-venv: ## Create or refresh deploy/checks/.venv (hadolint, schemathesis) from its uv.lock.
+	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd deploy/checks && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$$(python3 -c 'import sys; print(sys.executable)')"
+
+.PHONY: test-compose
+test-compose: checks-venv ## Compose without Docker: hadolint on the Dockerfiles, nginx -t on nginx's config (the compose-spec loader test runs in go test: systemtest/compose_test.go).
+	deploy/checks/.venv/bin/hadolint deploy/docker/Dockerfile deploy/docker/trainer.Dockerfile
+	@command -v nginx >/dev/null || { echo "error: nginx is missing (apt-get install nginx-light; .ci/run installs it)" >&2; exit 1; }
+	tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && nginx -t -q -p "$$tmp" -c "$(CURDIR)/deploy/docker/nginx/nginx.conf" -g "error_log $$tmp/error.log;"
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).

@@ -56,6 +56,7 @@ type CLI struct {
 	Process ProcessCmd `cmd:"" help:"Run the Goka processors (per-store features, forecasts)."`
 	Sink    SinkCmd    `cmd:"" help:"Materialise sales and forecasts from Kafka into PostgreSQL."`
 	Serve   ServeCmd   `cmd:"" help:"Serve the forecast and training APIs, views and dashboard."`
+	Health  HealthCmd  `cmd:"" help:"Exit 0 when a URL answers 2xx (container healthchecks)."`
 }
 
 func main() {
