@@ -24,7 +24,7 @@ import (
 // component of the system (issue 15, item 6).
 var composeServices = []string{
 	"kafka", "postgres", "mlflow", "trainer", "topics", "produce", "process", "sink", "serve", "champion",
-	"prometheus", "grafana", "cadvisor", "node-exporter", "pgadmin", "kafka-ui", "nginx",
+	"prometheus", "grafana", "cadvisor", "node-exporter", "pgadmin", "kafka-ui", "nginx", "airflow",
 }
 
 // imageUsers are the users the third-party images run as when the service
@@ -43,6 +43,7 @@ var imageUsers = map[string]struct {
 	"ghcr.io/kafbat/kafka-ui":     {"kafkaui (100)", nil},
 	"nginxinc/nginx-unprivileged": {"nginx (101)", nil},
 	"gcr.io/cadvisor/cadvisor":    {"root", nil},
+	"apache/airflow":              {"airflow (50000)", []string{"/opt/airflow/logs"}},
 	"storecast":                   {"", nil}, // built: its Dockerfile's USER
 	"storecast-trainer":           {"", nil}, // built: its Dockerfile's USER
 }
@@ -51,7 +52,10 @@ var imageUsers = map[string]struct {
 var rootImages = map[string]bool{"postgres": true, "gcr.io/cadvisor/cadvisor": true}
 
 // requiredSecrets are the variables compose refuses to start without.
-var requiredSecrets = []string{"STORECAST_PG_PASSWORD", "STORECAST_API_TOKEN", "GRAFANA_ADMIN_PASSWORD", "PGADMIN_EMAIL", "PGADMIN_PASSWORD"}
+var requiredSecrets = []string{
+	"STORECAST_PG_PASSWORD", "STORECAST_API_TOKEN", "GRAFANA_ADMIN_PASSWORD", "PGADMIN_EMAIL", "PGADMIN_PASSWORD",
+	"AIRFLOW_FERNET_KEY", "AIRFLOW_SECRET_KEY",
+}
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 	t.Helper()
@@ -120,9 +124,14 @@ func TestComposeProject(t *testing.T) {
 			t.Errorf("service %s is missing", name)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(root, "airflow")); err == nil {
-		if _, ok := p.Services["airflow"]; !ok {
-			t.Error("airflow/ exists but compose has no airflow service")
+	// nginx routes every UI and API of the list.
+	conf, err := os.ReadFile(filepath.Join(root, "deploy/docker/nginx/nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, route := range []string{"location / ", "predict|v1/", "docs", "location ~ ^/train", "location /mlflow/", "location /grafana/", "location /airflow/"} {
+		if !strings.Contains(string(conf), route) {
+			t.Errorf("nginx.conf routes nothing at %q", route)
 		}
 	}
 	ports := readmePorts(t)
