@@ -97,8 +97,27 @@ reset: down ## Stop the stack and DELETE its data (Kafka log, processor tables, 
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/storecast.
+build: web ## Build bin/storecast (with the dashboard bundle embedded: see web).
 	$(GO) build -o $(BIN) ./cmd/storecast
+
+# The dashboard (web/): npm ci from the lockfile, then vite build into
+# web/dist/app, which the Go package web embeds. Rebuilt only when its
+# sources or api/openapi.yaml change. `go build` without it serves a
+# placeholder page instead of the dashboard.
+WEB_SRC := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json web/scripts \
+	-type f -not -name schema.d.ts 2>/dev/null) api/openapi.yaml
+# Playwright must never download a browser: the e2e tier drives Debian's chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+web/node_modules/.ci-stamp: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/app/index.html: web/node_modules/.ci-stamp $(WEB_SRC)
+	cd web && npm run build
+
+.PHONY: web
+web: web/dist/app/index.html ## Build the dashboard bundle (npm ci, vite build) into web/dist/app; prints the first page's JavaScript size.
 
 .PHONY: fmt
 fmt: ## Format Go code (go fmt).

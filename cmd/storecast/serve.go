@@ -21,22 +21,24 @@ import (
 	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
+	"github.com/storecast/storecast/web"
 )
 
 // ServeCmd is `storecast serve`: the forecast API, the training API, the
 // store views and the model feed in one process.
 type ServeCmd struct {
-	ForecastAddr string        `help:"Listen address of the forecast API." default:"127.0.0.1:4242" env:"STORECAST_FORECAST_ADDR"`
-	TrainAddr    string        `help:"Listen address of the training API." default:"127.0.0.1:4243" env:"STORECAST_TRAIN_ADDR"`
-	DebugAddr    string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
-	APIToken     string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
-	StorageDir   string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
-	NamesSuffix  string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
-	LogQueue     int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
-	LogWait      time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
-	MaxRows      int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
-	CacheSize    int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
-	ShutdownWait time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
+	ForecastAddr  string        `help:"Listen address of the forecast API." default:"127.0.0.1:4242" env:"STORECAST_FORECAST_ADDR"`
+	TrainAddr     string        `help:"Listen address of the training API." default:"127.0.0.1:4243" env:"STORECAST_TRAIN_ADDR"`
+	DebugAddr     string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
+	DashboardAddr string        `help:"Listen address of the web dashboard (empty: off); the APIs allow CORS from its origin only." default:"127.0.0.1:8000" env:"STORECAST_DASHBOARD_ADDR"`
+	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
+	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
+	NamesSuffix   string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
+	LogQueue      int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
+	LogWait       time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
+	MaxRows       int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
+	CacheSize     int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
+	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
 }
 
 // Run runs the subcommand until ctx is done.
@@ -51,6 +53,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
+		"dashboard_addr", c.DashboardAddr, "dashboard_built", web.Built(),
 		"brokers", kcfg.Brokers, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
 	reg := g.Registry(log)
 	m := api.NewMetrics(reg)
@@ -130,6 +133,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 
+	var dash http.Handler
+	if c.DashboardAddr != "" {
+		if dash, err = web.NewHandler(web.Config{ForecastAddr: c.ForecastAddr, TrainAddr: c.TrainAddr, Logger: log.With("component", "dashboard")}); err != nil {
+			return err
+		}
+	}
+
 	// Run everything; the forecast log outlives the HTTP servers so every
 	// forecast served is flushed to Kafka.
 	logCtx, stopLog := context.WithCancel(context.Background())
@@ -142,8 +152,12 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	grp.Go(func() error { return modelFeed.Run(gctx) })
 	grp.Go(func() error { return resultFeed.Run(gctx) })
 	grp.Go(func() error { return metrics.Serve(gctx, log, c.DebugAddr, metrics.Handler(reg)) })
-	grp.Go(func() error { return c.listen(gctx, log, "forecast", c.ForecastAddr, forecastH) })
-	grp.Go(func() error { return c.listen(gctx, log, "train", c.TrainAddr, trainH) })
+	origins := web.Origins(c.DashboardAddr)
+	grp.Go(func() error { return c.listen(gctx, log, "forecast", c.ForecastAddr, web.CORS(origins, forecastH)) })
+	grp.Go(func() error { return c.listen(gctx, log, "train", c.TrainAddr, web.CORS(origins, trainH)) })
+	if dash != nil {
+		grp.Go(func() error { return c.listen(gctx, log, "dashboard", c.DashboardAddr, dash) })
+	}
 	err = grp.Wait()
 	stopLog()
 	if lerr := <-logDone; lerr != nil {
