@@ -21,10 +21,12 @@ export interface Props {
   band?: [number, number];
   height?: number;
   title: string;
+  /** extra attributes of the chart's box (test ids, counts) */
+  data?: Record<string, string | number>;
 }
 
 /** TimeSeriesChart draws series over days; its accessible name is title. */
-export function TimeSeriesChart({ x, series, band, height = 320, title }: Props) {
+export function TimeSeriesChart({ x, series, band, height = 320, title, data }: Props) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -47,12 +49,15 @@ export function TimeSeriesChart({ x, series, band, height = 320, title }: Props)
       ...(band ? { bands: [{ series: [band[0] + 1, band[1] + 1] as [number, number], fill: "rgba(214,96,77,0.18)" }] } : {}),
     };
     const plot = new uPlot(opts, [x, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
+    el.dataset.ready = "true";
     const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(el.clientWidth, 280), height }));
     ro.observe(el);
     return () => {
       ro.disconnect();
       plot.destroy();
+      delete el.dataset.ready;
     };
   }, [x, series, band, height]);
-  return <div ref={box} className="chart" role="img" aria-label={title} data-points={x.length} />;
+  const attrs = Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k.startsWith("data-") ? k : `data-${k}`, String(v)]));
+  return <div ref={box} className="chart" role="img" aria-label={title} {...attrs} />;
 }

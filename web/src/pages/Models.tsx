@@ -13,7 +13,7 @@ export default function Models() {
         <h2 id="served-h">Served</h2>
         <Show what={model}>
           {(m) => (
-            <dl className="facts">
+            <dl className="facts" data-testid="served-model">
               <dt>Name</dt>
               <dd>{m.name}</dd>
               <dt>Version</dt>

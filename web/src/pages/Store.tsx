@@ -91,7 +91,7 @@ function Features({ id, day }: { id: number; day: string }) {
   return (
     <Show what={f}>
       {(v) => (
-        <div className="scroll">
+        <div className="scroll" tabIndex={0}>
           <table>
             <caption>
               for {v.date} as of {v.as_of}
@@ -123,7 +123,14 @@ function SalesChart({ rows }: { rows: Row[] }) {
     const series: Series[] = [{ label: "forecast", color: "#d6604d", values: rows.map((r) => r.predicted_sales) }];
     return { x, series };
   }, [rows]);
-  return <TimeSeriesChart title="Daily sales forecast" x={data.x} series={data.series} />;
+  return (
+    <TimeSeriesChart
+      title="Daily sales forecast"
+      x={data.x}
+      series={data.series}
+      data={{ testid: "sales-chart", history: 0, forecast: rows.length }}
+    />
+  );
 }
 
 function WhatIf({ id, baseline }: { id: number; baseline: Schemas["ForecastsResponse"] }) {
@@ -158,7 +165,7 @@ function WhatIf({ id, baseline }: { id: number; baseline: Schemas["ForecastsResp
                   {signed(u.delta)} {u.percent === null ? "" : `(${u.percent >= 0 ? "+" : ""}${u.percent.toFixed(1)} %)`}
                 </dd>
               </dl>
-              <div className="scroll">
+              <div className="scroll" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

@@ -68,7 +68,7 @@ export default function Training() {
       )}
       <section className="card" aria-labelledby="recent-h">
         <h2 id="recent-h">Requests of this session</h2>
-        <div className="scroll">
+        <div className="scroll" tabIndex={0}>
           <table>
             <thead>
               <tr>
