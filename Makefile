@@ -133,12 +133,13 @@ clean: ## Remove build output (not the stack's state: see reset).
 # More tiers join `test` as prerequisites or recipe lines that fail the target
 # when they fail, e.g. `$(MAKE) test-trainer` (pytest) or `$(MAKE) test-web`.
 .PHONY: test
-test: services vet airflow-venv ## Every test tier against the real stack: go vet, go test -race (integration on).
+test: services vet airflow-venv web ## Every test tier against the real stack: go vet, go test -race (integration on), trainer, Airflow, Prometheus, dashboard.
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 	$(MAKE) test-trainer
 	$(MAKE) test-airflow
 	$(MAKE) test-compose
 	$(MAKE) test-prometheus
+	$(MAKE) test-web
 
 .PHONY: test-prometheus
 test-prometheus: ## Prometheus: promtool check config and rules, the rules' unit tests, a runbook and a test per alert.
@@ -177,6 +178,10 @@ test-compose: checks-venv ## Compose without Docker: hadolint on the Dockerfiles
 	deploy/checks/.venv/bin/hadolint deploy/docker/Dockerfile deploy/docker/trainer.Dockerfile
 	@command -v nginx >/dev/null || { echo "error: nginx is missing (apt-get install nginx-light; .ci/run installs it)" >&2; exit 1; }
 	tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && nginx -t -q -p "$$tmp" -c "$(CURDIR)/deploy/docker/nginx/nginx.conf" -g "error_log $$tmp/error.log;"
+
+.PHONY: test-web
+test-web: web ## Dashboard: Vitest (the build already type-checked it; Playwright runs in systemtest against the real stack).
+	cd web && npx vitest run
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).

@@ -7,6 +7,7 @@
 # Environment (defaults):
 #   STORECAST_FORECAST_ADDR  127.0.0.1:4242  forecast API
 #   STORECAST_TRAIN_ADDR     127.0.0.1:4243  training API
+#   STORECAST_DASHBOARD_ADDR 127.0.0.1:8000  web dashboard
 #   STORECAST_API_TOKEN      contents of $STATE_DIR/api-token
 #   STORECAST_BIN            <repo>/bin/storecast (make build)
 #   STORECAST_STATE_DIR      <repo>/.state
@@ -17,13 +18,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FORECAST_ADDR="${STORECAST_FORECAST_ADDR:-127.0.0.1:4242}"
 TRAIN_ADDR="${STORECAST_TRAIN_ADDR:-127.0.0.1:4243}"
+DASHBOARD_ADDR="${STORECAST_DASHBOARD_ADDR:-127.0.0.1:8000}"
 TOKEN_FILE="$STATE_DIR/api-token"
 PIDFILE="$RUN_DIR/serve.pid"
 LOGFILE="$LOG_DIR/serve.log"
 NEEDLE="$STORECAST_BIN serve"
-WHERE="forecast API on http://$FORECAST_ADDR (docs /docs), training API on http://$TRAIN_ADDR"
+WHERE="forecast API on http://$FORECAST_ADDR (docs /docs), training API on http://$TRAIN_ADDR, dashboard on http://$DASHBOARD_ADDR"
 
-healthy() { http_ok "http://$FORECAST_ADDR/health" && http_ok "http://$TRAIN_ADDR/health"; }
+healthy() { http_ok "http://$FORECAST_ADDR/health" && http_ok "http://$TRAIN_ADDR/health" && http_ok "http://$DASHBOARD_ADDR/health"; }
 
 # token: the API token, generated on first use.
 token() {
@@ -37,12 +39,13 @@ cmd_up() {
 	if ! pid_matches "$pid" "$NEEDLE"; then
 		require_free_port "serve (forecast API)" "${FORECAST_ADDR##*:}" STORECAST_FORECAST_ADDR
 		require_free_port "serve (training API)" "${TRAIN_ADDR##*:}" STORECAST_TRAIN_ADDR
+		require_free_port "serve (dashboard)" "${DASHBOARD_ADDR##*:}" STORECAST_DASHBOARD_ADDR
 	fi
 	# In the environment, not on the command line (ps shows that to everyone).
 	STORECAST_API_TOKEN="${STORECAST_API_TOKEN:-$(token)}"
 	export STORECAST_API_TOKEN
 	go_service_up serve "$PIDFILE" "$LOGFILE" "$NEEDLE" "$WHERE" healthy -- \
-		serve --forecast-addr "$FORECAST_ADDR" --train-addr "$TRAIN_ADDR"
+		serve --forecast-addr "$FORECAST_ADDR" --train-addr "$TRAIN_ADDR" --dashboard-addr "$DASHBOARD_ADDR"
 }
 
 case "${1:-}" in

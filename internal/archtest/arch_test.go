@@ -33,6 +33,7 @@ var rules = map[string][]string{
 	"processors":        {"processors", "topics", "features", "model", "forecasting", "internal/platform"},
 	"ingest":            {"ingest", "topics", "internal/platform"},
 	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "internal/platform"},
+	"web":               {"web"},
 }
 
 // belowAPI are the packages that must not depend on api, not even
