@@ -3,7 +3,7 @@
 import { api, unwrap } from "../api/client";
 import { Show } from "../components/Status";
 import { useLoad } from "../components/useLoad";
-import { num } from "../lib/format";
+import { ModelFacts } from "../components/ModelFacts";
 
 export default function Overview() {
   const model = useLoad(async () => unwrap(await (await api()).forecast.GET("/model/info")), []);
@@ -18,24 +18,7 @@ export default function Overview() {
         <section className="card" aria-labelledby="champion-h">
           <h2 id="champion-h">Champion</h2>
           <Show what={model}>
-            {(m) => (
-              <dl className="facts" data-testid="champion">
-                <dt>Model</dt>
-                <dd>
-                  {m.name} v{m.version}
-                </dd>
-                <dt>Trained through</dt>
-                <dd>{m.trained_through ?? "—"}</dd>
-                {Object.entries(m.metrics ?? {}).map(([k, v]) => (
-                  <div key={k} className="pair">
-                    <dt>{k}</dt>
-                    <dd>{num(v)}</dd>
-                  </div>
-                ))}
-                <dt>Loaded</dt>
-                <dd>{new Date(m.loaded_at).toLocaleString()}</dd>
-              </dl>
-            )}
+            {(m) => <ModelFacts m={m} testid="champion" />}
           </Show>
         </section>
         <section className="card" aria-labelledby="ready-h">

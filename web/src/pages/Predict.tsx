@@ -1,13 +1,42 @@
 // Predict: the original's form (store, date, promo, state holiday, school
 // holiday) with the answer, the model version and the horizon; an error is
 // shown next to the field the API names.
-import { useEffect, useState, type FormEvent } from "react";
+import { Fragment, useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, unwrap, type Schemas } from "../api/client";
 import { addDays } from "../lib/dates";
 import { forecastAsOf } from "../lib/asof";
 import { sales } from "../lib/format";
 
 type Req = Schemas["PredictRequest"];
+
+const yesNo: [string, string][] = [
+  ["0", "no"],
+  ["1", "yes"],
+];
+
+/** choices are the form's select fields, named as the API names them. */
+const choices: { field: "promo" | "stateholiday" | "schoolholiday" | "open"; label: string; options: [string, string][] }[] = [
+  { field: "promo", label: "Promo", options: yesNo },
+  {
+    field: "stateholiday",
+    label: "State holiday",
+    options: [
+      ["0", "none"],
+      ["a", "public holiday"],
+      ["b", "Easter"],
+      ["c", "Christmas"],
+    ],
+  },
+  { field: "schoolholiday", label: "School holiday", options: yesNo },
+  {
+    field: "open",
+    label: "Open",
+    options: [
+      ["1", "open"],
+      ["0", "closed"],
+    ],
+  },
+];
 
 export default function Predict() {
   const [form, setForm] = useState<Req>({ store_id: 1, date: "", promo: 0, stateholiday: "0", schoolholiday: 0, open: 1 });
@@ -62,44 +91,25 @@ export default function Predict() {
         <label htmlFor="date">Date</label>
         <input id="date" name="date" type="date" value={form.date} onChange={(e) => setForm({ ...form, date: e.target.value })} {...described("date")} />
         {fieldError("date")}
-        <label htmlFor="promo">Promo</label>
-        <select id="promo" name="promo" value={form.promo} onChange={(e) => setForm({ ...form, promo: Number(e.target.value) as 0 | 1 })} {...described("promo")}>
-          <option value={0}>no</option>
-          <option value={1}>yes</option>
-        </select>
-        {fieldError("promo")}
-        <label htmlFor="stateholiday">State holiday</label>
-        <select
-          id="stateholiday"
-          name="stateholiday"
-          value={form.stateholiday}
-          onChange={(e) => setForm({ ...form, stateholiday: e.target.value as Req["stateholiday"] })}
-          {...described("stateholiday")}
-        >
-          <option value="0">none</option>
-          <option value="a">public holiday</option>
-          <option value="b">Easter</option>
-          <option value="c">Christmas</option>
-        </select>
-        {fieldError("stateholiday")}
-        <label htmlFor="schoolholiday">School holiday</label>
-        <select
-          id="schoolholiday"
-          name="schoolholiday"
-          value={form.schoolholiday}
-          onChange={(e) => setForm({ ...form, schoolholiday: Number(e.target.value) as 0 | 1 })}
-          {...described("schoolholiday")}
-        >
-          <option value={0}>no</option>
-          <option value={1}>yes</option>
-        </select>
-        {fieldError("schoolholiday")}
-        <label htmlFor="open">Open</label>
-        <select id="open" name="open" value={form.open} onChange={(e) => setForm({ ...form, open: Number(e.target.value) as 0 | 1 })} {...described("open")}>
-          <option value={1}>open</option>
-          <option value={0}>closed</option>
-        </select>
-        {fieldError("open")}
+        {choices.map((c) => (
+          <Fragment key={c.field}>
+            <label htmlFor={c.field}>{c.label}</label>
+            <select
+              id={c.field}
+              name={c.field}
+              value={String(form[c.field])}
+              onChange={(e) => setForm({ ...form, [c.field]: c.field === "stateholiday" ? e.target.value : Number(e.target.value) })}
+              {...described(c.field)}
+            >
+              {c.options.map(([v, text]) => (
+                <option key={v} value={v}>
+                  {text}
+                </option>
+              ))}
+            </select>
+            {fieldError(c.field)}
+          </Fragment>
+        ))}
         <div />
         <button type="submit" disabled={busy}>
           Predict
