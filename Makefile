@@ -37,6 +37,8 @@ TOOLS   := $(STORECAST_STATE_DIR)/tools
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(TOOLS)/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 GOVULNCHECK_VERSION := v1.9.0
+GITLEAKS_VERSION := v8.30.1
+GITLEAKS := $(TOOLS)/gitleaks-$(GITLEAKS_VERSION)/gitleaks
 
 # The stack's environment (STORECAST_BROKERS, STORECAST_PG_DSN, ...), written
 # by `make up` to .state/env. A variable already set in the environment or on
@@ -138,6 +140,7 @@ test: services vet airflow-venv web ## Every test tier against the real stack: g
 	$(MAKE) test-trainer
 	$(MAKE) test-airflow
 	$(MAKE) test-compose
+	$(MAKE) test-security
 	$(MAKE) test-prometheus
 	$(MAKE) test-web
 
@@ -182,6 +185,14 @@ test-compose: checks-venv ## Compose without Docker: hadolint on the Dockerfiles
 .PHONY: test-web
 test-web: web ## Dashboard: Vitest (the build already type-checked it; Playwright runs in systemtest against the real stack).
 	cd web && npx vitest run
+
+.PHONY: test-security
+test-security: $(GITLEAKS) ## Secret scan of the repository and its whole git history (gitleaks, pinned; 0 findings). gosec runs in lint.
+	$(GITLEAKS) git --no-banner --redact --exit-code 1 .
+
+$(GITLEAKS):
+	mkdir -p $(@D)
+	GOBIN=$(abspath $(@D)) $(GO) install github.com/zricethezav/gitleaks/v8@$(GITLEAKS_VERSION)
 
 .PHONY: test-short
 test-short: ## Unit tests only, no services needed (go test -short).
