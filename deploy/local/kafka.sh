@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# kafka.sh {up|down|status|env}: a single-node Apache Kafka 4.x in KRaft mode
-# (broker and controller in one JVM) on loopback, run from the jars that
+# kafka.sh {up|down|status|env|run}: a single-node Apache Kafka 4.x in KRaft
+# mode (broker and controller in one JVM) on loopback, run from the jars that
 # Maven fetches with deploy/kafka/pom.xml.
+#
+# `run` starts the same broker in the foreground (the script execs the JVM,
+# so the caller's child pid is the broker's; no pid file): the private
+# brokers of outage tests (internal/testkit) run it with their own state
+# folder and ports and the jars of the stack's state folder.
 #
 # Environment (defaults):
 #   STORECAST_KAFKA_PORT             9092  client listener on 127.0.0.1
 #   STORECAST_KAFKA_CONTROLLER_PORT  9093  KRaft controller listener on 127.0.0.1
 #   STORECAST_KAFKA_HEAP             1g    JVM heap (-Xms and -Xmx)
 #   STORECAST_KAFKA_JMX_PORT         7071  the broker's metrics for Prometheus
-#                                          (JMX exporter agent) on 127.0.0.1
+#                                          (JMX exporter agent) on 127.0.0.1;
+#                                          set and empty: no agent
+#   STORECAST_KAFKA_LIBS             $STATE_DIR/kafka/libs  jars; when set,
+#                                    they must exist (never fetched there)
 #   STORECAST_STATE_DIR              <repo>/.state
 #
 # State: $STATE_DIR/kafka/{libs,agent,data,config,cluster.id}, pid in
@@ -18,14 +26,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 KAFKA_PORT="${STORECAST_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${STORECAST_KAFKA_CONTROLLER_PORT:-9093}"
 HEAP="${STORECAST_KAFKA_HEAP:-1g}"
-JMX_PORT="${STORECAST_KAFKA_JMX_PORT:-7071}"
+JMX_PORT="${STORECAST_KAFKA_JMX_PORT-7071}"
 # Prometheus' JMX exporter as a Java agent (Maven Central); the broker's
 # metrics on http://127.0.0.1:$JMX_PORT/metrics, filtered by jmx-exporter.yml.
 JMX_AGENT_VERSION=1.0.1
 JMX_AGENT="jmx_prometheus_javaagent-$JMX_AGENT_VERSION.jar"
 
 KAFKA_DIR="$STATE_DIR/kafka"
-LIBS="$KAFKA_DIR/libs"
+LIBS="${STORECAST_KAFKA_LIBS:-$KAFKA_DIR/libs}"
 DATA="$KAFKA_DIR/data"
 CONF="$KAFKA_DIR/config"
 PIDFILE="$RUN_DIR/kafka.pid"
@@ -42,6 +50,11 @@ kafka_version() { sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$PO
 # fetch_jars: copy the broker's jars into $LIBS when the pom changed.
 fetch_jars() {
 	local stamp="$LIBS/.pom.sha256" want
+	if [[ -n "${STORECAST_KAFKA_LIBS:-}" ]]; then
+		# Someone else's jars (a running stack's): use, never replace them.
+		[[ -f "$stamp" ]] || die "kafka: no jars in $LIBS; run 'make services' first"
+		return 0
+	fi
 	want="$(sha256sum "$POM" | cut -d' ' -f1)"
 	if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
 		return 0
@@ -59,7 +72,7 @@ fetch_jars() {
 
 # fetch_agent: the JMX exporter agent's jar, once per version.
 fetch_agent() {
-	[[ -s "$AGENT_DIR/$JMX_AGENT" ]] && return 0
+	[[ -z "$JMX_PORT" || -s "$AGENT_DIR/$JMX_AGENT" ]] && return 0
 	command -v mvn >/dev/null || die "kafka: mvn not found; install Maven (apt-get install -y maven)"
 	log "kafka: fetching the JMX exporter agent $JMX_AGENT_VERSION with Maven (first run only)"
 	mkdir -p "$AGENT_DIR"
@@ -177,6 +190,17 @@ api_versions() {
 	' _ "$KAFKA_PORT" | grep -qE '^[0-9a-f]{8}000000070000$'
 }
 
+# The broker's command line (up and run); the JMX exporter agent unless
+# STORECAST_KAFKA_JMX_PORT is set and empty.
+JAVA_CMD=(java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+	-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+	"$NEEDLE" -Dkafka.logs.dir="$LOG_DIR")
+if [[ -n "$JMX_PORT" ]]; then
+	JAVA_CMD+=(-javaagent:"$AGENT_DIR/$JMX_AGENT=127.0.0.1:$JMX_PORT:$JMX_CONFIG")
+fi
+JAVA_CMD+=(-Dlog4j2.configurationFile="$CONF/log4j2.properties"
+	-cp "$LIBS/*" kafka.Kafka "$CONF/server.properties")
+
 running_pid() {
 	local pid
 	pid="$(read_pid "$PIDFILE")"
@@ -193,7 +217,9 @@ cmd_up() {
 	fi
 	require_free_port kafka "$KAFKA_PORT" STORECAST_KAFKA_PORT
 	require_free_port "kafka controller" "$CONTROLLER_PORT" STORECAST_KAFKA_CONTROLLER_PORT
-	require_free_port "kafka metrics" "$JMX_PORT" STORECAST_KAFKA_JMX_PORT
+	if [[ -n "$JMX_PORT" ]]; then
+		require_free_port "kafka metrics" "$JMX_PORT" STORECAST_KAFKA_JMX_PORT
+	fi
 	fetch_jars
 	fetch_agent
 	write_config
@@ -201,17 +227,26 @@ cmd_up() {
 	format_storage
 	log "kafka: starting Apache Kafka $(kafka_version) (heap $HEAP)"
 	# setsid: the broker outlives the shell (and the make job) that started it.
-	setsid java -Xms"$HEAP" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-		-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-		"$NEEDLE" -Dkafka.logs.dir="$LOG_DIR" \
-		-javaagent:"$AGENT_DIR/$JMX_AGENT=127.0.0.1:$JMX_PORT:$JMX_CONFIG" \
-		-Dlog4j2.configurationFile="$CONF/log4j2.properties" \
-		-cp "$LIBS/*" kafka.Kafka "$CONF/server.properties" \
-		</dev/null >>"$OUTFILE" 2>&1 &
+	setsid "${JAVA_CMD[@]}" </dev/null >>"$OUTFILE" 2>&1 &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	wait_until kafka "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" api_versions
 	log "kafka: up (pid $pid), listening on 127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$CONTROLLER_PORT); logs $LOGFILE"
+}
+
+# cmd_run: the broker in the foreground; the caller owns (and stops) it.
+cmd_run() {
+	require_free_port kafka "$KAFKA_PORT" STORECAST_KAFKA_PORT
+	require_free_port "kafka controller" "$CONTROLLER_PORT" STORECAST_KAFKA_CONTROLLER_PORT
+	if [[ -n "$JMX_PORT" ]]; then
+		require_free_port "kafka metrics" "$JMX_PORT" STORECAST_KAFKA_JMX_PORT
+	fi
+	fetch_jars
+	fetch_agent
+	write_config
+	format_storage
+	log "kafka: running Apache Kafka $(kafka_version) in the foreground (heap $HEAP) on 127.0.0.1:$KAFKA_PORT"
+	exec "${JAVA_CMD[@]}" </dev/null
 }
 
 cmd_down() { stop_pid kafka "$PIDFILE" "$NEEDLE" 60; }
@@ -238,5 +273,6 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
-*) die "usage: $0 {up|down|status|env}" ;;
+run) cmd_run ;;
+*) die "usage: $0 {up|down|status|env|run}" ;;
 esac
