@@ -16,6 +16,7 @@ import (
 	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/internal/platform/health"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/publish"
@@ -39,6 +40,7 @@ type ServeCmd struct {
 	MaxRows       int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
 	CacheSize     int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
 	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
+	KafkaGrace    time.Duration `help:"/ready turns 503 when no background Kafka probe (one a second, 2s deadline) succeeded for this long." default:"15s" env:"STORECAST_READY_KAFKA_GRACE"`
 }
 
 // Run runs the subcommand until ctx is done.
@@ -101,7 +103,11 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	kafkaCheck := api.Check{Name: "kafka", Probe: kafka.Probe(client)}
+	// Readiness reads the verdict of a background probe (internal/platform/health).
+	kafkaDep := health.NewDependency("kafka",
+		kafka.Reachable(kcfg, string(names.ForecastResults), string(names.TrainRequests), string(names.Models)),
+		health.Config{Grace: c.KafkaGrace}, health.NewMetrics(reg), log)
+	kafkaCheck := api.Check{Name: kafkaDep.Name(), Probe: kafkaDep.Check}
 	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
 		Stores: storesH,
@@ -148,6 +154,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	go func() { logDone <- forecastLog.Run(logCtx) }()
 
 	grp, gctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return kafkaDep.Run(gctx) })
 	grp.Go(func() error { return vs.Run(gctx) })
 	grp.Go(func() error { return modelFeed.Run(gctx) })
 	grp.Go(func() error { return resultFeed.Run(gctx) })
