@@ -4,9 +4,11 @@
 // (batch_rows_per_s). It writes bench/results/predict.json and prints a
 // summary. It is a measurement, not a test.
 //
-// With -serve it starts `storecast serve` itself (on free loopback ports,
-// against the stack in the environment) and waits for /ready; otherwise it
-// loads the server at -url, which must be ready.
+// It starts `storecast serve` itself (-serve: on free loopback ports, against
+// the stack in the environment) and waits for /ready. The server reads the
+// user's store table and models but logs the forecasts it serves to a
+// forecast_results topic of the benchmark's own (bench/benchkit), deleted
+// at the end: the user's topics and tables get no benchmark rows.
 //
 // The load generator speaks HTTP/1.1 directly over TCP with pre-built
 // requests, so it spends as little CPU as possible on the machine it shares
@@ -22,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -36,6 +39,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/storecast/storecast/bench/benchkit"
+	"github.com/storecast/storecast/internal/platform/kafka"
 )
 
 type result struct {
@@ -84,8 +90,8 @@ func main() {
 
 func run() error {
 	var (
-		target   = flag.String("url", "http://127.0.0.1:4242", "forecast API base URL (ignored with -serve)")
-		serve    = flag.String("serve", "", "path of the storecast binary to start as the server (empty: use -url)")
+		brokers  = flag.String("brokers", envOr("STORECAST_BROKERS", "127.0.0.1:9092"), "Kafka bootstrap brokers (STORECAST_BROKERS)")
+		serve    = flag.String("serve", "bin/storecast", "path of the storecast binary to start as the server")
 		uncached = flag.Bool("uncached", true, "with -serve: measure again against a server with the prediction cache off")
 		conns    = flag.Int("c", 64, "concurrent keep-alive connections for /predict")
 		duration = flag.Duration("d", 10*time.Second, "measured duration of the /predict load")
@@ -121,31 +127,32 @@ func run() error {
 		res.BatchRowsPerS, res.BatchRowsPerSWarm, res.BatchRows, res.BatchSecondsP = m.batchCold, m.batchWarm, m.batchRows, m.batchColdSeconds
 		res.ModelVersion, res.AsOf, res.Stores = m.modelVersion, m.asOf, m.stores
 	}
-	if *serve == "" {
-		if err := measure(*target, primary); err != nil {
+	sandbox := benchkit.New(kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-predict"}, "predict",
+		slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	logTopic := string(sandbox.Names.ForecastResults)
+	if err := sandbox.CreateTopics(logTopic); err != nil {
+		return err
+	}
+	defer sandbox.Close()
+	for i, extra := range [][]string{nil, {"--cache-size", "0"}} {
+		if i == 1 && !*uncached {
+			break
+		}
+		addr, cleanup, err := startServer(ctx, *serve, append([]string{"--forecast-log-topic", logTopic}, extra...)...)
+		if err != nil {
 			return err
 		}
-	} else {
-		for i, extra := range [][]string{nil, {"--cache-size", "0"}} {
-			if i == 1 && !*uncached {
-				break
+		into := primary
+		if i == 1 {
+			into = func(m *measurement) {
+				res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
+				res.RateDoneUncached = m.paced
 			}
-			addr, cleanup, err := startServer(ctx, *serve, extra...)
-			if err != nil {
-				return err
-			}
-			into := primary
-			if i == 1 {
-				into = func(m *measurement) {
-					res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
-					res.RateDoneUncached = m.paced
-				}
-			}
-			err = measure("http://"+addr, into)
-			cleanup()
-			if err != nil {
-				return err
-			}
+		}
+		err = measure("http://"+addr, into)
+		cleanup()
+		if err != nil {
+			return err
 		}
 	}
 	res.Connections, res.DurationS, res.BatchRuns, res.RequestPool = *conns, duration.Seconds(), *batches, *pool
@@ -436,6 +443,13 @@ func readResponse(r *bufio.Reader) (int, error) {
 		return 0, err
 	}
 	return status, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 func freePort() (int, error) {

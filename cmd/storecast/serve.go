@@ -41,6 +41,7 @@ type ServeCmd struct {
 	CacheSize     int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
 	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
 	KafkaGrace    time.Duration `help:"/ready turns 503 when no background Kafka probe (one a second, 2s deadline) succeeded for this long." default:"15s" env:"STORECAST_READY_KAFKA_GRACE"`
+	LogTopic      string        `name:"forecast-log-topic" help:"Topic every served forecast is logged to; empty: forecast_results (with the names suffix). Benchmarks point it at a topic of their own." env:"STORECAST_FORECAST_LOG_TOPIC"`
 }
 
 // Run runs the subcommand until ctx is done.
@@ -50,13 +51,17 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if c.NamesSuffix != "" {
 		names = names.WithSuffix(c.NamesSuffix)
 	}
+	logTopic := string(names.ForecastResults)
+	if c.LogTopic != "" {
+		logTopic = c.LogTopic
+	}
 	kcfg := g.Kafka("serve")
 	if err := kcfg.Validate(); err != nil {
 		return err
 	}
 	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
 		"dashboard_addr", c.DashboardAddr, "dashboard_built", web.Built(),
-		"brokers", kcfg.Brokers, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
+		"brokers", kcfg.Brokers, "forecast_log_topic", logTopic, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
 	reg := g.Registry(log)
 	m := api.NewMetrics(reg)
 
@@ -91,7 +96,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	modelFeed.Suffix = c.NamesSuffix
 	tracker := views.NewResultTracker()
 	resultFeed := views.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
-	forecastLog := publish.NewForecastLog(logProducer, publish.ForecastLogConfig{Topic: string(names.ForecastResults), Queue: c.LogQueue, MaxWait: c.LogWait}, log, publish.NewForecastLogMetrics(reg))
+	forecastLog := publish.NewForecastLog(logProducer, publish.ForecastLogConfig{Topic: logTopic, Queue: c.LogQueue, MaxWait: c.LogWait}, log, publish.NewForecastLogMetrics(reg))
 	cacheSize := c.CacheSize
 	if cacheSize <= 0 {
 		cacheSize = -1 // disabled
@@ -105,7 +110,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	// Readiness reads the verdict of a background probe (internal/platform/health).
 	kafkaDep := health.NewDependency("kafka",
-		kafka.Reachable(kcfg, string(names.ForecastResults), string(names.TrainRequests), string(names.Models)),
+		kafka.Reachable(kcfg, logTopic, string(names.TrainRequests), string(names.Models)),
 		health.Config{Grace: c.KafkaGrace}, health.NewMetrics(reg), log)
 	kafkaCheck := api.Check{Name: kafkaDep.Name(), Probe: kafkaDep.Check}
 	forecastH, err := api.NewForecastHandler(api.ForecastConfig{

@@ -272,3 +272,17 @@ func ReadTopic(t testing.TB, cfg kafka.Config, topic string) []Record {
 	}
 	return out
 }
+
+// Produce writes one record with an idempotent producer and fails the test
+// when the broker does not acknowledge it.
+func Produce(t testing.TB, cfg kafka.Config, topic, key string, value []byte) {
+	t.Helper()
+	p, err := sarama.NewSyncProducer(cfg.Brokers, cfg.IdempotentProducer(true))
+	if err != nil {
+		t.Fatalf("produce to %s: %v", topic, err)
+	}
+	defer p.Close()
+	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
+		t.Fatalf("produce to %s: %v", topic, err)
+	}
+}

@@ -1,0 +1,137 @@
+// Package benchkit keeps benchmarks off the user's data: a Sandbox gives a
+// benchmark suffixed topic and group names, creates only the topics it
+// asks for, its own PostgreSQL databases, and removes all of them in
+// Close. bench/isolation_test.go fails on a benchmark that names a
+// production topic.
+package benchkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
+)
+
+// Sandbox is one benchmark run's names, topics and databases.
+type Sandbox struct {
+	// Suffix is appended to every name ("bench-<part>-<unix nanos>").
+	Suffix string
+	// Names are the production names with Suffix.
+	Names topics.Names
+
+	kc     kafka.Config
+	log    *slog.Logger
+	topics []string
+	dbs    []string
+	admin  string // PostgreSQL admin DSN of the databases
+}
+
+// New returns a sandbox for benchmark part (e.g. "predict-live").
+func New(kc kafka.Config, part string, log *slog.Logger) *Sandbox {
+	suffix := fmt.Sprintf("bench-%s-%d", part, time.Now().UnixNano())
+	return &Sandbox{Suffix: suffix, Names: topics.DefaultNames().WithSuffix(suffix), kc: kc, log: log}
+}
+
+// CreateTopics creates the sandbox topics named (every topic of Names when
+// none is named) with their production specs; Close deletes them.
+func (s *Sandbox) CreateTopics(only ...string) error {
+	admin, err := sarama.NewClusterAdmin(s.kc.Brokers, s.kc.Sarama())
+	if err != nil {
+		return fmt.Errorf("cluster admin: %w", err)
+	}
+	defer admin.Close()
+	var specs []kafka.TopicSpec
+	for _, sp := range s.Names.Specs() {
+		if len(only) > 0 && !slices.Contains(only, sp.Name) {
+			continue
+		}
+		if !strings.HasSuffix(sp.Name, s.Suffix) {
+			return fmt.Errorf("topic %s is not suffixed with %s", sp.Name, s.Suffix)
+		}
+		specs = append(specs, kafka.TopicSpec{Name: sp.Name, Partitions: sp.Partitions, Configs: sp.Configs})
+		s.topics = append(s.topics, sp.Name)
+	}
+	if len(only) > 0 && len(specs) != len(only) {
+		return fmt.Errorf("create topics %v: not all are topics of the sandbox", only)
+	}
+	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	return nil
+}
+
+// Database creates a database of the sandbox with the admin DSN (a role
+// that may create databases) and returns its DSN; Close drops it.
+func (s *Sandbox) Database(ctx context.Context, adminDSN string) (string, error) {
+	name := strings.NewReplacer("-", "_").Replace(s.Suffix)
+	u, err := url.Parse(adminDSN)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("STORECAST_PG_ADMIN_DSN must be a postgres:// URL (%w)", err)
+	}
+	conn, err := pgx.Connect(ctx, adminDSN)
+	if err != nil {
+		return "", fmt.Errorf("connect admin: %w", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	s.admin = adminDSN
+	s.dbs = append(s.dbs, name)
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// Close deletes the sandbox's topics, consumer groups and databases. It
+// logs what it could not remove and returns the errors joined.
+func (s *Sandbox) Close() error {
+	var errs []error
+	if len(s.topics) > 0 {
+		admin, err := sarama.NewClusterAdmin(s.kc.Brokers, s.kc.Sarama())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cluster admin: %w", err))
+		} else {
+			for _, t := range s.topics {
+				if err := admin.DeleteTopic(t); err != nil {
+					errs = append(errs, fmt.Errorf("delete topic %s: %w", t, err))
+				}
+			}
+			for _, g := range []string{string(s.Names.FeaturesGroup), string(s.Names.ForecastGroup), s.Names.SinkGroup} {
+				if err := admin.DeleteConsumerGroup(g); err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
+					s.log.Debug("delete consumer group", "group", g, "err", err)
+				}
+			}
+			_ = admin.Close()
+		}
+	}
+	if len(s.dbs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, s.admin)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connect admin: %w", err))
+		} else {
+			for _, db := range s.dbs {
+				if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"); err != nil {
+					errs = append(errs, fmt.Errorf("drop database %s: %w", db, err))
+				}
+			}
+			_ = conn.Close(ctx)
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		s.log.Warn("bench sandbox: cleanup incomplete", "suffix", s.Suffix, "err", err)
+	}
+	return err
+}
