@@ -2,7 +2,6 @@ package systemtest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -104,30 +103,6 @@ func waitReady(t *testing.T, url string, want int, limit time.Duration) time.Dur
 		}
 		time.Sleep(50 * time.Millisecond) // polling with a deadline
 	}
-}
-
-// predictOutage serves n distinct predictions (store × day × promo) and
-// returns them by "store|date".
-func predictOutage(t *testing.T, url string, n int) map[string]float64 {
-	t.Helper()
-	served := make(map[string]float64, n)
-	for i := range n {
-		store := i%outageStores + 1
-		day := topics.DateFromYMD(2015, 6, 20) + topics.Date(i/outageStores)
-		body := fmt.Sprintf(`{"store_id":%d,"date":"%s","promo":%d,"stateholiday":"0","schoolholiday":0}`, store, day, i%2)
-		code, b, err := call("POST", url+"/predict", "", body)
-		if err != nil || code != http.StatusOK {
-			t.Fatalf("prediction %d during the outage: %d %s %v", i, code, b, err)
-		}
-		var r struct {
-			PredictedSales float64 `json:"predicted_sales"`
-		}
-		if err := json.Unmarshal(b, &r); err != nil {
-			t.Fatal(err)
-		}
-		served[fmt.Sprintf("%d|%s", store, day)] = r.PredictedSales
-	}
-	return served
 }
 
 // TestServingThroughBrokerOutage runs the serving path on a private broker
