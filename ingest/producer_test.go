@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/storecast/storecast/ingest/kaggle"
 	"github.com/storecast/storecast/ingest/synth"
+	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -281,7 +281,7 @@ func TestRunLive(t *testing.T) {
 func TestProgressBar(t *testing.T) {
 	t.Parallel()
 	in := testInput(t)
-	var buf syncBuffer
+	var buf testkit.SyncBuffer
 	f := newFake(succeed)
 	p, _ := newTestProducer(t, f, Config{Bar: &buf})
 	if _, err := p.Run(context.Background(), in); err != nil {
@@ -290,21 +290,4 @@ func TestProgressBar(t *testing.T) {
 	if out := buf.String(); !strings.Contains(out, "producing") || !strings.Contains(out, "100%") {
 		t.Errorf("progress output %q lacks the description or 100%%", out)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

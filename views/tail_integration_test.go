@@ -2,12 +2,8 @@ package views_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,63 +17,6 @@ import (
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
 )
-
-// testModelEvent returns a model event over the real feature schema: one
-// tree splitting on promo (log1p sales lo without, hi with promo).
-func testModelEvent(version string, lo, hi float64) *topics.ModelEvent {
-	names := features.Names()
-	promo := -1
-	for i, n := range names {
-		if n == "promo" {
-			promo = i
-		}
-	}
-	infos := strings.TrimSpace(strings.Repeat("none ", len(names)))
-	text := fmt.Sprintf(`tree
-version=v3
-num_class=1
-num_tree_per_iteration=1
-label_index=0
-max_feature_idx=%d
-objective=regression
-feature_names=%s
-feature_infos=%s
-tree_sizes=10
-
-Tree=0
-num_leaves=2
-num_cat=0
-split_feature=%d
-split_gain=0
-threshold=0.5
-decision_type=10
-left_child=-1
-right_child=-2
-leaf_value=%g %g
-shrinkage=1
-
-
-end of trees
-`, len(names)-1, strings.Join(names, " "), infos, promo, math.Log1p(lo), math.Log1p(hi))
-	sum := sha256.Sum256([]byte(text))
-	return &topics.ModelEvent{
-		V: topics.ModelEventVersion, Name: "storecast-sales", Version: version, RunID: "run-" + version,
-		FeatureNames: names, FeatureSchema: features.SchemaVersion, Format: topics.FormatLightGBMText,
-		Transform: "log1p", SHA256: hex.EncodeToString(sum[:]), Artifact: []byte(text), At: time.Now().UTC(),
-	}
-}
-
-func produce(t *testing.T, cfg kafka.Config, topic, key string, value []byte) {
-	t.Helper()
-	p, err := sarama.NewSyncProducer(cfg.Brokers, cfg.IdempotentProducer(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func client(t *testing.T, cfg kafka.Config) sarama.Client {
 	t.Helper()
@@ -113,7 +52,7 @@ func TestIntegrationModelFeedHotSwap(t *testing.T) {
 
 	// A model published before the server starts is loaded during recovery.
 	enc := func(ev *topics.ModelEvent) []byte { b, _ := topics.ModelEventCodec{}.Encode(ev); return b }
-	produce(t, cfg, string(names.Models), "storecast-sales", enc(testModelEvent("1", 4000, 6000)))
+	testkit.Produce(t, cfg, string(names.Models), "storecast-sales", enc(testkit.ModelEvent("1", 4000, 6000)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- feed.Run(ctx) }()
@@ -128,17 +67,17 @@ func TestIntegrationModelFeedHotSwap(t *testing.T) {
 	}
 
 	// A corrupt artifact is refused; version 1 keeps serving.
-	bad := testModelEvent("2", 1, 1)
+	bad := testkit.ModelEvent("2", 1, 1)
 	bad.Artifact[len(bad.Artifact)/2] ^= 0xff
-	produce(t, cfg, string(names.Models), "storecast-sales", enc(bad))
-	produce(t, cfg, string(names.Models), "storecast-sales", []byte(`{"v":1,`))
+	testkit.Produce(t, cfg, string(names.Models), "storecast-sales", enc(bad))
+	testkit.Produce(t, cfg, string(names.Models), "storecast-sales", []byte(`{"v":1,`))
 	eventually(t, "the refusals", func() bool { _, refused := registry.Stats(); return refused == 1 })
 	if v := models.Default().Meta().Version; v != "1" {
 		t.Fatalf("after a refused model: version %s serves", v)
 	}
 
 	// A valid new model swaps in.
-	produce(t, cfg, string(names.Models), "storecast-sales", enc(testModelEvent("3", 5000, 9000)))
+	testkit.Produce(t, cfg, string(names.Models), "storecast-sales", enc(testkit.ModelEvent("3", 5000, 9000)))
 	eventually(t, "version 3", func() bool { return models.Default().Meta().Version == "3" })
 	for outcome, want := range map[string]float64{"loaded": 2, "refused": 2} {
 		if got := counterValue(t, reg, "storecast_model_events_total", outcome); got != want {
@@ -184,6 +123,6 @@ func TestIntegrationResultFeed(t *testing.T) {
 	eventually(t, "recovery", feed.Recovered)
 
 	res, _ := topics.TrainResultCodec{}.Encode(&topics.TrainResult{V: 1, ID: "req-1", Status: topics.TrainSucceeded, Version: "5", At: time.Now()})
-	produce(t, cfg, string(names.TrainResults), "req-1", res)
+	testkit.Produce(t, cfg, string(names.TrainResults), "req-1", res)
 	eventually(t, "the result", func() bool { r, ok := tracker.Status("req-1"); return ok && r.Status == topics.TrainSucceeded })
 }

@@ -207,14 +207,8 @@ running_pid() {
 	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
 }
 
-cmd_up() {
-	local pid
-	pid="$(running_pid)"
-	if [[ -n "$pid" ]]; then
-		wait_until kafka "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" api_versions
-		log "kafka: already running (pid $pid), listening on 127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$CONTROLLER_PORT)"
-		return 0
-	fi
+# prepare: free ports, jars, agent and config of a start (up and run).
+prepare() {
 	require_free_port kafka "$KAFKA_PORT" STORECAST_KAFKA_PORT
 	require_free_port "kafka controller" "$CONTROLLER_PORT" STORECAST_KAFKA_CONTROLLER_PORT
 	if [[ -n "$JMX_PORT" ]]; then
@@ -223,6 +217,17 @@ cmd_up() {
 	fetch_jars
 	fetch_agent
 	write_config
+}
+
+cmd_up() {
+	local pid
+	pid="$(running_pid)"
+	if [[ -n "$pid" ]]; then
+		wait_until kafka "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" api_versions
+		log "kafka: already running (pid $pid), listening on 127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$CONTROLLER_PORT)"
+		return 0
+	fi
+	prepare
 	: >"$OUTFILE"
 	format_storage
 	log "kafka: starting Apache Kafka $(kafka_version) (heap $HEAP)"
@@ -236,14 +241,7 @@ cmd_up() {
 
 # cmd_run: the broker in the foreground; the caller owns (and stops) it.
 cmd_run() {
-	require_free_port kafka "$KAFKA_PORT" STORECAST_KAFKA_PORT
-	require_free_port "kafka controller" "$CONTROLLER_PORT" STORECAST_KAFKA_CONTROLLER_PORT
-	if [[ -n "$JMX_PORT" ]]; then
-		require_free_port "kafka metrics" "$JMX_PORT" STORECAST_KAFKA_JMX_PORT
-	fi
-	fetch_jars
-	fetch_agent
-	write_config
+	prepare
 	format_storage
 	log "kafka: running Apache Kafka $(kafka_version) in the foreground (heap $HEAP) on 127.0.0.1:$KAFKA_PORT"
 	exec "${JAVA_CMD[@]}" </dev/null

@@ -42,7 +42,7 @@ type Broker struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  *lockedWriter
+	out  *SyncBuffer
 	done chan struct{}
 }
 
@@ -111,7 +111,7 @@ func (b *Broker) start() {
 	b.t.Helper()
 	cmd := exec.Command("bash", b.script, "run")
 	cmd.Env = b.env
-	out := &lockedWriter{}
+	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -223,19 +223,22 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// lockedWriter collects a process's output while the test may read it.
-type lockedWriter struct {
+// SyncBuffer is a bytes.Buffer that goroutines may write while the test
+// reads it (a process's output, a logger's).
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedWriter) String() string {
+// String returns what was written so far.
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
