@@ -67,7 +67,7 @@ func startOutageStack(t *testing.T) *outageStack {
 	addr := freeAddr(t)
 	s.forecast = "http://" + addr
 	s.serveArgs = []string{"serve", "--forecast-addr", addr, "--train-addr", freeAddr(t),
-		"--kafka-grace", outageGrace.String()}
+		"--kafka-grace", outageGrace.String(), "--dashboard-addr", ""}
 	service(t, "serve", s.env, s.bin, s.serveArgs...)
 	poll(t, "the store views to reach 2015-06-19 and /ready", 5*time.Minute, func() (bool, string) {
 		code, b, err := call("GET", s.forecast+"/v1/stores/1115", "", "")

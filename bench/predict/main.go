@@ -481,7 +481,7 @@ func startServer(ctx context.Context, bin string, extra ...string) (string, func
 		return "", nil, err
 	}
 	args := append([]string{"serve", "--forecast-addr", addr, "--train-addr", fmt.Sprintf("127.0.0.1:%d", tp),
-		"--storage-dir", ""}, extra...)
+		"--storage-dir", "", "--dashboard-addr", ""}, extra...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
