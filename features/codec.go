@@ -18,14 +18,16 @@ var ErrCorrupt = errors.New("corrupt store state")
 // AppendBinary appends the compact binary encoding of s to b. The encoding
 // is canonical: equal states encode to equal bytes.
 //
-// Layout (uvarints unless noted): version byte; offset; has byte; then, if
+// Layout (uvarints unless noted): version byte; offset; has byte (bit 0:
+// the state holds facts; bit 1: the trailing section follows); then, if
 // has: latest (zig-zag varint); the RingDays ring days from RingStart, each
 // a flags byte followed by sales and customers when flag bit 6 is set; the
 // 14 weekday×promo (count, sum) pairs, the 12 month pairs (a sum only
 // when its count is not 0), the customers sum and the 7 present counts; the
 // WeekSpan weekly (count, sum) pairs oldest first; the number of folded
 // intervals and each as (gap from the previous end, length - 1), the first
-// gap from 0 as a zig-zag varint.
+// gap from 0 as a zig-zag varint; then, only when the state keeps a store
+// info or held facts, the trailing section of appendTrailer.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
 	b = appendUvarint(b, uint64(s.offset))
@@ -33,9 +35,9 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		if len(s.folded) > 0 {
 			return nil, fmt.Errorf("encode state: folded days without a latest day")
 		}
-		return append(b, 0), nil
+		return s.appendTrailer(append(b, s.trailerFlag()))
 	}
-	b = append(b, 1)
+	b = append(b, 1|s.trailerFlag())
 	b = binary.AppendVarint(b, int64(s.latest))
 	for i, n := slot(s.RingStart()), 0; n < RingDays; i, n = i+1, n+1 {
 		if i == RingDays {
@@ -88,7 +90,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		b = appendUvarint(b, uint64(iv.hi-iv.lo))
 		prev = int64(iv.hi)
 	}
-	return b, nil
+	return s.appendTrailer(b)
 }
 
 // appendUvarint is binary.AppendUvarint with the one- and two-byte cases
@@ -183,10 +185,18 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		r.fail("offset %d out of range", off)
 	}
 	s.offset = int64(off)
-	switch has := r.byte(); {
+	has := r.byte()
+	trailer := has&trailerFollows != 0
+	switch has &^= trailerFollows; {
 	case r.err != nil:
 		return r.err
 	case has == 0:
+		if trailer {
+			s.readTrailer(&r)
+		}
+		if r.err != nil {
+			return r.err
+		}
 		if len(r.b) != 0 {
 			return fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.b))
 		}
@@ -279,6 +289,9 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		}
 		s.folded = append(s.folded, interval{topics.Date(lo), topics.Date(hi)})
 		prev = hi
+	}
+	if trailer {
+		s.readTrailer(&r)
 	}
 	if r.err != nil {
 		return r.err

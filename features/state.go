@@ -176,6 +176,11 @@ type State struct {
 	// event that changed the state (0 when unknown). It is not part of the
 	// facts; see SetInputOffset.
 	offset int64
+	// pending are facts held back until the store's info arrives, in the
+	// order they came (see Hold); info is the encoded store info the
+	// processor last saw (see SetStoreInfo).
+	pending []Fact
+	info    []byte
 }
 
 // Empty reports whether the state holds no fact.
@@ -403,5 +408,6 @@ func (s *State) addFolded(d topics.Date) {
 func (s *State) Clone() *State {
 	c := *s
 	c.folded = append([]interval(nil), s.folded...)
+	c.pending = append([]Fact(nil), s.pending...)
 	return &c
 }

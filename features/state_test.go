@@ -163,6 +163,16 @@ func TestCodecRoundTripAndTruncation(t *testing.T) {
 		s.SetInputOffset(int64(r.IntN(1 << 40)))
 		states = append(states, s)
 	}
+	// States with the trailing section: held facts and a store info.
+	held := new(State)
+	held.Hold(fact(day0, 7000))
+	held.Hold(Fact{Date: day0 + 1, StateHoliday: 3})
+	withInfo := applyAll(genFacts(r, day0-300, day0, true))
+	withInfo.SetStoreInfo([]byte(`{"store":1}`))
+	withInfo.Hold(fact(day0+2, 123456))
+	infoOnly := new(State)
+	infoOnly.SetStoreInfo([]byte(`{}`))
+	states = append(states, held, withInfo, infoOnly)
 	for i, s := range states {
 		b := encode(t, s)
 		var back State
@@ -174,6 +184,9 @@ func TestCodecRoundTripAndTruncation(t *testing.T) {
 		}
 		if back.InputOffset() != s.InputOffset() {
 			t.Fatalf("state %d: offset %d, want %d", i, back.InputOffset(), s.InputOffset())
+		}
+		if !slices.Equal(back.Pending(), s.Pending()) || !bytes.Equal(back.StoreInfo(), s.StoreInfo()) {
+			t.Fatalf("state %d: held facts %v info %q, want %v %q", i, back.Pending(), back.StoreInfo(), s.Pending(), s.StoreInfo())
 		}
 		for n := range len(b) {
 			if err := new(State).UnmarshalBinary(b[:n]); !errors.Is(err, ErrCorrupt) {
@@ -205,6 +218,10 @@ func FuzzStateCodec(f *testing.F) {
 	for i := range 4 {
 		s := applyAll(genFacts(r, day0-topics.Date(50+200*i), day0, i%2 == 1))
 		b, _ := s.MarshalBinary()
+		f.Add(b)
+		s.SetStoreInfo([]byte(`{"store":2}`))
+		s.Hold(fact(day0+5, 10))
+		b, _ = s.MarshalBinary()
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -272,4 +289,44 @@ func BenchmarkStateCodec(b *testing.B) {
 			_, _ = s.MarshalBinary()
 		}
 	})
+}
+
+func TestHoldKeepsFactsUntilTaken(t *testing.T) {
+	t.Parallel()
+	s := applyAll([]Fact{fact(day0-3, 100)})
+	if o, ok := s.Hold(fact(day0, 200)); o != Added || !ok {
+		t.Fatalf("hold: %v %v, want added", o, ok)
+	}
+	if o, _ := s.Hold(fact(day0, 200)); o != Duplicate {
+		t.Fatalf("second hold of the same fact: %v, want duplicate", o)
+	}
+	s.Hold(fact(day0-10, 50))
+	s.Hold(fact(day0-10, 60))
+	if o, _ := s.Hold(fact(day0-10, 50)); o != Added {
+		t.Fatalf("a fact back to an earlier value: %v, want added (the last value wins)", o)
+	}
+	if got, ok := s.Clock(); !ok || got != day0 {
+		t.Fatalf("clock %s %v, want %s (held facts count)", got, ok, day0)
+	}
+	if got, _ := s.Latest(); got != day0-3 {
+		t.Fatalf("latest %s, want %s (held facts are not applied)", got, day0-3)
+	}
+	got := s.TakePending()
+	want := []Fact{fact(day0, 200), fact(day0-10, 50), fact(day0-10, 60), fact(day0-10, 50)}
+	if !slices.Equal(got, want) {
+		t.Fatalf("taken %v, want %v in arrival order", got, want)
+	}
+	if len(s.Pending()) != 0 {
+		t.Fatalf("still held after take: %v", s.Pending())
+	}
+	full := new(State)
+	for i := range MaxPending {
+		full.Hold(fact(day0+topics.Date(i), 1))
+	}
+	if _, ok := full.Hold(fact(day0-1, 1)); ok {
+		t.Fatalf("hold beyond MaxPending accepted")
+	}
+	if _, ok := new(State).Clock(); ok {
+		t.Fatalf("empty state has a clock")
+	}
 }

@@ -183,16 +183,17 @@ func (c *stateCache) drop(key string) {
 	c.mu.Unlock()
 }
 
-// storeInfo is a store_info table value prepared for the features: the
-// join decodes it once per distinct value, not once per sale.
+// storeInfo is a store_info value prepared for the features: decoded once
+// per distinct value (infoCodec), not once per sale.
 type storeInfo struct {
 	raw  *topics.StoreInfo
 	info feat.Info
 	err  error // validation error: the store counts as unknown
 }
 
-// infoCodec decodes store_info values through a cache keyed by their bytes
-// (a store_info value changes rarely; sales read it for every event).
+// infoCodec decodes store_info values (the ones the states keep) through a
+// cache keyed by their bytes (a store_info value changes rarely; sales read
+// it for every event).
 type infoCodec struct {
 	mu    sync.RWMutex
 	cache map[string]*storeInfo
@@ -201,13 +202,6 @@ type infoCodec struct {
 func newInfoCodec() *infoCodec { return &infoCodec{cache: make(map[string]*storeInfo)} }
 
 const infoCacheMax = 1 << 16
-
-func (c *infoCodec) Encode(value any) ([]byte, error) {
-	if si, ok := value.(*storeInfo); ok {
-		value = si.raw
-	}
-	return topics.StoreInfoCodec{}.Encode(value)
-}
 
 func (c *infoCodec) Decode(data []byte) (any, error) {
 	c.mu.RLock()

@@ -21,28 +21,30 @@ import (
 const Stage = "features"
 
 // DefineGroup returns the features group graph for names n: inputs
-// sale events and feature snapshot requests (keyed by store), joins
-// store_info, persists the per-store state, and emits training examples,
-// feature snapshots and dead letters. Production (New) and goka's tester
+// sale events, store info and feature snapshot requests (keyed by store),
+// persists the per-store state (with the store's info), and emits training
+// examples, feature snapshots and dead letters. Production (New) and goka's tester
 // use the same graph. m must come from NewMetrics; log may be nil.
 func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{n: n, m: m, log: log, now: time.Now, cache: &stateCache{m: map[string]cachedState{}},
+	h := &handler{n: n, m: m, log: log, now: time.Now, cache: &stateCache{m: map[string]cachedState{}}, infos: newInfoCodec(),
 		added: m.events.WithLabelValues("added"), corrected: m.events.WithLabelValues("corrected"),
 		duplicate: m.events.WithLabelValues("duplicate"), redelivered: m.events.WithLabelValues("redelivered"),
-		rejectedEv: m.events.WithLabelValues("rejected"),
-		exampleC:   m.examples.WithLabelValues("example"), tombstoneC: m.examples.WithLabelValues("tombstone"),
+		rejectedEv: m.events.WithLabelValues("rejected"), heldC: m.events.WithLabelValues("held"),
+		releasedC: m.events.WithLabelValues("released"),
+		exampleC:  m.examples.WithLabelValues("example"), tombstoneC: m.examples.WithLabelValues("tombstone"),
 	}
 	return goka.DefineGroup(n.FeaturesGroup,
 		goka.Input(n.Sales, new(codec.Bytes), h.onSale),
 		goka.Input(n.SnapshotRequests, new(codec.Bytes), h.onSnapshotRequest),
-		goka.Join(n.StoreInfo, newInfoCodec()),
+		goka.Input(goka.Stream(n.StoreInfo), new(codec.Bytes), h.onStoreInfo),
 		goka.Persist(stateCodec{}),
 		goka.Output(n.TrainingExamples, ExampleCodec{}),
 		goka.Output(n.Snapshots, topics.SnapshotCodec{}),
 		goka.Output(n.SalesDLQ, topics.DeadLetterCodec{}),
+		goka.Output(n.StoreInfoDLQ, topics.DeadLetterCodec{}),
 	)
 }
 
@@ -55,13 +57,20 @@ type handler struct {
 	log   *slog.Logger
 	now   func() time.Time
 	cache *stateCache
+	infos *infoCodec
 
 	added, corrected, duplicate, redelivered, rejectedEv prometheus.Counter
+	heldC, releasedC                                     prometheus.Counter
 	exampleC, tombstoneC                                 prometheus.Counter
 }
 
 // onSale folds one sale into its store's state and emits the training
 // examples the change affects. Invalid events go to the dead-letter topic.
+//
+// A sale whose store's info has not arrived yet is held in the state,
+// unapplied, and folded in when the info comes (onStoreInfo), in the
+// order the sales came: the state and the examples are the same whatever
+// the interleaving of sales and store info.
 //
 // A duplicate (the state already holds the fact) changes nothing and emits
 // nothing, unless its offset is not after the one that last changed the
@@ -81,19 +90,8 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 		h.reject(ctx, raw, "key", &topics.FieldError{Field: "key", Reason: fmt.Sprintf("key %q is not the sale's store key %q", ctx.Key(), want)})
 		return
 	}
-	// store_info is joined: goka recovers it before the first sale, and a
-	// sale of a store it does not hold (yet) goes to the DLQ, to be replayed
-	// once store_info has the store.
-	si, _ := ctx.Join(h.n.StoreInfo).(*storeInfo)
-	known := func(store int) bool { return si != nil && si.err == nil && si.raw.Store == store }
-	if err := sale.Validate(known); err != nil {
-		reason := "invalid"
-		if sale.Store >= 1 && sale.Store <= topics.MaxStoreID && !known(sale.Store) {
-			// Validate's message names the unknown store; it does not wrap
-			// topics.ErrUnknownStore, so classify here.
-			reason = "unknown_store"
-		}
-		h.reject(ctx, raw, reason, err)
+	if err := sale.Validate(nil); err != nil {
+		h.reject(ctx, raw, "invalid", err)
 		return
 	}
 	f, err := feat.FactOf(&sale)
@@ -103,22 +101,82 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 	}
 
 	s := h.state(ctx)
-	ch := s.Apply(f)
-	key := ctx.Key()
 	off := ctx.Offset() + 1
-	counter := h.added
+	si := h.info(s, sale.Store)
+	if si == nil {
+		h.hold(ctx, raw, s, f, off)
+		return
+	}
+	if h.fold(ctx, s, si, f, off) {
+		h.write(ctx, s)
+	}
+}
+
+// hold keeps a sale of a store without info in the state (see onSale).
+func (h *handler) hold(ctx goka.Context, raw []byte, s *feat.State, f feat.Fact, off int64) {
+	o, ok := s.Hold(f)
 	switch {
-	case ch.Outcome == feat.Duplicate && off > s.InputOffset():
+	case !ok:
+		h.reject(ctx, raw, "unknown_store", &topics.FieldError{Field: "store", Err: topics.ErrUnknownStore,
+			Reason: fmt.Sprintf("store %s is not in store_info and already holds %d sales waiting for it (unknown store)", ctx.Key(), feat.MaxPending)})
+		return
+	case o == feat.Duplicate && off > s.InputOffset():
 		h.duplicate.Inc()
 		return
+	case o == feat.Duplicate:
+		h.redelivered.Inc()
+	default:
+		s.SetInputOffset(off)
+		h.heldC.Inc()
+	}
+	h.write(ctx, s)
+}
+
+// fold applies one fact to s and emits the examples it affects. off is 1 +
+// the sale's offset, or 0 for a held fact folded in when the store info
+// came (no redelivery check, the watermark stays). It reports whether s
+// changed (or must be written again after a redelivery).
+func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fact, off int64) bool {
+	ch := s.Apply(f)
+	counter := h.added
+	switch {
+	case ch.Outcome == feat.Duplicate && (off == 0 || off > s.InputOffset()):
+		h.duplicate.Inc()
+		return false
 	case ch.Outcome == feat.Duplicate:
 		counter = h.redelivered
 	case ch.Outcome == feat.Corrected:
 		counter = h.corrected
-		s.SetInputOffset(off)
-	default:
+		if off > 0 {
+			s.SetInputOffset(off)
+		}
+	case off > 0:
 		s.SetInputOffset(off)
 	}
+	store := si.info.Store
+	if !f.Trading() && (ch.WasTrading || counter == h.redelivered) {
+		// The day lost its example (or may have, before a crash): withdraw it.
+		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, f.Date), nil)
+		h.tombstoneC.Inc()
+	}
+	var days [8]topics.Date
+	for _, d := range s.AffectedDays(store, f.Date, days[:0]) {
+		ex, ok, err := s.Example(&si.info, d)
+		if err != nil {
+			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", store, d, err))
+		}
+		if ok {
+			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, d), &ex)
+			h.exampleC.Inc()
+		}
+	}
+	counter.Inc()
+	return true
+}
+
+// write stores s as the key's new table value.
+func (h *handler) write(ctx goka.Context, s *feat.State) {
+	key := ctx.Key()
 	sb := scratch.Get().(*[]byte)
 	enc, err := s.AppendBinary((*sb)[:0])
 	b := bytes.Clone(enc) // exact size, not zeroed first; the table and the producer keep it
@@ -126,29 +184,73 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 	scratch.Put(sb)
 	if err != nil {
 		h.cache.drop(key)
-		ctx.Fail(fmt.Errorf("encode state of store %d: %w", sale.Store, err))
+		ctx.Fail(fmt.Errorf("encode state of key %q: %w", key, err))
 	}
 	ctx.SetValue(encodedState(b))
 	h.cache.put(key, b, s)
 	h.m.stateWritten(key, len(b))
+}
 
-	if !f.Trading() && (ch.WasTrading || counter == h.redelivered) {
-		// The day lost its example (or may have, before a crash): withdraw it.
-		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(sale.Store, f.Date), nil)
-		h.tombstoneC.Inc()
+// info returns the store info the state keeps for store, or nil when it
+// has none (or an invalid one, or one of another store).
+func (h *handler) info(s *feat.State, store int) *storeInfo {
+	b := s.StoreInfo()
+	if b == nil {
+		return nil
 	}
-	var days [8]topics.Date
-	for _, d := range s.AffectedDays(sale.Store, f.Date, days[:0]) {
-		ex, ok, err := s.Example(&si.info, d)
-		if err != nil {
-			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", sale.Store, d, err))
-		}
-		if ok {
-			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(sale.Store, d), &ex)
-			h.exampleC.Inc()
-		}
+	v, _ := h.infos.Decode(b) // never fails: a bad value carries its error
+	si, _ := v.(*storeInfo)
+	if si == nil || si.err != nil || si.raw.Store != store {
+		return nil
 	}
-	counter.Inc()
+	return si
+}
+
+// onStoreInfo keeps a store's info in its state and folds in the sales
+// held while it was missing, in the order they came. An invalid info goes
+// to the store info dead-letter topic and leaves the state as it was; a
+// tombstone forgets the info (later sales are held again).
+func (h *handler) onStoreInfo(ctx goka.Context, msg any) {
+	raw, _ := msg.([]byte)
+	s := h.state(ctx)
+	if raw == nil {
+		if s.StoreInfo() != nil {
+			s.SetStoreInfo(nil)
+			h.write(ctx, s)
+		}
+		return
+	}
+	v, _ := h.infos.Decode(raw)
+	si, _ := v.(*storeInfo)
+	switch {
+	case si == nil || si.err != nil:
+		err := errors.New("undecodable")
+		if si != nil {
+			err = si.err
+		}
+		h.rejectInfo(ctx, raw, fmt.Errorf("store info: %w", err))
+		return
+	case topics.StoreKey(si.raw.Store) != ctx.Key():
+		h.rejectInfo(ctx, raw, &topics.FieldError{Field: "key", Reason: fmt.Sprintf("key %q is not the store info's store key %q", ctx.Key(), topics.StoreKey(si.raw.Store))})
+		return
+	case bytes.Equal(s.StoreInfo(), raw) && len(s.Pending()) == 0:
+		return
+	}
+	s.SetStoreInfo(bytes.Clone(raw))
+	for _, f := range s.TakePending() {
+		h.fold(ctx, s, si, f, 0)
+		h.releasedC.Inc()
+	}
+	h.write(ctx, s)
+}
+
+// rejectInfo sends a store info record to its dead-letter topic.
+func (h *handler) rejectInfo(ctx goka.Context, raw []byte, err error) {
+	dl := topics.NewDeadLetter(Stage, string(ctx.Topic()), raw, err, h.now())
+	dl.Partition, dl.Offset, dl.Key = ctx.Partition(), ctx.Offset(), ctx.Key()
+	ctx.Emit(h.n.StoreInfoDLQ, ctx.Key(), dl)
+	h.m.rejected.WithLabelValues("store_info").Inc()
+	h.log.Debug("store info rejected", "partition", ctx.Partition(), "offset", ctx.Offset(), "key", ctx.Key(), "err", err)
 }
 
 // onSnapshotRequest answers a feature snapshot request from the store's
@@ -172,11 +274,12 @@ func (h *handler) onSnapshotRequest(ctx goka.Context, msg any) {
 		return
 	}
 	var snap *topics.FeatureSnapshot
-	if si, _ := ctx.Join(h.n.StoreInfo).(*storeInfo); si == nil || si.err != nil {
+	s := h.state(ctx)
+	if si := h.info(s, req.Store); si == nil {
 		snap = &topics.FeatureSnapshot{V: topics.FeatureSnapshotRequestVersion, RequestID: req.RequestID, Store: req.Store,
 			AsOf: req.AsOf, Error: fmt.Sprintf("store %d: %v", req.Store, topics.ErrUnknownStore), Examples: []topics.TrainingExample{}}
 	} else {
-		snap = h.state(ctx).Snapshot(&si.info, &req)
+		snap = s.Snapshot(&si.info, &req)
 	}
 	ctx.Emit(h.n.Snapshots, req.RequestID+"|"+ctx.Key(), snap)
 	outcome := "ok"

@@ -56,10 +56,15 @@ func newRig(t *testing.T) *rig {
 }
 
 func (r *rig) storeInfo(store int) {
+	r.t.Helper()
 	dist := 570.0
-	r.tt.SetTableValue(r.n.StoreInfo, topics.StoreKey(store), &topics.StoreInfo{
+	b, err := topics.StoreInfoCodec{}.Encode(&topics.StoreInfo{
 		V: 1, Store: store, StoreType: "a", Assortment: "a", CompetitionDistance: &dist,
 	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.tt.Consume(string(r.n.StoreInfo), topics.StoreKey(store), b)
 }
 
 func sale(store int, d topics.Date, sales int) *topics.Sale {
@@ -154,6 +159,7 @@ func encodedWithoutOffset(t *testing.T, s *feat.State) []byte {
 	t.Helper()
 	c := s.Clone()
 	c.SetInputOffset(0)
+	c.SetStoreInfo(nil)
 	b, err := c.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +388,8 @@ func TestInvalidEventsGoToTheDLQ(t *testing.T) {
 		{"bad promo", "1", js(func() *topics.Sale { s := good(); s.Promo = 2; return s }()), "invalid", "promo", "promo 2"},
 		{"weekday mismatch", "1", js(func() *topics.Sale { s := good(); s.DayOfWeek = s.DayOfWeek%7 + 1; return s }()), "invalid", "day_of_week", "does not match"},
 		{"closed with sales", "1", js(func() *topics.Sale { s := good(); s.Open = 0; return s }()), "invalid", "sales", "closed day"},
-		{"unknown store", "2", js(func() *topics.Sale { s := good(); s.Store = 2; return s }()), "unknown_store", "store", "not in store_info"},
+		{"unknown store (held)", "2", js(func() *topics.Sale { s := good(); s.Store = 2; return s }()), "", "", ""},
+		{"store out of range", "0", js(func() *topics.Sale { s := good(); s.Store = 0; return s }()), "invalid", "store", "out of range"},
 		{"key is not the store", "1", js(func() *topics.Sale { s := good(); s.Store = 1; return s }()), "", "", ""},
 		{"wrong key", "11", js(good()), "key", "key", "not the sale's store key"},
 	}
@@ -407,7 +414,7 @@ func TestInvalidEventsGoToTheDLQ(t *testing.T) {
 			t.Errorf("%s: fields %v, want %s", c.name, dl.Fields, c.wantField)
 		}
 	}
-	for reason, want := range map[string]float64{"decode": 2, "invalid": 3, "unknown_store": 1, "key": 1} {
+	for reason, want := range map[string]float64{"decode": 2, "invalid": 4, "unknown_store": 0, "key": 1} {
 		if got := counter(t, r.proc.m.rejected.WithLabelValues(reason)); got != want {
 			t.Errorf("rejected{%s} = %v, want %v", reason, got, want)
 		}
@@ -552,3 +559,100 @@ func TestKeyHasherPutsExamplesOnTheStorePartition(t *testing.T) {
 }
 
 var _ = time.Second
+
+// finalExamples returns the raw value each example key ends with (nil: a
+// tombstone), as the compacted topic keeps it.
+func (r *rig) finalExamples() map[string]string {
+	out := map[string]string{}
+	for {
+		k, raw, ok := r.ex.NextRaw()
+		if !ok {
+			return out
+		}
+		out[k] = string(raw)
+	}
+}
+
+func (r *rig) rawState(store int) []byte {
+	r.t.Helper()
+	raw, ok := r.tt.TableValue(r.n.StoreTable(), topics.StoreKey(store)).(rawState)
+	if !ok {
+		r.t.Fatalf("no table value for store %d", store)
+	}
+	return raw
+}
+
+// TestSalesBeforeStoreInfoAreHeld: sales that reach the processor before
+// their store's info are held and folded in when it comes, giving the
+// same table bytes and training examples as when the info came first,
+// and no dead letter.
+func TestSalesBeforeStoreInfoAreHeld(t *testing.T) {
+	var sales []*topics.Sale
+	for d := day0 - 130; d <= day0; d++ {
+		sales = append(sales, sale(6, d, salesOf(d)))
+	}
+	sales = append(sales, sale(6, day0-3, 1234), sale(6, day0-3, 1234)) // a correction and its duplicate
+	run := func(infoAt int) (*rig, []byte, map[string]string) {
+		r := newRig(t)
+		for i, s := range sales {
+			if i == infoAt {
+				r.storeInfo(6)
+			}
+			r.consume(s)
+		}
+		if infoAt >= len(sales) {
+			r.storeInfo(6)
+		}
+		return r, r.rawState(6), r.finalExamples()
+	}
+	_, wantState, wantEx := run(0)
+	if len(wantEx) < 100 {
+		t.Fatalf("info first: %d examples", len(wantEx))
+	}
+	for _, at := range []int{1, 40, len(sales) - 1, len(sales)} {
+		r, st, ex := run(at)
+		if !bytes.Equal(st, wantState) {
+			t.Errorf("info after %d sales: table bytes differ from info first", at)
+		}
+		if len(ex) != len(wantEx) {
+			t.Errorf("info after %d sales: %d example keys, want %d", at, len(ex), len(wantEx))
+		}
+		for k, v := range wantEx {
+			if ex[k] != v {
+				t.Errorf("info after %d sales: example %s differs", at, k)
+				break
+			}
+		}
+		if n := r.drain(r.dlq); n != 0 {
+			t.Errorf("info after %d sales: %d dead letters", at, n)
+		}
+		if got := counter(t, r.proc.m.events.WithLabelValues("released")); at > 0 && got == 0 {
+			t.Errorf("info after %d sales: no held sale released", at)
+		}
+		var s feat.State
+		if err := s.UnmarshalBinary(st); err != nil || len(s.Pending()) != 0 {
+			t.Errorf("info after %d sales: %d sales still held (%v)", at, len(s.Pending()), err)
+		}
+	}
+}
+
+func TestInvalidStoreInfoGoesToItsDLQ(t *testing.T) {
+	r := newRig(t)
+	info := r.tt.NewQueueTracker(string(r.n.StoreInfoDLQ))
+	r.consume(sale(4, day0, 5000))
+	r.tt.Consume(string(r.n.StoreInfo), "4", []byte(`{"v":1,"store":5,"store_type":"a","assortment":"a"}`))
+	r.tt.Consume(string(r.n.StoreInfo), "4", []byte(`{nope`))
+	if n := r.drain(info); n != 2 {
+		t.Errorf("%d store info dead letters, want 2 (wrong key, undecodable)", n)
+	}
+	if got := len(r.state(4).Pending()); got != 1 {
+		t.Errorf("%d held sales, want 1: a bad store info releases nothing", got)
+	}
+	r.storeInfo(4)
+	if got := len(r.state(4).Pending()); got != 0 {
+		t.Errorf("%d held sales after a valid store info", got)
+	}
+	if l, ok := r.state(4).Latest(); !ok || l != day0 {
+		t.Errorf("latest %s %v, want the held sale applied", l, ok)
+	}
+}
