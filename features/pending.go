@@ -15,12 +15,16 @@ const MaxPending = 4096
 // Hold keeps f back, unapplied, until the store's info arrives (see
 // TakePending): a sale may reach the processor before its store's info,
 // and applying it later, in the order it came, gives the same state and
-// the same examples as if the info had come first. An identical fact
-// already held is a Duplicate; ok is false when MaxPending facts are held.
+// the same examples as if the info had come first. A fact equal to the
+// last one held for its day is a Duplicate; ok is false when MaxPending
+// facts are held.
 func (s *State) Hold(f Fact) (o Outcome, ok bool) {
-	for _, p := range s.pending {
-		if p == f {
-			return Duplicate, true
+	for i := len(s.pending) - 1; i >= 0; i-- {
+		if s.pending[i].Date == f.Date {
+			if s.pending[i] == f {
+				return Duplicate, true
+			}
+			break
 		}
 	}
 	if len(s.pending) >= MaxPending {
