@@ -18,8 +18,32 @@ import (
 
 // TopicsCmd is `storecast topics`: topic creation as code.
 type TopicsCmd struct {
-	Init TopicsInitCmd `cmd:"" help:"Create every missing Storecast topic and report drift on existing ones (idempotent)."`
-	List TopicsListCmd `cmd:"" help:"List the cluster's topics: partitions, cleanup policy, retention."`
+	Init     TopicsInitCmd     `cmd:"" help:"Create every missing Storecast topic and report drift on existing ones (idempotent)."`
+	List     TopicsListCmd     `cmd:"" help:"List the cluster's topics: partitions, cleanup policy, retention."`
+	Checksum TopicsChecksumCmd `cmd:"" help:"Print the sha256 of what compacted topics hold (latest value per key): two loads of the same data print the same."`
+}
+
+// TopicsChecksumCmd is `storecast topics checksum`.
+type TopicsChecksumCmd struct {
+	Topics []string `arg:"" optional:"" help:"Topics to digest (default: training_examples)."`
+}
+
+// Run prints one line per topic: its name, keys, records read, sha256.
+func (c *TopicsChecksumCmd) Run(ctx context.Context, g *Globals) error {
+	names := c.Topics
+	if len(names) == 0 {
+		names = []string{string(topics.DefaultNames().TrainingExamples)}
+	}
+	for _, name := range names {
+		d, err := kafka.TopicDigest(ctx, g.Kafka("checksum"), name)
+		if err != nil {
+			return fmt.Errorf("checksum %s: %w", name, err)
+		}
+		if _, err := fmt.Fprintf(os.Stdout, "%s keys=%d records=%d sha256=%s\n", d.Topic, d.Keys, d.Records, d.SHA256); err != nil {
+			return fmt.Errorf("write checksum: %w", err)
+		}
+	}
+	return nil
 }
 
 // TopicsInitCmd is `storecast topics init`.

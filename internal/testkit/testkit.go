@@ -222,53 +222,20 @@ type Record struct {
 }
 
 // ReadTopic returns every record of topic, partition by partition, from
-// the oldest offset up to the high watermarks at call time. A consumer
-// error, or a partition that does not deliver its records within two
-// minutes, fails the test.
+// the oldest offset up to the high watermarks at call time
+// (kafka.ReadToHighWatermark). A consumer error, or a read that does not
+// finish within two minutes, fails the test.
 func ReadTopic(t testing.TB, cfg kafka.Config, topic string) []Record {
 	t.Helper()
-	sc := cfg.Sarama()
-	sc.Consumer.Return.Errors = true
-	client, err := sarama.NewClient(cfg.Brokers, sc)
-	if err != nil {
-		t.Fatalf("read %s: %v", topic, err)
-	}
-	defer client.Close()
-	consumer, err := sarama.NewConsumerFromClient(client)
-	if err != nil {
-		t.Fatalf("read %s: %v", topic, err)
-	}
-	defer consumer.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		t.Fatalf("read %s: %v", topic, err)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	var out []Record
-	for _, p := range parts {
-		hwm, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			t.Fatalf("read %s/%d: %v", topic, p, err)
-		}
-		if hwm == 0 {
-			continue
-		}
-		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			t.Fatalf("read %s/%d: %v", topic, p, err)
-		}
-		deadline := time.After(2 * time.Minute)
-		for done := false; !done; {
-			select {
-			case m := <-pc.Messages():
-				out = append(out, Record{Partition: p, Offset: m.Offset, Key: string(m.Key), Value: m.Value})
-				done = m.Offset >= hwm-1
-			case err := <-pc.Errors():
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			case <-deadline:
-				t.Fatalf("read %s/%d: no record at offset %d within 2m", topic, p, hwm-1)
-			}
-		}
-		_ = pc.Close()
+	err := kafka.ReadToHighWatermark(ctx, cfg, topic, func(p int32, off int64, key, value []byte) error {
+		out = append(out, Record{Partition: p, Offset: off, Key: string(key), Value: value})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

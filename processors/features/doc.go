@@ -3,19 +3,29 @@
 //
 // # Graph
 //
-// Inputs: sale_rossman_store (sales, keyed by store) and
-// feature_snapshot_requests (keyed by store), copartitioned. Join:
-// store_info. Group table: storecast-features-table, one features.State per
-// store in features' compact binary codec. Outputs: training_examples
+// Inputs: sale_rossman_store (sales, keyed by store), store_info and
+// feature_snapshot_requests (keyed by store), copartitioned. Group table:
+// storecast-features-table, one features.State per store in features'
+// compact binary codec, with the store's info. Outputs: training_examples
 // (keyed store|date, compacted; a nil value withdraws an example),
-// feature_snapshots (keyed request id|store) and sale_rossman_store.dlq.
+// feature_snapshots (keyed request id|store), sale_rossman_store.dlq and
+// store_info.dlq.
+//
+// store_info is an input, not a join: a joined table is updated by its own
+// consumer, so whether a sale saw its store's info would depend on timing.
+// Instead each state keeps its store's info, and a sale that comes before
+// it is held in the state (features.State.Hold) and folded in, in arrival
+// order, when the info comes. The table and the examples are then the same
+// for every interleaving of sales and store info: the same log gives the
+// same state.
 //
 // For each valid sale the callback folds the fact into the state (written
 // only when it changed) and (re)emits the examples the change affects (see
 // features.State.AffectedDays). Invalid events (undecodable, failing
-// topics.Sale.Validate, an unknown store, a key that is not the sale's
-// store) go to the dead-letter topic with the reason; the group keeps
-// running. A snapshot request reads the state and answers with one
+// topics.Sale.Validate, a key that is not the sale's store, more than
+// features.MaxPending sales held for a store whose info never came) go to
+// the dead-letter topic with the reason; the group keeps running. An
+// invalid store info goes to store_info.dlq and changes nothing. A snapshot request reads the state and answers with one
 // topics.FeatureSnapshot.
 //
 // The processor hashes keys with KeyHasher (the part before '|'), so an
@@ -23,8 +33,8 @@
 //
 // # Metrics
 //
-//	storecast_features_events_total{outcome}   added, corrected, duplicate, redelivered, rejected
-//	storecast_features_rejected_total{reason}  decode, invalid, unknown_store, key, snapshot_request
+//	storecast_features_events_total{outcome}   added, corrected, duplicate, redelivered, rejected, held, released
+//	storecast_features_rejected_total{reason}  decode, invalid, unknown_store, key, snapshot_request, store_info
 //	storecast_features_process_seconds         histogram of the sale callback
 //	storecast_features_examples_total{kind}    example, tombstone
 //	storecast_features_snapshots_total{outcome} ok, error

@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	name := func(n string) string { return prometheus.BuildFQName(metrics.Namespace, subsystem, n) }
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("events_total"),
-			Help: "Sale events processed, by outcome: added, corrected, duplicate, redelivered, rejected."}, []string{"outcome"}),
+			Help: "Sale events processed, by outcome: added, corrected, duplicate, redelivered, rejected, held (waiting for store info), released (folded in when it came)."}, []string{"outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("rejected_total"),
 			Help: "Events sent to the dead-letter topic, by reason."}, []string{"reason"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: name("process_seconds"),
