@@ -57,6 +57,7 @@ type CLI struct {
 	Sink    SinkCmd    `cmd:"" help:"Materialise sales and forecasts from Kafka into PostgreSQL."`
 	Serve   ServeCmd   `cmd:"" help:"Serve the forecast and training APIs, views and dashboard."`
 	Health  HealthCmd  `cmd:"" help:"Exit 0 when a URL answers 2xx (container healthchecks)."`
+	DLQ     DLQCmd     `cmd:"" name:"dlq" help:"Replay dead letters whose cause is fixed."`
 }
 
 func main() {
