@@ -11,7 +11,10 @@
 #   3. POST /train {} (the whole range of data, the chain model) with the
 #      API token, then poll GET /train/{id}?wait=... until the trainer
 #      reports succeeded or failed, printing progress;
-#   4. wait until GET /ready answers 200 and print a sample /predict.
+#   4. wait until GET /ready answers 200 and print a sample /predict;
+#   5. print the training_examples checksum and the dead letters of
+#      sale_rossman_store.dlq (`storecast topics checksum`): two fresh loads
+#      of the same data print the same checksum.
 #
 # Environment (defaults):
 #   STORECAST_CATCHUP_TIMEOUT  1800  seconds the features processor gets to catch up
@@ -46,6 +49,7 @@ wait_caught_up() {
 			# Twice: offsets are committed about every second, after the emits.
 			if ((zeros >= 2)); then
 				log "champion: features processor caught up with sale_rossman_store ($(elapsed))"
+				wait_store_info
 				return 0
 			fi
 		else
@@ -57,6 +61,21 @@ wait_caught_up() {
 		fi
 		((SECONDS < deadline)) || die "champion: the features processor did not catch up within ${CATCHUP_TIMEOUT}s (lag $lag); see $LOG_DIR/process.log"
 		sleep 5
+	done
+}
+
+# Sales of a store whose store_info the processor has not read yet wait in
+# its state: wait (a little) until it has read store_info too.
+wait_store_info() {
+	local deadline=$((SECONDS + STARTUP_TIMEOUT)) lag
+	while :; do
+		lag="$("$PYTHON" "$LOCAL_DIR/group-lag.py" "$BROKERS" storecast-features store_info 2>/dev/null || echo '?')"
+		[[ "$lag" == 0 ]] && return 0
+		if ((SECONDS >= deadline)); then
+			log "champion: warning: the features processor has $lag store_info records to read (an older 'storecast process'? 'make down && make up' restarts it); sales of those stores wait for them"
+			return 0
+		fi
+		sleep 2
 	done
 }
 
@@ -139,6 +158,20 @@ sample() {
 	log "  → $(curl -sS --max-time 5 -X POST "$FORECAST/predict" -H 'Content-Type: application/json' -d "$req" || true)"
 }
 
+# 5. What the load left: the training_examples checksum and dead letters.
+checksum() {
+	local out dlq
+	out="$("$STORECAST_BIN" --brokers "$BROKERS" topics checksum training_examples sale_rossman_store.dlq 2>&1)" ||
+		{ log "champion: no checksum: $out"; return 0; }
+	log "champion: $(grep '^training_examples ' <<<"$out")"
+	dlq="$(sed -nE 's/^sale_rossman_store\.dlq keys=[0-9]+ records=([0-9]+) .*/\1/p' <<<"$out")"
+	if [[ "${dlq:-0}" == 0 ]]; then
+		log "champion: sale_rossman_store.dlq is empty"
+	else
+		log "champion: sale_rossman_store.dlq holds $dlq dead letters: '$STORECAST_BIN dlq replay --dry-run' lists them and what a replay would do"
+	fi
+}
+
 wait_caught_up
 if served; then
 	log "champion: a model is already served; not training"
@@ -147,3 +180,4 @@ else
 	wait_ready
 fi
 sample
+checksum
