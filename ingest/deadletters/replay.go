@@ -187,47 +187,27 @@ func replayPartition(ctx context.Context, cfg Config, client sarama.Client, cons
 	if next < oldest {
 		next = oldest // never committed, or the dead letters it pointed at expired
 	}
-	if next >= hwm {
-		return nil
-	}
-	pc, err := consumer.ConsumePartition(topic, p, next)
-	if err != nil {
-		return fmt.Errorf("dlq replay: %s/%d: %w", topic, p, err)
-	}
-	defer func() { _ = pc.Close() }()
-	for {
-		select {
-		case m := <-pc.Messages():
-			if m.Offset >= hwm {
-				return nil
-			}
-			sum.Read++
-			d := Decide(cfg.Names, m.Value)
-			if d.Action == Replay {
-				sum.Replayed++
-				if !cfg.DryRun {
-					if err := send(producer, d, m.Value); err != nil {
-						return fmt.Errorf("dlq replay: %s/%d offset %d: %w", topic, p, m.Offset, err)
-					}
-				}
-			} else {
-				sum.Skipped++
-			}
-			if _, err := fmt.Fprintf(out, "%s/%d@%d %s: %s\n", topic, p, m.Offset, d.Action, d.Why); err != nil {
-				return fmt.Errorf("dlq replay: write report: %w", err)
-			}
+	return kafka.ReadRange(ctx, consumer, topic, p, next, hwm, func(_ int32, off int64, _, value []byte) error {
+		sum.Read++
+		d := Decide(cfg.Names, value)
+		if d.Action == Replay {
+			sum.Replayed++
 			if !cfg.DryRun {
-				pom.MarkOffset(m.Offset+1, "")
+				if err := send(producer, d, value); err != nil {
+					return fmt.Errorf("dlq replay: %s/%d offset %d: %w", topic, p, off, err)
+				}
 			}
-			if m.Offset >= hwm-1 {
-				return nil
-			}
-		case err := <-pc.Errors():
-			return fmt.Errorf("dlq replay: %s/%d: %w", topic, p, err)
-		case <-ctx.Done():
-			return fmt.Errorf("dlq replay: %s/%d: %w", topic, p, ctx.Err())
+		} else {
+			sum.Skipped++
 		}
-	}
+		if _, err := fmt.Fprintf(out, "%s/%d@%d %s: %s\n", topic, p, off, d.Action, d.Why); err != nil {
+			return fmt.Errorf("dlq replay: write report: %w", err)
+		}
+		if !cfg.DryRun {
+			pom.MarkOffset(off+1, "")
+		}
+		return nil
+	})
 }
 
 // send produces the dead letter's payload to its source topic.

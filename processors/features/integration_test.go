@@ -278,23 +278,7 @@ func TestReplayRossmann(t *testing.T) {
 	want := expect(t, in)
 	produce(t, cfg, n, in)
 
-	run := func() (stop func()) {
-		reg := prometheus.NewRegistry()
-		p, err := New(Config{Names: n, Kafka: cfg, StorageDir: t.TempDir()}, slog.New(slog.DiscardHandler), reg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(ctx) }()
-		return func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("processor: %v", err)
-			}
-		}
-	}
-	stop := run()
+	stop := runProcessor(t, cfg, n)
 	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 10*time.Minute)
 	want.check(t, cfg, n)
 	tableWrites, examples := hwm(t, cfg, string(n.StoreTable())), hwm(t, cfg, string(n.TrainingExamples))

@@ -103,10 +103,18 @@ func readPartition(ctx context.Context, client sarama.Client, consumer sarama.Co
 	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, p, err)
 	}
-	if hwm <= oldest {
+	return ReadRange(ctx, consumer, topic, p, oldest, hwm, fn)
+}
+
+// ReadRange calls fn for every record of partition p of topic with an
+// offset in [from, to), in order (records compaction removed are skipped).
+// The consumer's config must return errors. An error of fn stops the read
+// and is returned.
+func ReadRange(ctx context.Context, consumer sarama.Consumer, topic string, p int32, from, to int64, fn func(partition int32, offset int64, key, value []byte) error) error {
+	if from >= to {
 		return nil
 	}
-	pc, err := consumer.ConsumePartition(topic, p, oldest)
+	pc, err := consumer.ConsumePartition(topic, p, from)
 	if err != nil {
 		return fmt.Errorf("read %s/%d: %w", topic, p, err)
 	}
@@ -114,19 +122,19 @@ func readPartition(ctx context.Context, client sarama.Client, consumer sarama.Co
 	for {
 		select {
 		case m := <-pc.Messages():
-			if m.Offset >= hwm {
+			if m.Offset >= to {
 				return nil
 			}
 			if err := fn(p, m.Offset, m.Key, m.Value); err != nil {
 				return err
 			}
-			if m.Offset >= hwm-1 {
+			if m.Offset >= to-1 {
 				return nil
 			}
 		case err := <-pc.Errors():
 			return fmt.Errorf("read %s/%d: %w", topic, p, err)
 		case <-ctx.Done():
-			return fmt.Errorf("read %s/%d: stopped before offset %d: %w", topic, p, hwm-1, ctx.Err())
+			return fmt.Errorf("read %s/%d: stopped before offset %d: %w", topic, p, to-1, ctx.Err())
 		}
 	}
 }
