@@ -150,3 +150,23 @@ func (s *State) readTrailer(r *reader) {
 		s.pending = append(s.pending, day{flags: fl, sales: sales, customers: cust}.fact(topics.Date(d)))
 	}
 }
+
+// DefaultMaxDaysAhead is how far past its store's clock a fact may be
+// dated before it counts as implausible (FarAhead). The Rossmann data's
+// longest gap in a store's history is 185 days (stores closed for
+// refurbishment in the second half of 2014); a year leaves room for that.
+const DefaultMaxDaysAhead = 366
+
+// FarAhead reports whether a fact of day d is dated more than maxAhead
+// days after the store's clock (Clock: the latest day of every fact it has
+// seen), and returns the clock. A state that has seen nothing, or maxAhead
+// <= 0, accepts every day. The clock is the store's own, not the chain's:
+// it depends only on the store's events, in their order, so a replay of
+// the same log decides the same.
+func (s *State) FarAhead(d topics.Date, maxAhead int) (clock topics.Date, far bool) {
+	clock, ok := s.Clock()
+	if !ok || maxAhead <= 0 {
+		return clock, false
+	}
+	return clock, int(d-clock) > maxAhead
+}

@@ -330,3 +330,31 @@ func TestHoldKeepsFactsUntilTaken(t *testing.T) {
 		t.Fatalf("empty state has a clock")
 	}
 }
+
+func TestFarAhead(t *testing.T) {
+	t.Parallel()
+	s := applyAll([]Fact{fact(day0-10, 100), fact(day0, 100)})
+	s.Hold(fact(day0+5, 1)) // held facts move the clock too
+	cases := []struct {
+		name  string
+		st    *State
+		d     topics.Date
+		max   int
+		clock topics.Date
+		far   bool
+	}{
+		{"the next day", s, day0 + 6, 366, day0 + 5, false},
+		{"exactly the limit", s, day0 + 5 + 366, 366, day0 + 5, false},
+		{"one past the limit", s, day0 + 5 + 367, 366, day0 + 5, true},
+		{"years ahead", s, topics.DateFromYMD(2030, 1, 1), 366, day0 + 5, true},
+		{"late data", s, day0 - 500, 366, day0 + 5, false},
+		{"limit off", s, topics.DateFromYMD(2030, 1, 1), 0, day0 + 5, false},
+		{"no history", new(State), topics.DateFromYMD(2030, 1, 1), 366, 0, false},
+	}
+	for _, c := range cases {
+		clock, far := c.st.FarAhead(c.d, c.max)
+		if far != c.far || (c.clock != 0 && clock != c.clock) {
+			t.Errorf("%s: clock %s far %v, want %s %v", c.name, clock, far, c.clock, c.far)
+		}
+	}
+}

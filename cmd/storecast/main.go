@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/internal/platform/metrics"
@@ -66,6 +68,7 @@ func main() {
 		kong.Name("storecast"),
 		kong.Description("Storecast: event-sourced daily sales forecasts for a retail chain."),
 		kong.UsageOnError(),
+		kong.Vars{"max_days_ahead": strconv.Itoa(features.DefaultMaxDaysAhead)},
 	)
 	log, err := logging.New(os.Stderr, logging.Config{Level: cli.LogLevel, Format: cli.LogFormat})
 	if err != nil {

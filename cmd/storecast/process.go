@@ -20,12 +20,13 @@ import (
 
 // ProcessCmd is `storecast process`: the Goka processors.
 type ProcessCmd struct {
-	Only        []string `help:"Goka groups to run, comma-separated: features, forecast." default:"features,forecast" sep:"," env:"STORECAST_PROCESS_ONLY"`
-	StorageDir  string   `help:"Local copy of the processors' tables (in memory, checkpointed to LevelDB here every 2s); empty keeps them in memory only." default:".state/goka" env:"STORECAST_STORAGE_DIR"`
-	HotStandby  bool     `help:"Keep the tables of partitions assigned to other instances warm too." env:"STORECAST_HOT_STANDBY"`
-	Compression string   `help:"Compression of what the processors produce: none, lz4, snappy, zstd, gzip (none: less CPU on processor and broker, more bytes on disk)." default:"none" env:"STORECAST_PROCESS_COMPRESSION"`
-	NamesSuffix string   `help:"Append -SUFFIX to every topic and group name (tests, benchmarks)." env:"STORECAST_NAMES_SUFFIX"`
-	MetricsAddr string   `help:"Serve /metrics and pprof here; empty disables." default:"127.0.0.1:9103" env:"STORECAST_PROCESS_METRICS_ADDR"`
+	Only         []string `help:"Goka groups to run, comma-separated: features, forecast." default:"features,forecast" sep:"," env:"STORECAST_PROCESS_ONLY"`
+	StorageDir   string   `help:"Local copy of the processors' tables (in memory, checkpointed to LevelDB here every 2s); empty keeps them in memory only." default:".state/goka" env:"STORECAST_STORAGE_DIR"`
+	HotStandby   bool     `help:"Keep the tables of partitions assigned to other instances warm too." env:"STORECAST_HOT_STANDBY"`
+	Compression  string   `help:"Compression of what the processors produce: none, lz4, snappy, zstd, gzip (none: less CPU on processor and broker, more bytes on disk)." default:"none" env:"STORECAST_PROCESS_COMPRESSION"`
+	NamesSuffix  string   `help:"Append -SUFFIX to every topic and group name (tests, benchmarks)." env:"STORECAST_NAMES_SUFFIX"`
+	MetricsAddr  string   `help:"Serve /metrics and pprof here; empty disables." default:"127.0.0.1:9103" env:"STORECAST_PROCESS_METRICS_ADDR"`
+	MaxDaysAhead int      `help:"Dead-letter a sale dated more than this many days after its store's latest day (0: accept any)." default:"${max_days_ahead}" env:"STORECAST_MAX_DAYS_AHEAD"`
 }
 
 // processGroup builds one runnable Goka group of `storecast process`.
@@ -44,6 +45,7 @@ var processGroups = map[string]processGroup{
 		}
 		return featuresproc.New(featuresproc.Config{
 			Names: names, Kafka: g.Kafka("features"), StorageDir: dir, HotStandby: c.HotStandby, Compression: c.Compression,
+			MaxDaysAhead: c.MaxDaysAhead,
 		}, log, reg)
 	},
 	"forecast": newForecastGroup,

@@ -22,7 +22,8 @@
 // For each valid sale the callback folds the fact into the state (written
 // only when it changed) and (re)emits the examples the change affects (see
 // features.State.AffectedDays). Invalid events (undecodable, failing
-// topics.Sale.Validate, a key that is not the sale's store, more than
+// topics.Sale.Validate, a key that is not the sale's store, a day more
+// than Config.MaxDaysAhead after the store's clock (far_future), more than
 // features.MaxPending sales held for a store whose info never came) go to
 // the dead-letter topic with the reason; the group keeps running. An
 // invalid store info goes to store_info.dlq and changes nothing. A snapshot request reads the state and answers with one
@@ -34,7 +35,7 @@
 // # Metrics
 //
 //	storecast_features_events_total{outcome}   added, corrected, duplicate, redelivered, rejected, held, released
-//	storecast_features_rejected_total{reason}  decode, invalid, unknown_store, key, snapshot_request, store_info
+//	storecast_features_rejected_total{reason}  decode, invalid, far_future, unknown_store, key, snapshot_request, store_info
 //	storecast_features_process_seconds         histogram of the sale callback
 //	storecast_features_examples_total{kind}    example, tombstone
 //	storecast_features_snapshots_total{outcome} ok, error

@@ -25,11 +25,16 @@ const Stage = "features"
 // persists the per-store state (with the store's info), and emits training
 // examples, feature snapshots and dead letters. Production (New) and goka's tester
 // use the same graph. m must come from NewMetrics; log may be nil.
-func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph {
+//
+// A sale dated more than maxAhead days after its store's clock
+// (features.State.FarAhead; 0 disables the check) goes to the dead-letter
+// topic with reason far_future: one implausible event must not move a
+// store's ring (and the forecasts' as-of day) years ahead.
+func DefineGroup(n topics.Names, maxAhead int, m *Metrics, log *slog.Logger) *goka.GroupGraph {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{n: n, m: m, log: log, now: time.Now, cache: &stateCache{m: map[string]cachedState{}}, infos: newInfoCodec(),
+	h := &handler{n: n, maxAhead: maxAhead, m: m, log: log, now: time.Now, cache: &stateCache{m: map[string]cachedState{}}, infos: newInfoCodec(),
 		added: m.events.WithLabelValues("added"), corrected: m.events.WithLabelValues("corrected"),
 		duplicate: m.events.WithLabelValues("duplicate"), redelivered: m.events.WithLabelValues("redelivered"),
 		rejectedEv: m.events.WithLabelValues("rejected"), heldC: m.events.WithLabelValues("held"),
@@ -52,12 +57,13 @@ func DefineGroup(n topics.Names, m *Metrics, log *slog.Logger) *goka.GroupGraph 
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 type handler struct {
-	n     topics.Names
-	m     *Metrics
-	log   *slog.Logger
-	now   func() time.Time
-	cache *stateCache
-	infos *infoCodec
+	n        topics.Names
+	maxAhead int
+	m        *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	cache    *stateCache
+	infos    *infoCodec
 
 	added, corrected, duplicate, redelivered, rejectedEv prometheus.Counter
 	heldC, releasedC                                     prometheus.Counter
@@ -101,6 +107,11 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 	}
 
 	s := h.state(ctx)
+	if clock, far := s.FarAhead(f.Date, h.maxAhead); far {
+		h.reject(ctx, raw, "far_future", &topics.FieldError{Field: "date", Reason: fmt.Sprintf(
+			"date %s is %d days after store %d's latest day %s (more than %d: --max-days-ahead)", f.Date, f.Date-clock, sale.Store, clock, h.maxAhead)})
+		return
+	}
 	off := ctx.Offset() + 1
 	si := h.info(s, sale.Store)
 	if si == nil {

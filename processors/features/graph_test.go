@@ -31,12 +31,14 @@ type rig struct {
 	table *tester.QueueTracker
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, 0) }
+
+func newRigWith(t *testing.T, maxAhead int) *rig {
 	t.Helper()
 	tt := tester.New(t)
 	n := topics.DefaultNames()
 	reg := prometheus.NewRegistry()
-	p, err := New(Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}}, nil, reg, goka.WithTester(tt))
+	p, err := New(Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}, MaxDaysAhead: maxAhead}, nil, reg, goka.WithTester(tt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,5 +656,50 @@ func TestInvalidStoreInfoGoesToItsDLQ(t *testing.T) {
 	}
 	if l, ok := r.state(4).Latest(); !ok || l != day0 {
 		t.Errorf("latest %s %v, want the held sale applied", l, ok)
+	}
+}
+
+// TestFarFutureSaleGoesToTheDLQ: a sale years after its store's latest day
+// is dead-lettered with its reason and changes neither the state nor the
+// examples; late and out-of-order sales are applied as before.
+func TestFarFutureSaleGoesToTheDLQ(t *testing.T) {
+	r := newRigWith(t, feat.DefaultMaxDaysAhead)
+	r.storeInfo(7)
+	for d := day0 - 120; d <= day0; d++ {
+		if d != day0-30 {
+			r.consume(sale(7, d, salesOf(d)))
+		}
+	}
+	r.drainExamples()
+	before := r.rawState(7)
+	far := topics.DateFromYMD(2030, 1, 1)
+	r.consume(sale(7, far, 9999))
+	_, v, ok := r.dlq.Next()
+	if !ok {
+		t.Fatal("no dead letter for the 2030 sale")
+	}
+	if dl := v.(*topics.DeadLetter); !strings.Contains(dl.Reason, "2030-01-01") || !strings.Contains(dl.Reason, "--max-days-ahead") || len(dl.Fields) == 0 || dl.Fields[0] != "date" {
+		t.Errorf("dead letter %+v", dl)
+	}
+	if got := counter(t, r.proc.m.rejected.WithLabelValues("far_future")); got != 1 {
+		t.Errorf("rejected{far_future} = %v", got)
+	}
+	if !bytes.Equal(r.rawState(7), before) {
+		t.Errorf("the far-future sale changed the state")
+	}
+	if exs := r.drainExamples(); len(exs) != 0 {
+		t.Errorf("the far-future sale emitted %d examples", len(exs))
+	}
+	// Late (a missing day) and the next day still count.
+	r.consume(sale(7, day0-30, salesOf(day0-30)))
+	r.consume(sale(7, day0+1, salesOf(day0+1)))
+	if n := r.drain(r.dlq); n != 0 {
+		t.Errorf("%d dead letters for late and next-day sales", n)
+	}
+	if l, _ := r.state(7).Latest(); l != day0+1 {
+		t.Errorf("latest %s, want %s", l, day0+1)
+	}
+	if _, ok := r.state(7).Fact(day0 - 30); !ok {
+		t.Errorf("the late day was not applied")
 	}
 }

@@ -35,6 +35,9 @@ type Config struct {
 	// none, lz4, snappy, zstd or gzip; empty keeps internal/platform/kafka's
 	// default (lz4).
 	Compression string
+	// MaxDaysAhead dead-letters a sale dated more than this many days after
+	// its store's latest day (features.State.FarAhead); 0 disables it.
+	MaxDaysAhead int
 }
 
 // Validate reports a config that cannot run.
@@ -42,6 +45,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if err := c.Kafka.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.MaxDaysAhead < 0 {
+		errs = append(errs, fmt.Errorf("features: max days ahead %d is negative", c.MaxDaysAhead))
 	}
 	if c.Names.FeaturesGroup == "" || c.Names.Sales == "" {
 		errs = append(errs, errors.New("features: topic names are not set"))
@@ -84,7 +90,7 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, opts ...goka.P
 	}
 	all := append(Options(cfg, log), opts...)
 	build := func() (*goka.Processor, error) {
-		proc, err := goka.NewProcessor(cfg.Kafka.Brokers, DefineGroup(cfg.Names, m, log), all...)
+		proc, err := goka.NewProcessor(cfg.Kafka.Brokers, DefineGroup(cfg.Names, cfg.MaxDaysAhead, m, log), all...)
 		if err != nil {
 			return nil, fmt.Errorf("features processor: %w", err)
 		}
