@@ -141,6 +141,8 @@ test: services vet airflow-venv web ## Every test tier against the real stack: g
 	$(MAKE) test-airflow
 	$(MAKE) test-compose
 	$(MAKE) test-security
+	$(MAKE) test-load
+	$(MAKE) fuzz FUZZTIME=$(TEST_FUZZTIME)
 	$(MAKE) test-prometheus
 	$(MAKE) test-web
 
@@ -185,6 +187,52 @@ test-compose: checks-venv ## Compose without Docker: hadolint on the Dockerfiles
 .PHONY: test-web
 test-web: web ## Dashboard: Vitest (the build already type-checked it; Playwright runs in systemtest against the real stack).
 	cd web && npx vitest run
+
+# make load: the locust scenario of bench/load (headless, bounded) against LOAD_HOST.
+LOAD_HOST ?= http://127.0.0.1:4242
+LOAD_USERS ?= 200
+LOAD_SPAWN_RATE ?= 50
+LOAD_TIME ?= 60s
+# Extra GET paths (the dashboard's read endpoints), comma-separated; {id} is a store id.
+LOAD_EXTRA_GETS ?=
+
+.PHONY: load-venv
+load-venv: ## Create or refresh bench/load/.venv (locust) from its uv.lock.
+	python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	cd bench/load && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$$(python3 -c 'import sys; print(sys.executable)')"
+
+.PHONY: load
+load: load-venv ## Load test: locust, LOAD_USERS users for LOAD_TIME against LOAD_HOST (the forecast API); writes bench/results/load.json.
+	@tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && cd bench/load && \
+	STORECAST_LOAD_EXTRA_GETS='$(LOAD_EXTRA_GETS)' .venv/bin/locust -f locustfile.py --headless --only-summary \
+		--host '$(LOAD_HOST)' -u $(LOAD_USERS) -r $(LOAD_SPAWN_RATE) -t $(LOAD_TIME) --stop-timeout 10 \
+		--exit-code-on-error 0 --csv "$$tmp/load" && \
+	.venv/bin/python report.py --stats "$$tmp/load_stats.csv" --users $(LOAD_USERS) --duration $(LOAD_TIME) \
+		--host '$(LOAD_HOST)' --out ../results/load.json \
+		--service forecast-api='$(LOAD_HOST)/ready' --service training-api=http://127.0.0.1:4243/health \
+		--service process=http://127.0.0.1:9103/metrics --service sink=http://127.0.0.1:9102/readyz \
+		--service trainer=http://127.0.0.1:9104/metrics --service dashboard=http://127.0.0.1:8000/
+
+.PHONY: test-load
+test-load: load-venv ## The load scenario's code: ruff, and pytest on its report (the load itself is make load).
+	cd bench/load && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/pytest -q
+
+# make fuzz: every native Go fuzz target (func FuzzX in a _test.go file) for FUZZTIME each; make
+# test runs them for TEST_FUZZTIME. A crasher lands in the package's testdata/fuzz/FuzzX/ and from
+# then on runs as a regression test in go test: commit it with the fix.
+FUZZTIME ?= 30s
+TEST_FUZZTIME ?= 3s
+
+.PHONY: fuzz
+fuzz: ## Run every Go fuzz target for FUZZTIME (default 30s) each; a crasher fails and is kept in testdata/fuzz.
+	@set -e; for file in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		dir="./$$(dirname "$${file#./}")"; \
+		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]+)\(.*/\1/p' "$$file"); do \
+			echo "fuzz: $$dir $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) "$$dir" >/dev/null 2>"$${TMPDIR:-/tmp}/fuzz-$$target.log" || \
+				{ cat "$${TMPDIR:-/tmp}/fuzz-$$target.log" >&2; echo "fuzz: $$target failed; the crasher is in $$dir/testdata/fuzz/$$target/" >&2; exit 1; }; \
+		done; \
+	done
 
 .PHONY: test-security
 test-security: $(GITLEAKS) ## Secret scan of the repository and its whole git history (gitleaks, pinned; 0 findings). gosec runs in lint.
