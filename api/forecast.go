@@ -46,6 +46,11 @@ type ForecastConfig struct {
 	Log    ForecastLog
 	// Stores serves /v1/stores/... (api/stores); nil leaves it unmounted.
 	Stores http.Handler
+	// Pipeline answers /v1/topics, /v1/groups and /v1/dead-letters; nil
+	// answers them 503.
+	Pipeline PipelineReader
+	// History answers /v1/sales/{id}; nil answers it 503.
+	History SalesReader
 	// Ready lists the readiness checks of /ready.
 	Ready    []Check
 	Metrics  *Metrics

@@ -4,11 +4,13 @@
 package forecastgen
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/oapi-codegen/runtime"
 )
 
 // Defines values for DayInputsOpen.
@@ -92,6 +94,27 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageEncoding.
+const (
+	Binary MessageEncoding = "binary"
+	Json   MessageEncoding = "json"
+	Text   MessageEncoding = "text"
+)
+
+// Valid indicates whether the value is a known member of the MessageEncoding enum.
+func (e MessageEncoding) Valid() bool {
+	switch e {
+	case Binary:
+		return true
+	case Json:
+		return true
+	case Text:
 		return true
 	default:
 		return false
@@ -224,6 +247,19 @@ type DayInputsPromo int
 // DayInputsSchoolholiday defines model for DayInputs.Schoolholiday.
 type DayInputsSchoolholiday int
 
+// DeadLetterCount defines model for DeadLetterCount.
+type DeadLetterCount struct {
+	// Reasons The latest (at most 200) dead letters counted by kind of reason.
+	Reasons map[string]int `json:"reasons"`
+	Topic   string         `json:"topic"`
+	Total   int64          `json:"total"`
+}
+
+// DeadLetterList defines model for DeadLetterList.
+type DeadLetterList struct {
+	DeadLetters []DeadLetterCount `json:"dead_letters"`
+}
+
 // ForecastRow defines model for ForecastRow.
 type ForecastRow struct {
 	Date    string `json:"date"`
@@ -264,6 +300,32 @@ type ForecastsResponse struct {
 	ModelVersion string        `json:"model_version"`
 }
 
+// Group defines model for Group.
+type Group struct {
+	Lag        int64            `json:"lag"`
+	Members    int              `json:"members"`
+	Name       string           `json:"name"`
+	Partitions []GroupPartition `json:"partitions"`
+
+	// State Example: Stable
+	State string `json:"state"`
+}
+
+// GroupList defines model for GroupList.
+type GroupList struct {
+	Groups []Group `json:"groups"`
+}
+
+// GroupPartition defines model for GroupPartition.
+type GroupPartition struct {
+	// Committed The committed offset; -1 when none.
+	Committed int64  `json:"committed"`
+	Lag       int64  `json:"lag"`
+	Newest    int64  `json:"newest"`
+	Partition int32  `json:"partition"`
+	Topic     string `json:"topic"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -271,6 +333,33 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// Message defines model for Message.
+type Message struct {
+	// Encoding `json`: `value` holds it; `text`: `text` holds it; `binary`: `text` holds it in base64.
+	Encoding  MessageEncoding `json:"encoding"`
+	Key       string          `json:"key"`
+	Offset    int64           `json:"offset"`
+	Partition int32           `json:"partition"`
+
+	// Reason A dead letter's reason.
+	Reason    *string   `json:"reason,omitempty"`
+	Size      int       `json:"size"`
+	Text      *string   `json:"text,omitempty"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Value The value, when it is JSON.
+	Value interface{} `json:"value,omitempty"`
+}
+
+// MessageEncoding `json`: `value` holds it; `text`: `text` holds it; `binary`: `text` holds it in base64.
+type MessageEncoding string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Messages []Message `json:"messages"`
+	Topic    string    `json:"topic"`
+}
 
 // ModelInfo defines model for ModelInfo.
 type ModelInfo struct {
@@ -293,6 +382,17 @@ type ModelInfo struct {
 
 	// Version Example: 3
 	Version string `json:"version"`
+}
+
+// PastForecast defines model for PastForecast.
+type PastForecast struct {
+	ActualSales    *int    `json:"actual_sales,omitempty"`
+	AsOf           string  `json:"as_of"`
+	Date           string  `json:"date"`
+	Horizon        int     `json:"horizon"`
+	ModelName      string  `json:"model_name"`
+	ModelVersion   string  `json:"model_version"`
+	PredictedSales float64 `json:"predicted_sales"`
 }
 
 // PredictRequest defines model for PredictRequest.
@@ -379,8 +479,62 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// SalesDay defines model for SalesDay.
+type SalesDay struct {
+	Customers     int    `json:"customers"`
+	Date          string `json:"date"`
+	Open          int    `json:"open"`
+	Promo         int    `json:"promo"`
+	Sales         int    `json:"sales"`
+	SchoolHoliday int    `json:"school_holiday"`
+	StateHoliday  string `json:"state_holiday"`
+}
+
 // StateHoliday Kaggle state-holiday code: "0" none, "a" public holiday, "b" Easter, "c" Christmas.
 type StateHoliday string
+
+// StoreSales defines model for StoreSales.
+type StoreSales struct {
+	Days []SalesDay `json:"days"`
+
+	// Forecasts The latest forecast served per target day.
+	Forecasts []PastForecast `json:"forecasts"`
+	StoreId   int            `json:"store_id"`
+}
+
+// Topic defines model for Topic.
+type Topic struct {
+	// CleanupPolicy Example: delete
+	CleanupPolicy string           `json:"cleanup_policy"`
+	DeadLetter    bool             `json:"dead_letter"`
+	Name          string           `json:"name"`
+	Partitions    []TopicPartition `json:"partitions"`
+
+	// Records Sum of newest - oldest over partitions (records held, when not compacted).
+	Records     int64   `json:"records"`
+	RetentionMs *string `json:"retention_ms,omitempty"`
+	SizeBytes   int64   `json:"size_bytes"`
+}
+
+// TopicList defines model for TopicList.
+type TopicList struct {
+	Topics []Topic `json:"topics"`
+}
+
+// TopicPartition defines model for TopicPartition.
+type TopicPartition struct {
+	Id int32 `json:"id"`
+
+	// Newest Next offset to be written.
+	Newest int64 `json:"newest"`
+
+	// Oldest First offset still held.
+	Oldest    int64 `json:"oldest"`
+	SizeBytes int64 `json:"size_bytes"`
+}
+
+// StoreID defines model for StoreID.
+type StoreID = int
 
 // BadRequest An RFC 9457 problem.
 type BadRequest = Problem
@@ -399,6 +553,20 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem.
 type UnsupportedMediaType = Problem
+
+// GetStoreSalesParams defines parameters for GetStoreSales.
+type GetStoreSalesParams struct {
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+	To   *string `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// ListTopicMessagesParams defines parameters for ListTopicMessages.
+type ListTopicMessagesParams struct {
+	Partition *int32  `form:"partition,omitempty" json:"partition,omitempty"`
+	Offset    *int64  `form:"offset,omitempty" json:"offset,omitempty"`
+	Key       *string `form:"key,omitempty" json:"key,omitempty"`
+	Limit     *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // PredictJSONRequestBody defines body for Predict for application/json ContentType.
 type PredictJSONRequestBody = PredictRequest
@@ -429,9 +597,24 @@ type ServerInterface interface {
 	// GetReady Readiness
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// ListDeadLetters Records per dead-letter topic, and the latest ones counted by kind of reason
+	// (GET /v1/dead-letters)
+	ListDeadLetters(w http.ResponseWriter, r *http.Request)
 	// CreateForecasts Forecast many stores over a range of days
 	// (POST /v1/forecasts)
 	CreateForecasts(w http.ResponseWriter, r *http.Request)
+	// ListGroups The deployment's consumer groups with their lag per partition
+	// (GET /v1/groups)
+	ListGroups(w http.ResponseWriter, r *http.Request)
+	// GetStoreSales A store's daily sales and past forecasts from PostgreSQL
+	// (GET /v1/sales/{id})
+	GetStoreSales(w http.ResponseWriter, r *http.Request, id StoreID, params GetStoreSalesParams)
+	// ListTopics The deployment's topics with partitions, offsets, cleanup policy and size
+	// (GET /v1/topics)
+	ListTopics(w http.ResponseWriter, r *http.Request)
+	// ListTopicMessages The latest records of a topic, decoded
+	// (GET /v1/topics/{name}/messages)
+	ListTopicMessages(w http.ResponseWriter, r *http.Request, name string, params ListTopicMessagesParams)
 }
 
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
@@ -480,9 +663,39 @@ func (_ Unimplemented) GetReady(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListDeadLetters Records per dead-letter topic, and the latest ones counted by kind of reason
+// (GET /v1/dead-letters)
+func (_ Unimplemented) ListDeadLetters(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // CreateForecasts Forecast many stores over a range of days
 // (POST /v1/forecasts)
 func (_ Unimplemented) CreateForecasts(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListGroups The deployment's consumer groups with their lag per partition
+// (GET /v1/groups)
+func (_ Unimplemented) ListGroups(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetStoreSales A store's daily sales and past forecasts from PostgreSQL
+// (GET /v1/sales/{id})
+func (_ Unimplemented) GetStoreSales(w http.ResponseWriter, r *http.Request, id StoreID, params GetStoreSalesParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListTopics The deployment's topics with partitions, offsets, cleanup policy and size
+// (GET /v1/topics)
+func (_ Unimplemented) ListTopics(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListTopicMessages The latest records of a topic, decoded
+// (GET /v1/topics/{name}/messages)
+func (_ Unimplemented) ListTopicMessages(w http.ResponseWriter, r *http.Request, name string, params ListTopicMessagesParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -593,11 +806,189 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// ListDeadLetters operation middleware
+func (siw *ServerInterfaceWrapper) ListDeadLetters(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListDeadLetters(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateForecasts operation middleware
 func (siw *ServerInterfaceWrapper) CreateForecasts(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateForecasts(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListGroups operation middleware
+func (siw *ServerInterfaceWrapper) ListGroups(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListGroups(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetStoreSales operation middleware
+func (siw *ServerInterfaceWrapper) GetStoreSales(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id StoreID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", chi.URLParam(r, "id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetStoreSalesParams
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", r.URL.Query(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "from"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "from", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", r.URL.Query(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "to"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "to", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetStoreSales(w, r, id, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTopics operation middleware
+func (siw *ServerInterfaceWrapper) ListTopics(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTopics(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTopicMessages operation middleware
+func (siw *ServerInterfaceWrapper) ListTopicMessages(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", chi.URLParam(r, "name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTopicMessagesParams
+
+	// ------------- Optional query parameter "partition" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "partition", r.URL.Query(), &params.Partition, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "partition"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "partition", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "offset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "offset", r.URL.Query(), &params.Offset, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "offset"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "offset", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "key" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "key", r.URL.Query(), &params.Key, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "key"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "key", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTopicMessages(w, r, name, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -728,6 +1119,21 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/model/info", wrapper.GetModelInfo)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/topics", wrapper.ListTopics)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/topics/{name}/messages", wrapper.ListTopicMessages)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/groups", wrapper.ListGroups)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/dead-letters", wrapper.ListDeadLetters)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/sales/{id}", wrapper.GetStoreSales)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/health", wrapper.GetHealth)

@@ -16,6 +16,8 @@ import (
 	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/history"
+	"github.com/storecast/storecast/inspect"
 	"github.com/storecast/storecast/internal/platform/health"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
@@ -31,6 +33,8 @@ type ServeCmd struct {
 	ForecastAddr  string        `help:"Listen address of the forecast API." default:"127.0.0.1:4242" env:"STORECAST_FORECAST_ADDR"`
 	TrainAddr     string        `help:"Listen address of the training API." default:"127.0.0.1:4243" env:"STORECAST_TRAIN_ADDR"`
 	DebugAddr     string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
+	PGReadDSN     string        `help:"PostgreSQL the dashboard's history reads (rossman_sales, forecast_results), in read-only sessions; empty: /v1/sales answers 503." env:"STORECAST_PG_READ_DSN"`
+	PGReadRole    string        `help:"Role the history sessions switch to (SET ROLE), e.g. storecast_reader; the DSN's user must be a member. Empty: the DSN's user." env:"STORECAST_PG_READ_ROLE"`
 	DashboardAddr string        `help:"Listen address of the web dashboard (empty: off); the APIs allow CORS from its origin only." default:"127.0.0.1:8000" env:"STORECAST_DASHBOARD_ADDR"`
 	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
 	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
@@ -113,9 +117,32 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		kafka.Reachable(kcfg, logTopic, string(names.TrainRequests), string(names.Models)),
 		health.Config{Grace: c.KafkaGrace}, health.NewMetrics(reg), log)
 	kafkaCheck := api.Check{Name: kafkaDep.Name(), Probe: kafkaDep.Check}
+	// The dashboard's read models: Kafka inspection and PostgreSQL history.
+	// The inspector has a client of its own: requests on the tails'
+	// connection would queue behind their long-polling fetches. The
+	// trainer's consumer group is named in trainer/.../names.py.
+	inspectClient, err := sarama.NewClient(kcfg.Brokers, tailCfg)
+	if err != nil {
+		return fmt.Errorf("serve: kafka client (inspection): %w", err)
+	}
+	defer inspectClient.Close()
+	inspector, err := inspect.New(inspectClient, names, suffixed("storecast-trainer", c.NamesSuffix))
+	if err != nil {
+		return err
+	}
+	defer inspector.Close()
+	var sales api.SalesReader
+	if c.PGReadDSN != "" {
+		hr, err := history.Open(ctx, history.Config{DSN: c.PGReadDSN, Role: c.PGReadRole})
+		if err != nil {
+			return err
+		}
+		defer hr.Close()
+		sales = hr
+	}
 	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
-		Stores: storesH,
+		Stores: storesH, Pipeline: inspector, History: sales,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
 				if models.Default() == nil {
@@ -180,6 +207,15 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	log.Info("serve stopped")
 	return nil
+}
+
+// suffixed appends "-suffix" to name when suffix is set, as
+// topics.Names.WithSuffix does for the names it holds.
+func suffixed(name, suffix string) string {
+	if suffix == "" {
+		return name
+	}
+	return name + "-" + suffix
 }
 
 func modelFeedState(f *views.ModelFeed) string {

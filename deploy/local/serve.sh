@@ -8,6 +8,7 @@
 #   STORECAST_FORECAST_ADDR  127.0.0.1:4242  forecast API
 #   STORECAST_TRAIN_ADDR     127.0.0.1:4243  training API
 #   STORECAST_DASHBOARD_ADDR 127.0.0.1:8000  web dashboard
+#   STORECAST_PG_READ_DSN    STORECAST_PG_DSN of .state/env  the dashboard's history (read-only sessions)
 #   STORECAST_API_TOKEN      contents of $STATE_DIR/api-token
 #   STORECAST_BIN            <repo>/bin/storecast (make build)
 #   STORECAST_STATE_DIR      <repo>/.state
@@ -44,6 +45,15 @@ cmd_up() {
 	# In the environment, not on the command line (ps shows that to everyone).
 	STORECAST_API_TOKEN="${STORECAST_API_TOKEN:-$(token)}"
 	export STORECAST_API_TOKEN
+	# The dashboard's history reads the sink's tables in read-only sessions.
+	if [[ -z "${STORECAST_PG_READ_DSN:-}" && -r "$STATE_DIR/env" ]]; then
+		STORECAST_PG_READ_DSN="$(
+			# shellcheck disable=SC1091
+			. "$STATE_DIR/env"
+			printf '%s' "${STORECAST_PG_DSN:-}"
+		)"
+	fi
+	export STORECAST_PG_READ_DSN="${STORECAST_PG_READ_DSN:-}"
 	go_service_up serve "$PIDFILE" "$LOGFILE" "$NEEDLE" "$WHERE" healthy -- \
 		serve --forecast-addr "$FORECAST_ADDR" --train-addr "$TRAIN_ADDR" --dashboard-addr "$DASHBOARD_ADDR"
 }

@@ -32,7 +32,9 @@ var rules = map[string][]string{
 	"sink":              {"sink", "topics", "internal/platform"},
 	"processors":        {"processors", "topics", "features", "model", "forecasting", "internal/platform"},
 	"ingest":            {"ingest", "topics", "internal/platform"},
-	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "internal/platform"},
+	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "inspect", "history", "internal/platform"},
+	"inspect":           {"inspect", "topics", "internal/platform"},
+	"history":           {"history", "internal/platform"},
 	"web":               {"web"},
 }
 

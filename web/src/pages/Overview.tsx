@@ -1,15 +1,19 @@
-// Overview: the champion, readiness, and (with the dashboard endpoints) the
-// pipeline at a glance.
-import { api, unwrap } from "../api/client";
+// Overview: the champion, readiness, and the pipeline at a glance: events
+// in per second, each consumer group's lag, dead letters by reason, the
+// latest sale.
+import { useEffect, useRef, useState } from "react";
+import { api, unwrap, type Schemas } from "../api/client";
+import { ModelFacts } from "../components/ModelFacts";
 import { Show } from "../components/Status";
 import { useLoad } from "../components/useLoad";
-import { ModelFacts } from "../components/ModelFacts";
+import { sales } from "../lib/format";
+import { eventsPerSecond } from "../lib/rate";
 
 export default function Overview() {
   const model = useLoad(async () => unwrap(await (await api()).forecast.GET("/model/info")), []);
   const ready = useLoad(async () => {
     const r = await (await api()).forecast.GET("/ready");
-    return r.data ?? (r.error as { checks?: { name: string; ok: boolean; detail?: string }[] } | undefined) ?? { checks: [] };
+    return r.data ?? (r.error as Schemas["Readiness"] | undefined) ?? { status: "not_ready", checks: [] };
   }, []);
   return (
     <>
@@ -17,16 +21,14 @@ export default function Overview() {
       <div className="columns">
         <section className="card" aria-labelledby="champion-h">
           <h2 id="champion-h">Champion</h2>
-          <Show what={model}>
-            {(m) => <ModelFacts m={m} testid="champion" />}
-          </Show>
+          <Show what={model}>{(m) => <ModelFacts m={m} testid="champion" />}</Show>
         </section>
         <section className="card" aria-labelledby="ready-h">
           <h2 id="ready-h">Forecast API readiness</h2>
           <Show what={ready}>
             {(r) => (
               <ul className="checks">
-                {(r.checks ?? []).map((c) => (
+                {r.checks.map((c) => (
                   <li key={c.name} className={c.ok ? "ok" : "bad"}>
                     {c.name}: {c.ok ? "ok" : c.detail}
                   </li>
@@ -36,6 +38,82 @@ export default function Overview() {
           </Show>
         </section>
       </div>
+      <Pipeline />
     </>
   );
+}
+
+function Pipeline() {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), 5000);
+    return () => clearInterval(t);
+  }, []);
+  const pipe = useLoad(async () => {
+    const c = await api();
+    const [t, g, d] = await Promise.all([c.forecast.GET("/v1/topics"), c.forecast.GET("/v1/groups"), c.forecast.GET("/v1/dead-letters")]);
+    const topics = unwrap(t).topics;
+    const sale = topics.find((x) => !x.dead_letter && x.name.startsWith("sale_rossman_store"));
+    let latest: Schemas["Message"] | undefined;
+    if (sale) {
+      const m = unwrap(await c.forecast.GET("/v1/topics/{name}/messages", { params: { path: { name: sale.name }, query: { limit: 1 } } }));
+      latest = m.messages[0];
+    }
+    return { at: Date.now(), topics, groups: unwrap(g).groups, deadLetters: unwrap(d).dead_letters, sale, latest };
+  }, [tick]);
+  const prev = useRef<{ at: number; records: number }>(undefined);
+  const [rate, setRate] = useState<number | null>(null);
+  useEffect(() => {
+    if (pipe.state !== "ok" || !pipe.data.sale) return;
+    const now = { at: pipe.data.at, records: pipe.data.sale.partitions.reduce((s, p) => s + p.newest, 0) };
+    if (prev.current) setRate(eventsPerSecond(prev.current, now));
+    prev.current = now;
+  }, [pipe]);
+
+  return (
+    <Show what={pipe}>
+      {(p) => (
+        <div className="columns">
+          <section className="card" aria-labelledby="events-h">
+            <h2 id="events-h">Events in</h2>
+            <dl className="facts" data-testid="pipeline">
+              <dt>Sales events</dt>
+              <dd>{p.sale ? sales(p.sale.records) : "—"}</dd>
+              <dt>Per second</dt>
+              <dd>{rate === null ? "measuring…" : rate.toFixed(1)}</dd>
+              <dt>Latest sale</dt>
+              <dd>{p.latest ? `${latestDay(p.latest)} (sent ${new Date(p.latest.timestamp).toLocaleString()})` : "—"}</dd>
+            </dl>
+          </section>
+          <section className="card" aria-labelledby="lag-h">
+            <h2 id="lag-h">Consumer lag</h2>
+            <ul className="checks">
+              {p.groups.map((g) => (
+                <li key={g.name} className={g.lag === 0 ? "ok" : "bad"}>
+                  {g.name}: {sales(g.lag)} behind ({g.state})
+                </li>
+              ))}
+              {p.groups.length === 0 && <li className="muted">no committed group yet</li>}
+            </ul>
+          </section>
+          <section className="card" aria-labelledby="dl-h">
+            <h2 id="dl-h">Dead letters</h2>
+            <ul className="checks">
+              {p.deadLetters.map((d) => (
+                <li key={d.topic} className={d.total === 0 ? "ok" : "bad"}>
+                  {d.topic}: {sales(d.total)}
+                  {Object.entries(d.reasons).map(([r, n]) => ` · ${r} (${n})`)}
+                </li>
+              ))}
+            </ul>
+          </section>
+        </div>
+      )}
+    </Show>
+  );
+}
+
+function latestDay(m: Schemas["Message"]): string {
+  const v = m.value as { date?: unknown } | undefined;
+  return typeof v?.date === "string" ? v.date : `offset ${m.offset}`;
 }

@@ -4,10 +4,11 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { Show } from "../components/Status";
-import { TimeSeriesChart, type Series } from "../components/TimeSeriesChart";
+import { TimeSeriesChart } from "../components/TimeSeriesChart";
 import { useLoad } from "../components/useLoad";
-import { addDays, toEpoch, weekdayName } from "../lib/dates";
+import { addDays, weekdayName } from "../lib/dates";
 import { num, sales, signed } from "../lib/format";
+import { chartSeries } from "../lib/series";
 import { baselinePlan, planInputs, toggle, uplift, type DayPlan } from "../lib/whatif";
 
 type Row = Schemas["ForecastRow"];
@@ -26,6 +27,10 @@ export default function Store() {
   const baseline = useLoad(async () => {
     const c = await api();
     return unwrap(await c.forecast.POST("/v1/forecasts", { body: { store_ids: [id] } }));
+  }, [id]);
+  const history = useLoad(async () => {
+    const c = await api();
+    return unwrap(await c.forecast.GET("/v1/sales/{id}", { params: { path: { id } } }));
   }, [id]);
 
   return (
@@ -54,7 +59,7 @@ export default function Store() {
       </div>
       <section className="card" aria-labelledby="chart-h">
         <h2 id="chart-h">Sales and six-week forecast</h2>
-        <Show what={baseline}>{(b) => <SalesChart rows={b.forecasts} />}</Show>
+        <Show what={baseline}>{(b) => <Show what={history}>{(h) => <SalesChart rows={b.forecasts} history={h} />}</Show>}</Show>
       </section>
       <Show what={baseline}>{(b) => <WhatIf id={id} baseline={b} />}</Show>
     </>
@@ -117,19 +122,20 @@ function Features({ id, day }: { id: number; day: string }) {
   );
 }
 
-function SalesChart({ rows }: { rows: Row[] }) {
-  const data = useMemo(() => {
-    const x = rows.map((r) => toEpoch(r.date));
-    const series: Series[] = [{ label: "forecast", color: "#d6604d", values: rows.map((r) => r.predicted_sales) }];
-    return { x, series };
-  }, [rows]);
+function SalesChart({ rows, history }: { rows: Row[]; history: Schemas["StoreSales"] }) {
+  const data = useMemo(() => chartSeries(rows, history), [rows, history]);
   return (
-    <TimeSeriesChart
-      title="Daily sales forecast"
-      x={data.x}
-      series={data.series}
-      data={{ testid: "sales-chart", history: 0, forecast: rows.length }}
-    />
+    <>
+      <TimeSeriesChart
+        title={`Daily sales: ${history.days.length} days of history and a ${rows.length}-day forecast`}
+        x={data.x}
+        series={data.series}
+        data={{ testid: "sales-chart", history: history.days.length, forecast: rows.length }}
+      />
+      <p className="muted legend">
+        <span className="swatch actual" /> actual sales <span className="swatch past" /> past forecasts <span className="swatch future" /> forecast
+      </p>
+    </>
   );
 }
 

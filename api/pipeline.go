@@ -1,0 +1,174 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/storecast/storecast/api/forecastgen"
+	"github.com/storecast/storecast/history"
+	"github.com/storecast/storecast/inspect"
+	"github.com/storecast/storecast/topics"
+)
+
+// PipelineReader is the read-only view of Kafka behind the pipeline
+// endpoints (/v1/topics, /v1/groups, /v1/dead-letters); inspect.Inspector
+// implements it.
+type PipelineReader interface {
+	Topics(ctx context.Context) ([]inspect.Topic, error)
+	Groups(ctx context.Context) ([]inspect.Group, error)
+	Messages(ctx context.Context, topic string, q inspect.Query) ([]inspect.Message, error)
+	DeadLetters(ctx context.Context) ([]inspect.DeadLetterCount, error)
+}
+
+// SalesReader reads a store's history from PostgreSQL (/v1/sales/{id});
+// history.Reader implements it.
+type SalesReader interface {
+	StoreSales(ctx context.Context, store int, rg history.Range) (history.StoreSales, error)
+}
+
+// pipelineTimeout bounds one inspection request (metadata, offsets, a few
+// hundred records).
+const pipelineTimeout = 20 * time.Second
+
+var (
+	errNoPipeline = fmt.Errorf("%w: pipeline inspection is not configured on this server", ErrUnavailable)
+	errNoHistory  = fmt.Errorf("%w: no PostgreSQL is configured for history (STORECAST_PG_READ_DSN)", ErrUnavailable)
+)
+
+// ListTopics implements GET /v1/topics.
+func (s *forecastServer) ListTopics(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Pipeline == nil {
+		s.errs.write(w, r, errNoPipeline)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pipelineTimeout)
+	defer cancel()
+	ts, err := s.cfg.Pipeline.Topics(ctx)
+	if err != nil {
+		s.errs.write(w, r, pipelineError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"topics": nonNil(ts)})
+}
+
+// ListTopicMessages implements GET /v1/topics/{name}/messages.
+func (s *forecastServer) ListTopicMessages(w http.ResponseWriter, r *http.Request, name string, p forecastgen.ListTopicMessagesParams) {
+	if s.cfg.Pipeline == nil {
+		s.errs.write(w, r, errNoPipeline)
+		return
+	}
+	q := inspect.Query{Partition: p.Partition, Offset: p.Offset}
+	if p.Key != nil {
+		q.Key = *p.Key
+	}
+	if p.Limit != nil {
+		if *p.Limit < 1 || *p.Limit > inspect.MaxLimit {
+			s.errs.write(w, r, &topics.FieldError{Field: "limit", Reason: fmt.Sprintf("limit must be 1..%d", inspect.MaxLimit)})
+			return
+		}
+		q.Limit = *p.Limit
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pipelineTimeout)
+	defer cancel()
+	msgs, err := s.cfg.Pipeline.Messages(ctx, name, q)
+	if err != nil {
+		s.errs.write(w, r, pipelineError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"topic": name, "messages": nonNil(msgs)})
+}
+
+// ListGroups implements GET /v1/groups.
+func (s *forecastServer) ListGroups(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Pipeline == nil {
+		s.errs.write(w, r, errNoPipeline)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pipelineTimeout)
+	defer cancel()
+	gs, err := s.cfg.Pipeline.Groups(ctx)
+	if err != nil {
+		s.errs.write(w, r, pipelineError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"groups": nonNil(gs)})
+}
+
+// ListDeadLetters implements GET /v1/dead-letters.
+func (s *forecastServer) ListDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Pipeline == nil {
+		s.errs.write(w, r, errNoPipeline)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pipelineTimeout)
+	defer cancel()
+	ds, err := s.cfg.Pipeline.DeadLetters(ctx)
+	if err != nil {
+		s.errs.write(w, r, pipelineError(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": nonNil(ds)})
+}
+
+// GetStoreSales implements GET /v1/sales/{id}.
+func (s *forecastServer) GetStoreSales(w http.ResponseWriter, r *http.Request, id forecastgen.StoreID, p forecastgen.GetStoreSalesParams) {
+	if s.cfg.History == nil {
+		s.errs.write(w, r, errNoHistory)
+		return
+	}
+	if id < 1 || id > topics.MaxStoreID {
+		s.errs.write(w, r, &topics.FieldError{Field: "id", Reason: fmt.Sprintf("store id must be 1..%d", topics.MaxStoreID)})
+		return
+	}
+	var rg history.Range
+	var errs []error
+	for _, b := range []struct {
+		field string
+		in    *string
+		out   *time.Time
+	}{{"from", p.From, &rg.From}, {"to", p.To, &rg.To}} {
+		if b.in == nil {
+			continue
+		}
+		d, err := time.Parse(time.DateOnly, *b.in)
+		if err != nil {
+			errs = append(errs, &topics.FieldError{Field: b.field, Reason: "not a date (YYYY-MM-DD): " + *b.in})
+			continue
+		}
+		*b.out = d
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	out, err := s.cfg.History.StoreSales(r.Context(), id, rg)
+	if err != nil {
+		s.errs.write(w, r, fmt.Errorf("%w: history: %w", ErrUnavailable, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pipelineError translates the inspector's errors for problemFor; Kafka
+// failures are 503 (the dashboard retries), not 500.
+func pipelineError(err error) error {
+	switch {
+	case errors.Is(err, inspect.ErrUnknownTopic):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, inspect.ErrBadQuery):
+		return &topics.FieldError{Field: "partition", Reason: err.Error(), Err: err}
+	default:
+		return fmt.Errorf("%w: kafka: %w", ErrUnavailable, err)
+	}
+}
+
+// nonNil turns a nil slice into an empty one, so it encodes as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,118 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/storecast/storecast/internal/testkit"
+	"github.com/storecast/storecast/sink"
+)
+
+// TestStoreSalesOnPostgres reads a store's sales and forecasts from the
+// sink's tables in a database of its own, as the read-only role.
+func TestStoreSalesOnPostgres(t *testing.T) {
+	dsn := testkit.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := sink.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	// The stack's role creates storecast_reader (sink migration 00002); here
+	// it becomes a member, as an operator would make the dashboard's login.
+	if _, err := admin.Exec(ctx, "GRANT storecast_reader TO CURRENT_USER"); err != nil {
+		t.Fatalf("grant storecast_reader: %v", err)
+	}
+	_, err = admin.Exec(ctx, `INSERT INTO rossman_sales (store, day_of_week, date, sales, customers, open, promo, state_holiday, school_holiday) VALUES
+		(1, 3, '2015-06-17', 5000, 500, 1, 1, '0', 0),
+		(1, 4, '2015-06-18', 5200, 510, 1, 0, '0', 1),
+		(1, 5, '2015-06-19', 0, 0, 0, 0, 'a', 0),
+		(2, 5, '2015-06-19', 9000, 800, 1, 0, '0', 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = admin.Exec(ctx, `INSERT INTO forecast_results (forecast_id, store, target_date, predicted_sales, model_name, model_version, as_of, horizon, source, created_at, actual_sales) VALUES
+		('a', 1, '2015-06-18', 5100, 'm', '1', '2015-06-10', 8, 'api-predict', '2015-06-10T10:00:00Z', 5200),
+		('b', 1, '2015-06-18', 5150, 'm', '2', '2015-06-11', 7, 'api-predict', '2015-06-11T10:00:00Z', 5200),
+		('c', 1, '2015-06-25', 6000, 'm', '2', '2015-06-19', 6, 'api-forecasts', '2015-06-19T10:00:00Z', NULL)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := Open(ctx, Config{DSN: dsn, Role: "storecast_reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name              string
+		rg                Range
+		days, forecasts   int
+		firstDay, lastDay string
+	}{
+		{"everything", Range{}, 3, 2, "2015-06-17", "2015-06-19"},
+		{"from a day", Range{From: day("2015-06-18")}, 2, 2, "2015-06-18", "2015-06-19"},
+		{"to a day", Range{To: day("2015-06-17")}, 1, 0, "2015-06-17", "2015-06-17"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := r.StoreSales(ctx, 1, tc.rg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Days) != tc.days || len(got.Forecasts) != tc.forecasts {
+				t.Fatalf("%d days and %d forecasts, want %d and %d", len(got.Days), len(got.Forecasts), tc.days, tc.forecasts)
+			}
+			if got.Days[0].Date != tc.firstDay || got.Days[len(got.Days)-1].Date != tc.lastDay {
+				t.Fatalf("days %s..%s, want %s..%s", got.Days[0].Date, got.Days[len(got.Days)-1].Date, tc.firstDay, tc.lastDay)
+			}
+		})
+	}
+	got, err := r.StoreSales(ctx, 1, Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Days[1]; d.Sales != 5200 || d.Customers != 510 || d.Open != 1 || d.Promo != 0 || d.SchoolHoliday != 1 || d.StateHoliday != "0" {
+		t.Fatalf("day 2015-06-18: %+v", d)
+	}
+	f := got.Forecasts[0]
+	if f.Date != "2015-06-18" || f.ModelVersion != "2" || f.PredictedSales != 5150 || f.ActualSales == nil || *f.ActualSales != 5200 || f.AsOf != "2015-06-11" {
+		t.Fatalf("the latest forecast of 2015-06-18: %+v", f)
+	}
+	if got.Forecasts[1].ActualSales != nil {
+		t.Fatalf("a forecast without actual: %+v", got.Forecasts[1])
+	}
+	empty, err := r.StoreSales(ctx, 99, Range{})
+	if err != nil || len(empty.Days) != 0 || empty.Days == nil {
+		t.Fatalf("unknown store: %+v, %v (want empty lists)", empty, err)
+	}
+
+	// The sessions cannot write.
+	_, err = r.pool.Exec(ctx, "DELETE FROM rossman_sales")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || (pgErr.Code != "25006" && pgErr.Code != "42501") {
+		t.Fatalf("DELETE as the reader: %v, want read-only (25006) or permission denied (42501)", err)
+	}
+}
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
