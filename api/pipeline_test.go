@@ -11,6 +11,7 @@ import (
 
 	"github.com/storecast/storecast/history"
 	"github.com/storecast/storecast/inspect"
+	"github.com/storecast/storecast/topics"
 )
 
 // fakePipeline answers like inspect.Inspector over one sales topic with a
@@ -52,10 +53,10 @@ func (fakeHistory) StoreSales(_ context.Context, store int, rg history.Range) (h
 	}
 	actual := 5200
 	out := history.StoreSales{StoreID: store,
-		Days:      []history.Day{{Date: "2015-06-18", Sales: 5200, Customers: 510, Open: 1, StateHoliday: "0"}},
+		Days:      []topics.Sale{{V: 1, Store: store, DayOfWeek: 4, Date: topics.DateFromYMD(2015, 6, 18), Sales: 5200, Customers: 510, Open: 1, StateHoliday: "0"}},
 		Forecasts: []history.Forecast{{Date: "2015-06-18", PredictedSales: 5150, ModelName: "m", ModelVersion: "2", AsOf: "2015-06-11", Horizon: 7, ActualSales: &actual}}}
 	if !rg.From.IsZero() && rg.From.After(time.Date(2015, 6, 18, 0, 0, 0, 0, time.UTC)) {
-		out.Days, out.Forecasts = []history.Day{}, []history.Forecast{}
+		out.Days, out.Forecasts = []topics.Sale{}, []history.Forecast{}
 	}
 	return out, nil
 }

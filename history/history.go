@@ -13,18 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-// Day is one day of a store's sales.
-type Day struct {
-	Date          string `json:"date"`
-	Sales         int    `json:"sales"`
-	Customers     int    `json:"customers"`
-	Open          int    `json:"open"`
-	Promo         int    `json:"promo"`
-	StateHoliday  string `json:"state_holiday"`
-	SchoolHoliday int    `json:"school_holiday"`
-}
+	"github.com/storecast/storecast/topics"
+)
 
 // Forecast is the latest forecast served for one target day.
 type Forecast struct {
@@ -37,10 +28,11 @@ type Forecast struct {
 	ActualSales    *int    `json:"actual_sales"`
 }
 
-// StoreSales is a store's history.
+// StoreSales is a store's history: its days as the sale events they came
+// from.
 type StoreSales struct {
 	StoreID   int        `json:"store_id"`
-	Days      []Day      `json:"days"`
+	Days      []topics.Sale `json:"days"`
 	Forecasts []Forecast `json:"forecasts"`
 }
 
@@ -110,7 +102,7 @@ func (r *Reader) Ping(ctx context.Context) error {
 }
 
 const (
-	salesSQL = `SELECT date, sales, customers, open, promo, state_holiday, school_holiday
+	salesSQL = `SELECT date, day_of_week, sales, customers, open, promo, state_holiday, school_holiday
 		FROM rossman_sales
 		WHERE store = $1 AND ($2::date IS NULL OR date >= $2) AND ($3::date IS NULL OR date <= $3)
 		ORDER BY date`
@@ -123,21 +115,21 @@ const (
 // StoreSales returns the store's daily sales and the latest forecast per
 // target day within rg, both ordered by day.
 func (r *Reader) StoreSales(ctx context.Context, store int, rg Range) (StoreSales, error) {
-	out := StoreSales{StoreID: store, Days: []Day{}, Forecasts: []Forecast{}}
+	out := StoreSales{StoreID: store, Days: []topics.Sale{}, Forecasts: []Forecast{}}
 	from, to := bound(rg.From), bound(rg.To)
 	rows, err := r.pool.Query(ctx, salesSQL, store, from, to)
 	if err != nil {
 		return out, fmt.Errorf("history: sales of store %d: %w", store, err)
 	}
 	for rows.Next() {
-		var d Day
+		d := topics.Sale{V: topics.SaleVersion, Store: store}
 		var day time.Time
-		var open, promo, school int16
-		if err := rows.Scan(&day, &d.Sales, &d.Customers, &open, &promo, &d.StateHoliday, &school); err != nil {
+		var dow, open, promo, school int16
+		if err := rows.Scan(&day, &dow, &d.Sales, &d.Customers, &open, &promo, &d.StateHoliday, &school); err != nil {
 			rows.Close()
 			return out, fmt.Errorf("history: sales of store %d: %w", store, err)
 		}
-		d.Date, d.Open, d.Promo, d.SchoolHoliday = day.Format(time.DateOnly), int(open), int(promo), int(school)
+		d.Date, d.DayOfWeek, d.Open, d.Promo, d.SchoolHoliday = topics.DateOf(day), int(dow), int(open), int(promo), int(school)
 		out.Days = append(out.Days, d)
 	}
 	rows.Close()

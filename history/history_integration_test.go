@@ -77,7 +77,7 @@ func TestStoreSalesOnPostgres(t *testing.T) {
 			if len(got.Days) != tc.days || len(got.Forecasts) != tc.forecasts {
 				t.Fatalf("%d days and %d forecasts, want %d and %d", len(got.Days), len(got.Forecasts), tc.days, tc.forecasts)
 			}
-			if got.Days[0].Date != tc.firstDay || got.Days[len(got.Days)-1].Date != tc.lastDay {
+			if got.Days[0].Date.String() != tc.firstDay || got.Days[len(got.Days)-1].Date.String() != tc.lastDay {
 				t.Fatalf("days %s..%s, want %s..%s", got.Days[0].Date, got.Days[len(got.Days)-1].Date, tc.firstDay, tc.lastDay)
 			}
 		})
@@ -86,7 +86,7 @@ func TestStoreSalesOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := got.Days[1]; d.Sales != 5200 || d.Customers != 510 || d.Open != 1 || d.Promo != 0 || d.SchoolHoliday != 1 || d.StateHoliday != "0" {
+	if d := got.Days[1]; d.Sales != 5200 || d.Customers != 510 || d.DayOfWeek != 4 || d.Store != 1 || d.Open != 1 || d.Promo != 0 || d.SchoolHoliday != 1 || d.StateHoliday != "0" {
 		t.Fatalf("day 2015-06-18: %+v", d)
 	}
 	f := got.Forecasts[0]

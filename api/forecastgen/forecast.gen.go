@@ -479,15 +479,18 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
-// SalesDay defines model for SalesDay.
+// SalesDay One day of the store, as the sale event it came from.
 type SalesDay struct {
 	Customers     int    `json:"customers"`
 	Date          string `json:"date"`
+	DayOfWeek     *int   `json:"day_of_week,omitempty"`
 	Open          int    `json:"open"`
 	Promo         int    `json:"promo"`
 	Sales         int    `json:"sales"`
 	SchoolHoliday int    `json:"school_holiday"`
 	StateHoliday  string `json:"state_holiday"`
+	Store         *int   `json:"store,omitempty"`
+	V             *int   `json:"v,omitempty"`
 }
 
 // StateHoliday Kaggle state-holiday code: "0" none, "a" public holiday, "b" Easter, "c" Christmas.

@@ -34,7 +34,7 @@ var rules = map[string][]string{
 	"ingest":            {"ingest", "topics", "internal/platform"},
 	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "inspect", "history", "internal/platform"},
 	"inspect":           {"inspect", "topics", "internal/platform"},
-	"history":           {"history", "internal/platform"},
+	"history":           {"history", "topics", "internal/platform"},
 	"web":               {"web"},
 }
 
