@@ -31,9 +31,9 @@ type Forecast struct {
 // StoreSales is a store's history: its days as the sale events they came
 // from.
 type StoreSales struct {
-	StoreID   int        `json:"store_id"`
+	StoreID   int           `json:"store_id"`
 	Days      []topics.Sale `json:"days"`
-	Forecasts []Forecast `json:"forecasts"`
+	Forecasts []Forecast    `json:"forecasts"`
 }
 
 // Range bounds a query by day, inclusive; a zero bound is open.
