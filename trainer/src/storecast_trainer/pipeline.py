@@ -283,7 +283,7 @@ class Trainer:
                 )
             if len(val):
                 return val, "snapshot", desc
-        val = ex.take((ex.date >= window.first) & (ex.as_of < window.first))
+        val = train.asof_rows(ex, window)
         log.warning(
             "request %s: serving-like snapshots unavailable (%s); validating on %d examples "
             "with as-of before the window",

@@ -113,6 +113,13 @@ def training_rows(ex: Examples, window: Window) -> Examples:
     return ex.take(ex.date < window.first)
 
 
+def asof_rows(ex: Examples, window: Window) -> Examples:
+    """The window's own examples whose features are as of a day before it: the validation rows
+    when the features processor cannot answer snapshots as of window.as_of (its state no longer
+    reaches back that far)."""
+    return ex.take((ex.date >= window.first) & (ex.date <= window.last) & (ex.as_of < window.first))
+
+
 def check_validation_rows(val: Examples, window: Window) -> None:
     """Require rows inside the window with features as of its as-of day (horizons 1..len)."""
     if len(val) == 0:
