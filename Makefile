@@ -188,8 +188,10 @@ test-compose: checks-venv ## Compose without Docker: hadolint on the Dockerfiles
 test-web: web ## Dashboard: Vitest (the build already type-checked it; Playwright runs in systemtest against the real stack).
 	cd web && npx vitest run
 
-# make load: the locust scenario of bench/load (headless, bounded) against LOAD_HOST.
-LOAD_HOST ?= http://127.0.0.1:4242
+# make load: the locust scenario of bench/load (headless, bounded). Empty LOAD_HOST: against a
+# storecast serve of its own on the stack, logging forecasts to a sandbox topic; set it to load
+# another server as it is.
+LOAD_HOST ?=
 LOAD_USERS ?= 200
 LOAD_SPAWN_RATE ?= 50
 LOAD_TIME ?= 60s
@@ -202,16 +204,9 @@ load-venv: ## Create or refresh bench/load/.venv (locust) from its uv.lock.
 	cd bench/load && UV_PYTHON_DOWNLOADS=never python3 -m uv sync --frozen --python "$$(python3 -c 'import sys; print(sys.executable)')"
 
 .PHONY: load
-load: load-venv ## Load test: locust, LOAD_USERS users for LOAD_TIME against LOAD_HOST (the forecast API); writes bench/results/load.json.
-	@tmp="$$(mktemp -d)" && trap 'rm -rf "$$tmp"' EXIT && cd bench/load && \
-	STORECAST_LOAD_EXTRA_GETS='$(LOAD_EXTRA_GETS)' .venv/bin/locust -f locustfile.py --headless --only-summary \
-		--host '$(LOAD_HOST)' -u $(LOAD_USERS) -r $(LOAD_SPAWN_RATE) -t $(LOAD_TIME) --stop-timeout 10 \
-		--exit-code-on-error 0 --csv "$$tmp/load" && \
-	.venv/bin/python report.py --stats "$$tmp/load_stats.csv" --users $(LOAD_USERS) --duration $(LOAD_TIME) \
-		--host '$(LOAD_HOST)' --out ../results/load.json \
-		--service forecast-api='$(LOAD_HOST)/ready' --service training-api=http://127.0.0.1:4243/health \
-		--service process=http://127.0.0.1:9103/metrics --service sink=http://127.0.0.1:9102/readyz \
-		--service trainer=http://127.0.0.1:9104/metrics --service dashboard=http://127.0.0.1:8000/
+load: load-venv build ## Load test: locust, LOAD_USERS users for LOAD_TIME on a sandboxed storecast serve (or LOAD_HOST as it is); writes bench/results/load.json.
+	$(WITH_ENV) $(GO) run ./bench/load -serve $(BIN) -url '$(LOAD_HOST)' -users $(LOAD_USERS) -spawn-rate $(LOAD_SPAWN_RATE) \
+		-time $(LOAD_TIME) -extra-gets '$(LOAD_EXTRA_GETS)' -out bench/results/load.json
 
 .PHONY: test-load
 test-load: load-venv ## The load scenario's code: ruff, and pytest on its report (the load itself is make load).

@@ -1,7 +1,7 @@
 """Turn locust's CSV statistics into bench/results/load.json (make load).
 
     python report.py --stats PREFIX_stats.csv --users 200 --duration 60 --host URL \
-        --out ../results/load.json [--service NAME=URL ...]
+        --out ../results/load.json [--forecast-log-topic T] [--service NAME=URL ...]
 
 Per endpoint and in total: requests, rps, p50_ms, p95_ms, p99_ms, failures; the target of the
 issue (200 users, 0 failures, p99 of /predict <= 50 ms) and whether it was met; which services
@@ -76,12 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--host", required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--service", action="append", default=[])
+    ap.add_argument("--forecast-log-topic", default="", help="where the served forecasts were logged")
     args = ap.parse_args(argv)
     eps = endpoints(args.stats)
     total = eps.pop("total")
     result = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "host": args.host,
+        "forecast_log_topic": args.forecast_log_topic,
         "machine": f"{platform.node()} ({platform.machine()}), shared with the stack",
         "users": args.users,
         "duration": args.duration,

@@ -30,7 +30,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -110,7 +109,7 @@ func run() error {
 
 	var res result
 	measure := func(base string, into func(m *measurement)) error {
-		if err := waitReady(ctx, base, *readyFor); err != nil {
+		if err := benchkit.WaitReady(ctx, base, *readyFor); err != nil {
 			return err
 		}
 		m, err := p.measure(ctx, base)
@@ -138,7 +137,7 @@ func run() error {
 		if i == 1 && !*uncached {
 			break
 		}
-		addr, cleanup, err := startServer(ctx, *serve, append([]string{"--forecast-log-topic", logTopic}, extra...)...)
+		addr, cleanup, err := benchkit.StartServe(ctx, *serve, "bench-predict", logTopic, extra...)
 		if err != nil {
 			return err
 		}
@@ -450,73 +449,4 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// startServer runs `storecast serve` on free loopback ports.
-func startServer(ctx context.Context, bin string, extra ...string) (string, func(), error) {
-	fp, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	tp, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	dir, err := os.MkdirTemp("", "bench-predict-*")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", fp)
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return "", nil, err
-	}
-	args := append([]string{"serve", "--forecast-addr", addr, "--train-addr", fmt.Sprintf("127.0.0.1:%d", tp),
-		"--storage-dir", "", "--dashboard-addr", ""}, extra...)
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s serve: %w", bin, err)
-	}
-	fmt.Printf("started %s serve on %s (log %s)\n", bin, addr, logf.Name())
-	return addr, func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		_ = logf.Close()
-	}, nil
-}
-
-func waitReady(ctx context.Context, base string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/ready")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = string(b)
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%s not ready after %s (a trained model and replayed data are needed: `make up DATA=../shared/data/rossmann`): %s", base, timeout, last)
 }
