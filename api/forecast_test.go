@@ -364,7 +364,7 @@ func TestForecastAPI503(t *testing.T) {
 		{"forecast log full", func(h *harness) {
 			for h.log.Append(context.Background(), make([]topics.ForecastResult, 1)) == nil {
 			}
-		}, "/predict", `{"store_id":1,"date":"2015-07-01"}`, typeUnavailable},
+		}, "/predict", `{"store_id":1,"date":"2015-07-01"}`, typeForecastLogFull},
 		{"not ready", func(h *harness) { h.stores.recovered = false }, "/ready", "", ""},
 	}
 	for _, c := range cases {

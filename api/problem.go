@@ -66,6 +66,7 @@ const (
 	typeNotReady          = problemPrefix + "not-ready"
 	typeTokenNotConfigued = problemPrefix + "token-not-configured"
 	typeUnavailable       = problemPrefix + "unavailable"
+	typeForecastLogFull   = problemPrefix + "forecast-log-full"
 )
 
 // Problem is an RFC 9457 problem body (application/problem+json).
@@ -111,7 +112,9 @@ func problemFor(err error) Problem {
 		return Problem{Type: typeNoModel, Title: "No model", Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	case errors.Is(err, forecasting.ErrNotReady):
 		return Problem{Type: typeNotReady, Title: "Not ready", Status: http.StatusServiceUnavailable, Detail: err.Error()}
-	case errors.Is(err, ErrUnavailable), errors.Is(err, publish.ErrQueueFull):
+	case errors.Is(err, publish.ErrQueueFull):
+		return Problem{Type: typeForecastLogFull, Title: "Forecast log full", Status: http.StatusServiceUnavailable, Detail: err.Error()}
+	case errors.Is(err, ErrUnavailable):
 		return Problem{Type: typeUnavailable, Title: "Unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	default:
 		return Problem{Type: typeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "internal error; the server log has the details"}

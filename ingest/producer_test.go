@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -19,62 +18,9 @@ import (
 	"github.com/storecast/storecast/topics"
 )
 
-// fakeProducer acknowledges or fails each message (per fail) in order and
-// records what it was given.
-type fakeProducer struct {
-	sarama.AsyncProducer
-	in   chan *sarama.ProducerMessage
-	succ chan *sarama.ProducerMessage
-	errs chan *sarama.ProducerError
-	once sync.Once
-
-	mu  sync.Mutex
-	got []*sarama.ProducerMessage
-	// ackedAtInput[i] is how many acks the producer had taken when
-	// message i arrived.
-	ackedAtInput []int
-}
-
-func newFake(fail func(i int, m *sarama.ProducerMessage) error) *fakeProducer {
-	f := &fakeProducer{in: make(chan *sarama.ProducerMessage), succ: make(chan *sarama.ProducerMessage), errs: make(chan *sarama.ProducerError)}
-	go func() {
-		acked := 0
-		for m := range f.in {
-			f.mu.Lock()
-			i := len(f.got)
-			f.got = append(f.got, m)
-			f.ackedAtInput = append(f.ackedAtInput, acked)
-			f.mu.Unlock()
-			if err := fail(i, m); err != nil {
-				f.errs <- &sarama.ProducerError{Msg: m, Err: err}
-				continue
-			}
-			f.succ <- m
-			acked++
-		}
-		close(f.succ)
-		close(f.errs)
-	}()
-	return f
-}
-
-func (f *fakeProducer) Input() chan<- *sarama.ProducerMessage     { return f.in }
-func (f *fakeProducer) Successes() <-chan *sarama.ProducerMessage { return f.succ }
-func (f *fakeProducer) Errors() <-chan *sarama.ProducerError      { return f.errs }
-func (f *fakeProducer) AsyncClose()                               { f.once.Do(func() { close(f.in) }) }
-func (f *fakeProducer) Close() error                              { f.AsyncClose(); return nil }
-
-func (f *fakeProducer) messages() []*sarama.ProducerMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]*sarama.ProducerMessage(nil), f.got...)
-}
-
-func succeed(int, *sarama.ProducerMessage) error { return nil }
-
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newTestProducer(t *testing.T, f *fakeProducer, cfg Config) (*Producer, *Metrics) {
+func newTestProducer(t *testing.T, f *testkit.FakeProducer, cfg Config) (*Producer, *Metrics) {
 	t.Helper()
 	m, err := NewMetrics(prometheus.NewRegistry())
 	if err != nil {
@@ -108,14 +54,14 @@ func testInput(t *testing.T) Input {
 func TestRunSendsInOrder(t *testing.T) {
 	t.Parallel()
 	in := testInput(t)
-	f := newFake(succeed)
+	f := testkit.NewFakeProducer(testkit.Succeed)
 	p, m := newTestProducer(t, f, Config{})
 	n := p.cfg.Names
 	sum, err := p.Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := f.messages()
+	msgs := f.Messages()
 	nStores, nDLQ := len(in.Stores), len(in.StoreRejects)+len(in.SaleRejects)
 	if want := nStores + nDLQ + len(in.Sales); len(msgs) != want {
 		t.Fatalf("sent %d messages, want %d", len(msgs), want)
@@ -133,7 +79,7 @@ func TestRunSendsInOrder(t *testing.T) {
 			t.Errorf("store info keyed %q", k)
 		}
 	}
-	if got := f.ackedAtInput[nStores]; got != nStores {
+	if got := f.AckedAt(nStores); got != nStores {
 		t.Errorf("first record after the stores was sent with %d of %d stores acknowledged", got, nStores)
 	}
 	for i, msg := range msgs[nStores : nStores+nDLQ] {
@@ -195,7 +141,7 @@ func TestRunFailureIsFatal(t *testing.T) {
 	in := testInput(t)
 	boom := errors.New("boom")
 	failAt := len(in.Stores) + 40
-	f := newFake(func(i int, _ *sarama.ProducerMessage) error {
+	f := testkit.NewFakeProducer(func(i int, _ *sarama.ProducerMessage) error {
 		if i == failAt {
 			return boom
 		}
@@ -206,7 +152,7 @@ func TestRunFailureIsFatal(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run error %v, want boom", err)
 	}
-	if sum.Sales+sum.Stores+sum.Rejected >= int64(len(f.messages())) {
+	if sum.Sales+sum.Stores+sum.Rejected >= int64(len(f.Messages())) {
 		t.Errorf("summary %+v counts the failed record", sum)
 	}
 	if sum.Sales == int64(len(in.Sales)) {
@@ -220,7 +166,7 @@ func TestRunInterrupted(t *testing.T) {
 	in := testInput(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	f := newFake(succeed)
+	f := testkit.NewFakeProducer(testkit.Succeed)
 	p, _ := newTestProducer(t, f, Config{})
 	if _, err := p.Run(ctx, in); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run error %v, want context.Canceled", err)
@@ -248,7 +194,7 @@ func TestRunLive(t *testing.T) {
 		}
 		return g.Day(d, nil)
 	}
-	f := newFake(succeed)
+	f := testkit.NewFakeProducer(testkit.Succeed)
 	p, _ := newTestProducer(t, f, Config{Interval: 1, Rate: 1e6})
 	sum, err := p.Run(ctx, in)
 	if err != nil {
@@ -262,7 +208,7 @@ func TestRunLive(t *testing.T) {
 	}
 	// Dates ascend within every store across history and live days.
 	last := map[string]topics.Date{}
-	for _, msg := range f.messages() {
+	for _, msg := range f.Messages() {
 		if msg.Topic != string(p.cfg.Names.Sales) {
 			continue
 		}
@@ -282,7 +228,7 @@ func TestProgressBar(t *testing.T) {
 	t.Parallel()
 	in := testInput(t)
 	var buf testkit.SyncBuffer
-	f := newFake(succeed)
+	f := testkit.NewFakeProducer(testkit.Succeed)
 	p, _ := newTestProducer(t, f, Config{Bar: &buf})
 	if _, err := p.Run(context.Background(), in); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func TestIntegrationForecastLogProducesEveryForecast(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := publish.NewForecastLogMetrics(prometheus.NewRegistry())
-	fl := publish.NewForecastLog(p, publish.ForecastLogConfig{Topic: string(names.ForecastResults), Queue: 1024}, slog.New(slog.DiscardHandler), m)
+	fl := publish.NewForecastLog(p, publish.ForecastLogConfig{Topic: string(names.ForecastResults), Hold: 1024}, slog.New(slog.DiscardHandler), m)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- fl.Run(ctx) }()

@@ -39,8 +39,10 @@ type ServeCmd struct {
 	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
 	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
 	NamesSuffix   string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
-	LogQueue      int           `help:"Forecasts the forecast-results queue holds before requests wait." default:"65536" env:"STORECAST_FORECAST_LOG_QUEUE"`
-	LogWait       time.Duration `help:"How long a request waits for room in a full forecast-results queue before it fails (503)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
+	LogQueue      int           `help:"Most served forecasts held in memory until Kafka acknowledges them (queued, in flight, or held while Kafka is away; about 0.6 KB each, 150 MB at the default) before requests wait, then fail (503)." default:"262144" env:"STORECAST_FORECAST_LOG_QUEUE"`
+	LogWait       time.Duration `help:"How long a request waits for room in a full forecast log before it fails (503, urn:storecast:problem:forecast-log-full)." default:"2s" env:"STORECAST_FORECAST_LOG_WAIT"`
+	LogBestEffort bool          `help:"When the forecast log is full, serve anyway and drop the forecasts it cannot hold (counted in storecast_forecast_log_dropped_total) instead of answering 503." default:"false" env:"STORECAST_FORECAST_LOG_BEST_EFFORT"`
+	LogFlush      time.Duration `name:"log-flush-timeout" help:"On shutdown, how long serve keeps producing the forecasts it still holds (Kafka away: retried until then); what is left is dropped and logged." default:"15s" env:"STORECAST_FORECAST_LOG_FLUSH_TIMEOUT"`
 	MaxRows       int           `help:"Most forecasts one /v1/forecasts request may ask for." default:"100000" env:"STORECAST_MAX_FORECAST_ROWS"`
 	CacheSize     int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
 	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
@@ -100,7 +102,9 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	modelFeed.Suffix = c.NamesSuffix
 	tracker := views.NewResultTracker()
 	resultFeed := views.NewResultFeed(client, string(names.TrainResults), tracker, log.With("component", "train-results"))
-	forecastLog := publish.NewForecastLog(logProducer, publish.ForecastLogConfig{Topic: logTopic, Queue: c.LogQueue, MaxWait: c.LogWait}, log, publish.NewForecastLogMetrics(reg))
+	forecastLog := publish.NewForecastLog(logProducer, publish.ForecastLogConfig{
+		Topic: logTopic, Hold: c.LogQueue, MaxWait: c.LogWait, BestEffort: c.LogBestEffort, FlushTimeout: c.LogFlush,
+	}, log, publish.NewForecastLogMetrics(reg))
 	cacheSize := c.CacheSize
 	if cacheSize <= 0 {
 		cacheSize = -1 // disabled
