@@ -2,12 +2,16 @@ package systemtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
@@ -34,7 +38,7 @@ type outageStack struct {
 	bin       string
 	env       []string
 	forecast  string // base URL
-	serveArgs []string
+	serve     *proc
 }
 
 func startOutageStack(t *testing.T) *outageStack {
@@ -66,9 +70,8 @@ func startOutageStack(t *testing.T) *outageStack {
 	service(t, "sink", s.env, s.bin, "sink", "run", "--pg-dsn", dsn, "--metrics-addr", "")
 	addr := freeAddr(t)
 	s.forecast = "http://" + addr
-	s.serveArgs = []string{"serve", "--forecast-addr", addr, "--train-addr", freeAddr(t),
-		"--kafka-grace", outageGrace.String(), "--dashboard-addr", ""}
-	service(t, "serve", s.env, s.bin, s.serveArgs...)
+	s.serve = service(t, "serve", s.env, s.bin, "serve", "--forecast-addr", addr, "--train-addr", freeAddr(t),
+		"--kafka-grace", outageGrace.String(), "--dashboard-addr", "", "--log-flush-timeout", "3m")
 	poll(t, "the store views to reach 2015-06-19 and /ready", 5*time.Minute, func() (bool, string) {
 		code, b, err := call("GET", s.forecast+"/v1/stores/1115", "", "")
 		if err != nil || code != 200 || !strings.Contains(string(b), `"latest_day":"2015-06-19"`) {
@@ -105,16 +108,134 @@ func waitReady(t *testing.T, url string, want int, limit time.Duration) time.Dur
 	}
 }
 
+// predictOutage serves n distinct predictions (store × day × promo) and
+// returns them by "store|date".
+func predictOutage(t *testing.T, url string, n int) map[string]float64 {
+	t.Helper()
+	served := make(map[string]float64, n)
+	for i := range n {
+		store := i%outageStores + 1
+		day := topics.DateFromYMD(2015, 6, 20) + topics.Date(i/outageStores)
+		body := fmt.Sprintf(`{"store_id":%d,"date":"%s","promo":%d,"stateholiday":"0","schoolholiday":0}`, store, day, i%2)
+		code, b, err := call("POST", url+"/predict", "", body)
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("prediction %d during the outage: %d %s %v", i, code, b, err)
+		}
+		var r struct {
+			PredictedSales float64 `json:"predicted_sales"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		served[fmt.Sprintf("%d|%s", store, day)] = r.PredictedSales
+	}
+	return served
+}
+
 // TestServingThroughBrokerOutage runs the serving path on a private broker
 // and checks, in order on the same stack:
 //   - idle: 2,000 probes of /ready over 60 s all answer 200;
 //   - outage: with the broker killed (SIGKILL), /ready stays 200 through the
 //     grace period, turns 503 within it, and is 200 again within the
-//     documented time after the broker answers; /health stays 200.
+//     documented time after the broker answers; /health stays 200;
+//   - no forecast lost: with the broker killed, 1,000 predictions are
+//     served; after the restart all 1,000 are on forecast_results once each
+//     (by forecast id) and in PostgreSQL;
+//   - SIGTERM: with the broker killed, 200 more are served, then serve gets
+//     SIGTERM; it does not exit while it holds them, the broker comes back,
+//     serve flushes them and exits 0; all 1,200 are in the topic and table.
 func TestServingThroughBrokerOutage(t *testing.T) {
 	s := startOutageStack(t)
 	t.Run("idle", func(t *testing.T) { readinessHoldsIdle(t, s) })
 	t.Run("outage", func(t *testing.T) { readinessFollowsOutage(t, s) })
+	t.Run("no forecast lost", func(t *testing.T) { noForecastLost(t, s) })
+	t.Run("sigterm flushes", func(t *testing.T) { sigtermFlushes(t, s) })
+}
+
+func noForecastLost(t *testing.T, s *outageStack) {
+	s.broker.Kill()
+	served := predictOutage(t, s.forecast, 1000)
+	s.broker.Restart()
+	s.assertLogged(t, 1000, served)
+}
+
+func sigtermFlushes(t *testing.T, s *outageStack) {
+	s.broker.Kill()
+	predictOutage(t, s.forecast, 200)
+	if err := s.serve.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.serve.done:
+		t.Fatalf("serve exited (%v) while it held 200 forecasts the broker had not taken", s.serve.err)
+	case <-time.After(2 * time.Second):
+	}
+	s.broker.Restart()
+	select {
+	case <-s.serve.done:
+		if s.serve.err != nil {
+			t.Fatalf("serve exited with %v after SIGTERM", s.serve.err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("serve did not exit within 2 minutes of the broker's return")
+	}
+	s.assertLogged(t, 1200, nil)
+}
+
+// assertLogged waits until the forecast-results topic holds want
+// api-predict records, then checks their ids are distinct and that
+// PostgreSQL holds the same ids (and, for served, the same predictions).
+func (s *outageStack) assertLogged(t *testing.T, want int, served map[string]float64) {
+	t.Helper()
+	var recs []testkit.Record
+	poll(t, fmt.Sprintf("%d forecasts on %s", want, s.names.ForecastResults), 2*time.Minute, func() (bool, string) {
+		recs = testkit.ReadTopic(t, s.broker.Config, string(s.names.ForecastResults))
+		return len(recs) >= want, fmt.Sprint(len(recs), " records")
+	})
+	ids := map[string]int{}
+	for _, r := range recs {
+		var f topics.ForecastResult
+		if err := json.Unmarshal(r.Value, &f); err != nil {
+			t.Fatal(err)
+		}
+		ids[f.ID]++
+		if v, ok := served[fmt.Sprintf("%d|%s", f.Store, f.Date)]; ok && v != f.PredictedSales {
+			t.Errorf("store %d on %s: served %v, logged %v", f.Store, f.Date, v, f.PredictedSales)
+		}
+	}
+	if len(recs) != want || len(ids) != want {
+		t.Fatalf("%d records with %d distinct forecast ids on the topic, want %d once each", len(recs), len(ids), want)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	poll(t, fmt.Sprintf("%d forecasts in PostgreSQL", want), 2*time.Minute, func() (bool, string) {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM forecast_results WHERE source = 'api-predict'`).Scan(&n); err != nil {
+			return false, err.Error()
+		}
+		return n == want, fmt.Sprint(n, " rows")
+	})
+	rows, err := conn.Query(ctx, `SELECT forecast_id FROM forecast_results WHERE source = 'api-predict'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if ids[id] != 1 {
+			t.Errorf("PostgreSQL holds forecast %s, which the topic has %d times", id, ids[id])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readinessHoldsIdle(t *testing.T, s *outageStack) {

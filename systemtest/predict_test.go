@@ -60,9 +60,17 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// service runs a long-lived subprocess until the test ends, logging to a
-// file that is printed when the test fails.
-func service(t *testing.T, name string, env []string, bin string, args ...string) {
+// proc is a subprocess that service started.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when it exited
+	err  error         // its exit, once done is closed
+}
+
+// service runs a long-lived subprocess until the test ends (SIGTERM, then
+// SIGKILL after 20 s), logging to a file that is printed when the test
+// fails.
+func service(t *testing.T, name string, env []string, bin string, args ...string) *proc {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	f, err := os.Create(logPath)
@@ -76,15 +84,15 @@ func service(t *testing.T, name string, env []string, bin string, args ...string
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-p.done:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-done
+			<-p.done
 		}
 		_ = f.Close()
 		if t.Failed() {
@@ -95,6 +103,7 @@ func service(t *testing.T, name string, env []string, bin string, args ...string
 			t.Logf("---- %s log (tail) ----\n%s", name, b)
 		}
 	})
+	return p
 }
 
 func run(t *testing.T, env []string, bin string, args ...string) {
