@@ -100,8 +100,8 @@ type ForecastLog struct {
 	failing  bool                      // a message failed: hand nothing over until inflight is 0
 	backoff  time.Duration             // the current wait between attempts while Kafka fails
 	retryAt  time.Time                 // hand nothing over before this
-	room     chan struct{} // closed (and replaced) when forecasts leave the hold
-	wake     chan struct{} // the pump has work (capacity 1)
+	room     chan struct{}             // closed (and replaced) when forecasts leave the hold
+	wake     chan struct{}             // the pump has work (capacity 1)
 }
 
 // NewForecastLog returns a log producing with p, which must return errors

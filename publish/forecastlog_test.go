@@ -25,38 +25,6 @@ func rows(from, n int) []topics.ForecastResult {
 	return out
 }
 
-// metric reads one series of the forecast log's registry.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			ok := true
-			for i := 0; i+1 < len(labels); i += 2 {
-				found := false
-				for _, lp := range m.GetLabel() {
-					found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
-				}
-				ok = ok && found
-			}
-			if ok {
-				if m.GetCounter() != nil {
-					return m.GetCounter().GetValue()
-				}
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series %s %v", name, labels)
-	return 0
-}
-
 // stores returns the stores of the produced values in the order the
 // producer acknowledged them.
 func storesOf(t *testing.T, msgs []*sarama.ProducerMessage) []int {
@@ -107,11 +75,11 @@ func TestForecastLogHoldsThroughAnOutage(t *testing.T) {
 	if err := fl.Append(context.Background(), rows(0, 3)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "3 acknowledged", func() bool { return metric(t, reg, "storecast_forecast_log_produced_total") == 3 })
+	waitFor(t, "3 acknowledged", func() bool { return testkit.Metric(t, reg, "storecast_forecast_log_produced_total") == 3 })
 	if err := fl.Append(context.Background(), rows(3, 7)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "10 acknowledged", func() bool { return metric(t, reg, "storecast_forecast_log_produced_total") == 10 })
+	waitFor(t, "10 acknowledged", func() bool { return testkit.Metric(t, reg, "storecast_forecast_log_produced_total") == 10 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -131,11 +99,11 @@ func TestForecastLogHoldsThroughAnOutage(t *testing.T) {
 		"storecast_forecast_log_errors_total":  21,
 		"storecast_forecast_log_queue_depth":   0,
 	} {
-		if got := metric(t, reg, name); got != want {
+		if got := testkit.Metric(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	if got := metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "shutdown"); got != 0 {
+	if got := testkit.Metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "shutdown"); got != 0 {
 		t.Errorf("dropped at shutdown %v, want 0", got)
 	}
 }
@@ -157,7 +125,7 @@ func TestForecastLogFull(t *testing.T) {
 			if err != nil {
 				t.Fatalf("best effort: %v", err)
 			}
-			if got := metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "best_effort"); got != 2 {
+			if got := testkit.Metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "best_effort"); got != 2 {
 				t.Errorf("best effort: dropped %v, want 2", got)
 			}
 			continue
@@ -165,10 +133,10 @@ func TestForecastLogFull(t *testing.T) {
 		if !errors.Is(err, publish.ErrQueueFull) {
 			t.Fatalf("full hold: %v, want ErrQueueFull", err)
 		}
-		if got := metric(t, reg, "storecast_forecast_log_refused_total"); got != 2 {
+		if got := testkit.Metric(t, reg, "storecast_forecast_log_refused_total"); got != 2 {
 			t.Errorf("refused %v, want 2", got)
 		}
-		if got := metric(t, reg, "storecast_forecast_log_queue_depth"); got != 5 {
+		if got := testkit.Metric(t, reg, "storecast_forecast_log_queue_depth"); got != 5 {
 			t.Errorf("held %v, want 5", got)
 		}
 	}
@@ -195,7 +163,7 @@ func TestForecastLogShutdown(t *testing.T) {
 		if err := fl.Append(context.Background(), rows(0, 10)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "a failed attempt", func() bool { return metric(t, reg, "storecast_forecast_log_errors_total") >= 10 })
+		waitFor(t, "a failed attempt", func() bool { return testkit.Metric(t, reg, "storecast_forecast_log_errors_total") >= 10 })
 		cancel() // SIGTERM while the broker is away
 		select {
 		case <-done:
@@ -206,7 +174,7 @@ func TestForecastLogShutdown(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if got := metric(t, reg, "storecast_forecast_log_produced_total"); got != 10 {
+		if got := testkit.Metric(t, reg, "storecast_forecast_log_produced_total"); got != 10 {
 			t.Errorf("produced %v, want 10", got)
 		}
 	})
@@ -226,15 +194,15 @@ func TestForecastLogShutdown(t *testing.T) {
 		if err := fl.Append(context.Background(), rows(0, 4)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the failed attempts", func() bool { return metric(t, reg, "storecast_forecast_log_errors_total") >= 4 })
+		waitFor(t, "the failed attempts", func() bool { return testkit.Metric(t, reg, "storecast_forecast_log_errors_total") >= 4 })
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if got := metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "refused_by_kafka"); got != 1 {
+		if got := testkit.Metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "refused_by_kafka"); got != 1 {
 			t.Errorf("dropped as refused %v, want 1", got)
 		}
-		if got := metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "shutdown"); got != 3 {
+		if got := testkit.Metric(t, reg, "storecast_forecast_log_dropped_total", "reason", "shutdown"); got != 3 {
 			t.Errorf("dropped at shutdown %v, want 3", got)
 		}
 	})

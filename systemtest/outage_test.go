@@ -32,13 +32,13 @@ const (
 // the shared data, the features processor, the sink into a database of
 // its own, and serve with a small model.
 type outageStack struct {
-	broker    *testkit.Broker
-	names     topics.Names
-	dsn       string
-	bin       string
-	env       []string
-	forecast  string // base URL
-	serve     *proc
+	broker   *testkit.Broker
+	names    topics.Names
+	dsn      string
+	bin      string
+	env      []string
+	forecast string // base URL
+	serve    *proc
 }
 
 func startOutageStack(t *testing.T) *outageStack {

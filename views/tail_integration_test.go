@@ -80,33 +80,10 @@ func TestIntegrationModelFeedHotSwap(t *testing.T) {
 	testkit.Produce(t, cfg, string(names.Models), "storecast-sales", enc(testkit.ModelEvent("3", 5000, 9000)))
 	eventually(t, "version 3", func() bool { return models.Default().Meta().Version == "3" })
 	for outcome, want := range map[string]float64{"loaded": 2, "refused": 2} {
-		if got := counterValue(t, reg, "storecast_model_events_total", outcome); got != want {
+		if got := testkit.Metric(t, reg, "storecast_model_events_total", "outcome", outcome); got != want {
 			t.Errorf("model events %s = %v, want %v", outcome, got, want)
 		}
 	}
-}
-
-// counterValue returns the value of the series of name with outcome (0
-// when there is none).
-func counterValue(t *testing.T, g prometheus.Gatherer, name, outcome string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func TestIntegrationResultFeed(t *testing.T) {
