@@ -19,6 +19,7 @@ import (
 	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
+	"github.com/storecast/storecast/views"
 )
 
 // Forecast sources written to topics.ForecastResult.Source.
@@ -61,6 +62,23 @@ type ForecastConfig struct {
 	MaxBody int64
 	// MaxRows bounds the forecasts of one /v1/forecasts request (default 100,000).
 	MaxRows int
+	// Offers tells /model/info what serving did with the latest model
+	// event (a model.Registry); nil leaves latest_offer out.
+	Offers ModelOffers
+	// Registry tells /model/info what the model registry says (a
+	// views.RegistryWatch); nil leaves registry out.
+	Registry RegistryAliases
+}
+
+// ModelOffers reports the latest offer of a model name (model.Registry).
+type ModelOffers interface {
+	Latest(name string) (model.Offered, bool)
+}
+
+// RegistryAliases reports the model registry's aliases beside the served
+// version (views.RegistryWatch).
+type RegistryAliases interface {
+	Status() views.RegistryStatus
 }
 
 type forecastServer struct {
@@ -376,7 +394,13 @@ func indexInputs(inputs *[]forecastgen.DayInputs, stores []int, start, end topic
 func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 	m := s.cfg.Engine.DefaultModel()
 	if m == nil {
-		s.errs.write(w, r, model.ErrNoModel)
+		err := model.ErrNoModel
+		if s.cfg.Offers != nil {
+			if o, ok := s.cfg.Offers.Latest(model.GlobalModelName); ok && o.Err != nil {
+				err = fmt.Errorf("%w: the latest model event (version %s) was refused: %w", model.ErrNoModel, o.Version, o.Err)
+			}
+		}
+		s.errs.write(w, r, err)
 		return
 	}
 	meta := m.Meta()
@@ -399,6 +423,41 @@ func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if meta.Metrics != nil {
 		info.Metrics = &meta.Metrics
+	}
+	if meta.Source != "" {
+		src := forecastgen.ModelInfoSource(meta.Source)
+		info.Source, info.SizeBytes, info.Trees = &src, &meta.Size, &meta.Trees
+	}
+	if meta.ArtifactURI != "" {
+		info.ArtifactUri = &meta.ArtifactURI
+	}
+	if s.cfg.Offers != nil {
+		if o, ok := s.cfg.Offers.Latest(meta.Name); ok {
+			lo := forecastgen.ModelOffer{Version: o.Version, Loaded: o.Err == nil, At: o.At}
+			if o.Err != nil {
+				msg := o.Err.Error()
+				lo.Error = &msg
+			}
+			info.LatestOffer = &lo
+		}
+	}
+	if s.cfg.Registry != nil {
+		st := s.cfg.Registry.Status()
+		rs := forecastgen.ModelRegistryStatus{InStep: st.InStep}
+		if st.Champion != "" {
+			rs.Champion = &st.Champion
+		}
+		if st.Challenger != "" {
+			rs.Challenger = &st.Challenger
+		}
+		if !st.CheckedAt.IsZero() {
+			rs.CheckedAt = &st.CheckedAt
+		}
+		if st.Err != nil {
+			msg := st.Err.Error()
+			rs.Error = &msg
+		}
+		info.Registry = &rs
 	}
 	writeJSON(w, http.StatusOK, info)
 }

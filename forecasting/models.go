@@ -43,6 +43,12 @@ type ModelMeta struct {
 	Metrics        map[string]float64
 	TrainedThrough topics.Date
 	LoadedAt       time.Time
+	// Source (model.SourceInline or model.SourceFetched), ArtifactURI,
+	// Size (bytes) and Trees describe the served artifact.
+	Source      string
+	ArtifactURI string
+	Size        int
+	Trees       int
 }
 
 // RegistryModels serves the models of a model.Registry as Models, and
@@ -89,9 +95,10 @@ func (o *loadTimes) of(name, version string) time.Time {
 
 // NewRegistryModels returns a registry that accepts models whose feature
 // names equal featureNames (features.Names()), and the Models over it.
-func NewRegistryModels(featureNames []string, log *slog.Logger) (*model.Registry, *RegistryModels) {
+// opts configure the registry (model.WithFetcher).
+func NewRegistryModels(featureNames []string, log *slog.Logger, opts ...model.RegistryOption) (*model.Registry, *RegistryModels) {
 	lt := &loadTimes{at: make(map[string]time.Time)}
-	r := model.NewRegistry(featureNames, log, lt)
+	r := model.NewRegistry(featureNames, log, lt, opts...)
 	return r, &RegistryModels{reg: r, loaded: lt}
 }
 
@@ -122,6 +129,7 @@ func (r *RegistryModels) wrap(m *model.Model) Model {
 		Name: md.Name, Version: md.Version, RunID: md.RunID, Format: md.Format, Transform: md.Transform,
 		FeatureSchema: md.FeatureSchema, FeatureNames: md.FeatureNames, SHA256: md.SHA256, Metrics: md.Metrics,
 		TrainedThrough: md.TrainedThrough, LoadedAt: r.loaded.of(md.Name, md.Version),
+		Source: md.Source, ArtifactURI: md.ArtifactURI, Size: md.Size, Trees: m.Trees(),
 	}}
 	if w.meta.LoadedAt.IsZero() {
 		w.meta.LoadedAt = time.Now().UTC()

@@ -168,7 +168,7 @@ func TestLoadEvent(t *testing.T) {
 	}
 	ev.Artifact = nil
 	ev.ArtifactURI = "models:/x/3"
-	if _, err := LoadEvent(ev, nil); !errors.Is(err, ErrFormat) {
-		t.Errorf("event without artifact: err = %v, want ErrFormat", err)
+	if _, err := LoadEvent(ev, nil); !errors.Is(err, ErrFetch) {
+		t.Errorf("event without artifact: err = %v, want ErrFetch (no fetcher)", err)
 	}
 }

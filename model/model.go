@@ -3,6 +3,7 @@ package model
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -69,14 +70,28 @@ type Meta struct {
 	TrainedThrough topics.Date
 	// At is when the model was published.
 	At time.Time
+	// Source is where the artifact came from: SourceInline (the event
+	// carried it) or SourceFetched (fetched from ArtifactURI). Set by the
+	// loader, not claimed by the publisher.
+	Source string
+	// ArtifactURI is where a fetched artifact came from.
+	ArtifactURI string
+	// Size is the artifact's size in bytes. Set by Load.
+	Size int
 }
+
+// Sources of an artifact (Meta.Source).
+const (
+	SourceInline  = "inline"
+	SourceFetched = "fetched"
+)
 
 // MetaOf returns the Meta an event claims.
 func MetaOf(ev *topics.ModelEvent) Meta {
 	return Meta{
 		Name: ev.Name, Version: ev.Version, RunID: ev.RunID, SHA256: ev.SHA256, Format: ev.Format,
 		Transform: ev.Transform, FeatureNames: ev.FeatureNames, FeatureSchema: ev.FeatureSchema,
-		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At,
+		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At, ArtifactURI: ev.ArtifactURI,
 	}
 }
 
@@ -130,6 +145,10 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 			meta.Name, meta.Version, ErrLeaves, ens.NEstimators(), ens.NOutputGroups(), len(parsed.trees))
 	}
 	meta.FeatureNames = append([]string(nil), meta.FeatureNames...)
+	meta.Size = len(artifact)
+	if meta.Source == "" {
+		meta.Source = SourceInline
+	}
 	m := &Model{meta: meta, ensemble: ens, nTrees: len(parsed.trees)}
 	n := len(meta.FeatureNames)
 	m.bufs.New = func() any { b := make([]float64, n); return &b }
@@ -152,10 +171,30 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 
 // LoadEvent loads the model a ModelEvent carries (see Load).
 func LoadEvent(ev *topics.ModelEvent, want []string) (*Model, error) {
-	if len(ev.Artifact) == 0 {
-		return nil, fmt.Errorf("load %s v%s: %w: the event carries no artifact (uri %q)", ev.Name, ev.Version, ErrFormat, ev.ArtifactURI)
+	return LoadEventFrom(context.Background(), ev, want, nil)
+}
+
+// LoadEventFrom loads the model of ev: the artifact it carries, or, when
+// it carries none, the one its ArtifactURI names, fetched with f (at most
+// MaxArtifactBytes) and then verified exactly as an inline artifact
+// (Load: sha256, format, schema, parse, leaves).
+func LoadEventFrom(ctx context.Context, ev *topics.ModelEvent, want []string, f Fetcher) (*Model, error) {
+	meta := MetaOf(ev)
+	if len(ev.Artifact) > 0 {
+		return Load(ev.Artifact, meta, want)
 	}
-	return Load(ev.Artifact, MetaOf(ev), want)
+	if ev.ArtifactURI == "" {
+		return nil, fmt.Errorf("load %s v%s: %w: the event carries neither an artifact nor its uri", ev.Name, ev.Version, ErrFormat)
+	}
+	if f == nil {
+		return nil, fmt.Errorf("load %s v%s: %w: the artifact is at %s and no fetcher is configured (an MLflow tracking URI)", ev.Name, ev.Version, ErrFetch, ev.ArtifactURI)
+	}
+	b, err := f.Fetch(ctx, ev.ArtifactURI, MaxArtifactBytes)
+	if err != nil {
+		return nil, fmt.Errorf("load %s v%s: %w", ev.Name, ev.Version, err)
+	}
+	meta.Source = SourceFetched
+	return Load(b, meta, want)
 }
 
 // loadLeaves is the last line of defence: leaves panics on some malformed

@@ -1,12 +1,14 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/storecast/storecast/topics"
 )
@@ -30,12 +32,14 @@ type Observer interface {
 // replaces the current one atomically; a refused one leaves the current
 // one in service. It is safe for concurrent use.
 type Registry struct {
-	want []string
-	log  *slog.Logger
-	obs  Observer
+	want  []string
+	log   *slog.Logger
+	obs   Observer
+	fetch Fetcher
 
 	mu     sync.RWMutex
 	models map[string]*atomic.Pointer[Model]
+	last   map[string]Offered // the latest offer per name
 
 	loaded, refused atomic.Int64
 }
@@ -43,11 +47,40 @@ type Registry struct {
 // NewRegistry returns an empty registry. want is the feature schema the
 // caller will feed models (nil accepts any schema; callers then build
 // inputs with Model.Vector). log and obs may be nil.
-func NewRegistry(want []string, log *slog.Logger, obs Observer) *Registry {
+func NewRegistry(want []string, log *slog.Logger, obs Observer, opts ...RegistryOption) *Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Registry{want: append([]string(nil), want...), log: log, obs: obs, models: make(map[string]*atomic.Pointer[Model])}
+	r := &Registry{want: append([]string(nil), want...), log: log, obs: obs,
+		models: make(map[string]*atomic.Pointer[Model]), last: make(map[string]Offered)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// WithFetcher makes the registry fetch the artifacts events name by URI
+// (without it, such an event is refused with ErrFetch).
+func WithFetcher(f Fetcher) RegistryOption { return func(r *Registry) { r.fetch = f } }
+
+// Offered is the outcome of the latest offer of a name.
+type Offered struct {
+	Version string
+	// Err is nil when that version was loaded, else why it was refused
+	// (the previous model, if any, still serves).
+	Err error
+	At  time.Time
+}
+
+// Latest returns the outcome of the latest offer of name.
+func (r *Registry) Latest(name string) (Offered, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	o, ok := r.last[name]
+	return o, ok
 }
 
 // ErrNoModel means no model serves the requested name or store: the one
@@ -56,16 +89,20 @@ var ErrNoModel = errors.New("no model is loaded")
 
 // Offer verifies and loads the model ev carries and, when it is valid,
 // makes it the current model of ev.Name. When it is refused the previous
-// model stays in service and Offer returns the reason.
-func (r *Registry) Offer(ev *topics.ModelEvent) error {
+// model stays in service and Offer returns the reason. An artifact the
+// event names by URI is fetched (WithFetcher) within ctx.
+func (r *Registry) Offer(ctx context.Context, ev *topics.ModelEvent) error {
 	var want []string
 	if len(r.want) > 0 {
 		want = r.want
 	}
-	m, err := LoadEvent(ev, want)
+	m, err := LoadEventFrom(ctx, ev, want, r.fetch)
 	if err == nil && ev.Name == "" {
 		err = fmt.Errorf("load: %w: the event has no model name", ErrFormat)
 	}
+	r.mu.Lock()
+	r.last[ev.Name] = Offered{Version: ev.Version, Err: err, At: time.Now().UTC()}
+	r.mu.Unlock()
 	if r.obs != nil {
 		r.obs.ModelOffered(ev.Name, ev.Version, err)
 	}
@@ -88,7 +125,7 @@ func (r *Registry) Offer(ev *topics.ModelEvent) error {
 	r.mu.Unlock()
 	old := p.Swap(m)
 	r.loaded.Add(1)
-	attrs := []any{"model", ev.Name, "version", ev.Version, "run_id", ev.RunID, "trees", m.nTrees}
+	attrs := []any{"model", ev.Name, "version", ev.Version, "run_id", ev.RunID, "trees", m.nTrees, "source", m.meta.Source, "bytes", m.meta.Size}
 	if old != nil {
 		attrs = append(attrs, "replaced_version", old.meta.Version)
 	}

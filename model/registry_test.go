@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -32,12 +33,12 @@ func TestRegistryKeepsPreviousOnRefusal(t *testing.T) {
 	if _, err := r.ForStore(7); !errors.Is(err, ErrNoModel) {
 		t.Fatalf("empty registry: err = %v, want ErrNoModel", err)
 	}
-	if err := r.Offer(tinyEvent(GlobalModelName, "1", tinyModel)); err != nil {
+	if err := r.Offer(context.Background(), tinyEvent(GlobalModelName, "1", tinyModel)); err != nil {
 		t.Fatal(err)
 	}
 	bad := tinyEvent(GlobalModelName, "2", tinyModel)
 	bad.SHA256 = digest([]byte("tampered"))
-	if err := r.Offer(bad); !errors.Is(err, ErrChecksum) {
+	if err := r.Offer(context.Background(), bad); !errors.Is(err, ErrChecksum) {
 		t.Fatalf("Offer(bad checksum) = %v, want ErrChecksum", err)
 	}
 	m, err := r.ForStore(7)
@@ -46,16 +47,16 @@ func TestRegistryKeepsPreviousOnRefusal(t *testing.T) {
 	}
 	other := tinyEvent(GlobalModelName, "3", tinyModel)
 	other.FeatureNames = []string{"a", "c"}
-	if err := r.Offer(other); !errors.Is(err, ErrSchema) {
+	if err := r.Offer(context.Background(), other); !errors.Is(err, ErrSchema) {
 		t.Fatalf("Offer(other schema) = %v, want ErrSchema", err)
 	}
-	if err := r.Offer(tinyEvent(GlobalModelName, "4", tinyModel)); err != nil {
+	if err := r.Offer(context.Background(), tinyEvent(GlobalModelName, "4", tinyModel)); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := r.ForStore(7); m.Meta().Version != "4" {
 		t.Errorf("serving version %s, want 4", m.Meta().Version)
 	}
-	if err := r.Offer(tinyEvent(StoreModelName(7), "1", tinyModel)); err != nil {
+	if err := r.Offer(context.Background(), tinyEvent(StoreModelName(7), "1", tinyModel)); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := r.ForStore(7); m.Meta().Name != "storecast-sales-store-7" {
@@ -75,7 +76,7 @@ func TestRegistryKeepsPreviousOnRefusal(t *testing.T) {
 func TestRegistryConcurrentSwap(t *testing.T) {
 	t.Parallel()
 	r := NewRegistry(nil, nil, nil)
-	if err := r.Offer(tinyEvent(GlobalModelName, "0", tinyModel)); err != nil {
+	if err := r.Offer(context.Background(), tinyEvent(GlobalModelName, "0", tinyModel)); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -103,7 +104,7 @@ func TestRegistryConcurrentSwap(t *testing.T) {
 		}()
 	}
 	for i := 1; i <= 50; i++ {
-		if err := r.Offer(tinyEvent(GlobalModelName, "v", tinyModel)); err != nil {
+		if err := r.Offer(context.Background(), tinyEvent(GlobalModelName, "v", tinyModel)); err != nil {
 			t.Error(err)
 		}
 	}

@@ -23,7 +23,7 @@ import (
 type Tail struct {
 	client sarama.Client
 	topic  string
-	handle func(*sarama.ConsumerMessage)
+	handle func(context.Context, *sarama.ConsumerMessage)
 	log    *slog.Logger
 
 	recovered atomic.Bool
@@ -31,7 +31,7 @@ type Tail struct {
 
 // NewTail returns a tail of topic; handle is called from one goroutine per
 // partition.
-func NewTail(client sarama.Client, topic string, handle func(*sarama.ConsumerMessage), log *slog.Logger) *Tail {
+func NewTail(client sarama.Client, topic string, handle func(context.Context, *sarama.ConsumerMessage), log *slog.Logger) *Tail {
 	return &Tail{client: client, topic: topic, handle: handle, log: log}
 }
 
@@ -101,7 +101,7 @@ func (t *Tail) Run(ctx context.Context) error {
 						errc <- fmt.Errorf("tail %s/%d: partition consumer closed", t.topic, p)
 						return
 					}
-					t.handle(msg)
+					t.handle(ctx, msg)
 					if !caughtUp && msg.Offset+1 >= hwm {
 						caughtUp = true
 						done()
@@ -142,7 +142,7 @@ func NewModelFeed(client sarama.Client, topic string, reg *model.Registry, log *
 	return f
 }
 
-func (f *ModelFeed) offer(msg *sarama.ConsumerMessage) {
+func (f *ModelFeed) offer(ctx context.Context, msg *sarama.ConsumerMessage) {
 	if msg.Value == nil { // tombstone: a model was withdrawn; keep serving the last good one
 		return
 	}
@@ -166,7 +166,7 @@ func (f *ModelFeed) offer(msg *sarama.ConsumerMessage) {
 		return
 	}
 	// The registry logs a refusal and keeps the previous model in service.
-	if err := f.reg.Offer(ev); err != nil {
+	if err := f.reg.Offer(ctx, ev); err != nil {
 		f.metrics.count("refused")
 		return
 	}
@@ -209,7 +209,7 @@ func NewResultFeed(client sarama.Client, topic string, tracker *ResultTracker, l
 	return f
 }
 
-func (f *ResultFeed) observe(msg *sarama.ConsumerMessage) {
+func (f *ResultFeed) observe(_ context.Context, msg *sarama.ConsumerMessage) {
 	if msg.Value == nil {
 		return
 	}

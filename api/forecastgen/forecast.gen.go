@@ -121,6 +121,24 @@ func (e MessageEncoding) Valid() bool {
 	}
 }
 
+// Defines values for ModelInfoSource.
+const (
+	Fetched ModelInfoSource = "fetched"
+	Inline  ModelInfoSource = "inline"
+)
+
+// Valid indicates whether the value is a known member of the ModelInfoSource enum.
+func (e ModelInfoSource) Valid() bool {
+	switch e {
+	case Fetched:
+		return true
+	case Inline:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PredictRequestOpen.
 const (
 	PredictRequestOpenN0 PredictRequestOpen = 0
@@ -363,25 +381,67 @@ type MessageList struct {
 
 // ModelInfo defines model for ModelInfo.
 type ModelInfo struct {
+	// ArtifactUri The runs:/ URI a fetched artifact came from.
+	ArtifactUri   *string  `json:"artifact_uri,omitempty"`
 	FeatureNames  []string `json:"feature_names"`
 	FeatureSchema string   `json:"feature_schema"`
 
 	// Format Example: lightgbm-text-v3
-	Format   string              `json:"format"`
-	LoadedAt time.Time           `json:"loaded_at"`
-	Metrics  *map[string]float64 `json:"metrics,omitempty"`
+	Format string `json:"format"`
+
+	// LatestOffer The latest model event of this name and what serving did with it. When it was refused, the model above (an older version) still serves and error says why.
+	LatestOffer *ModelOffer         `json:"latest_offer,omitempty"`
+	LoadedAt    time.Time           `json:"loaded_at"`
+	Metrics     *map[string]float64 `json:"metrics,omitempty"`
 
 	// Name Example: storecast-sales
-	Name   string  `json:"name"`
-	RunId  *string `json:"run_id,omitempty"`
-	Sha256 string  `json:"sha256"`
+	Name string `json:"name"`
+
+	// Registry What the MLflow model registry says, beside what serves. in_step is false when the registry's champion is not the served version (storecast_model_registry_diverged is then 1).
+	Registry *ModelRegistryStatus `json:"registry,omitempty"`
+	RunId    *string              `json:"run_id,omitempty"`
+	Sha256   string               `json:"sha256"`
+
+	// SizeBytes Size of the served artifact.
+	SizeBytes *int `json:"size_bytes,omitempty"`
+
+	// Source Where the served artifact came from, the models event itself (inline) or the MLflow artifact store (fetched, from artifact_uri).
+	Source *ModelInfoSource `json:"source,omitempty"`
 
 	// TargetTransform Example: log1p
 	TargetTransform *string `json:"target_transform,omitempty"`
 	TrainedThrough  *string `json:"trained_through,omitempty"`
 
+	// Trees Trees of the served model.
+	Trees *int `json:"trees,omitempty"`
+
 	// Version Example: 3
 	Version string `json:"version"`
+}
+
+// ModelInfoSource Where the served artifact came from, the models event itself (inline) or the MLflow artifact store (fetched, from artifact_uri).
+type ModelInfoSource string
+
+// ModelOffer The latest model event of this name and what serving did with it. When it was refused, the model above (an older version) still serves and error says why.
+type ModelOffer struct {
+	At      time.Time `json:"at"`
+	Error   *string   `json:"error,omitempty"`
+	Loaded  bool      `json:"loaded"`
+	Version string    `json:"version"`
+}
+
+// ModelRegistryStatus What the MLflow model registry says, beside what serves. in_step is false when the registry's champion is not the served version (storecast_model_registry_diverged is then 1).
+type ModelRegistryStatus struct {
+	// Challenger Version the challenger alias points at.
+	Challenger *string `json:"challenger,omitempty"`
+
+	// Champion Version the champion alias points at.
+	Champion  *string    `json:"champion,omitempty"`
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
+
+	// Error Why the registry could not be read (the other fields are then from the last good read
+	Error  *string `json:"error,omitempty"`
+	InStep bool    `json:"in_step"`
 }
 
 // PastForecast defines model for PastForecast.

@@ -42,7 +42,7 @@ func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.L
 		dir += "/forecast"
 	}
 	kcfg := g.Kafka("forecast")
-	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"))
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), g.ModelOptions()...)
 	runner, err := forecast.NewRunner(forecast.Config{Names: names, Kafka: kcfg, StorageDir: dir}, models, log, reg)
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,14 +21,17 @@ import (
 	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/internal/platform/supervise"
+	"github.com/storecast/storecast/model"
 )
 
 // Globals are the flags every subcommand shares.
 type Globals struct {
-	Brokers   string `help:"Kafka bootstrap brokers, comma-separated." default:"127.0.0.1:9092" env:"STORECAST_BROKERS"`
-	LogLevel  string `help:"Log level: debug, info, warn, error." default:"info" env:"STORECAST_LOG_LEVEL"`
-	LogFormat string `help:"Log format: text or json." default:"text" env:"STORECAST_LOG_FORMAT" enum:"text,json"`
-	Restarts  int    `help:"Times a process supervisor restarted this command (deploy/local/supervise.sh sets it; exported as storecast_supervisor_restarts_total)." default:"0" env:"STORECAST_RESTARTS"`
+	Brokers      string        `help:"Kafka bootstrap brokers, comma-separated." default:"127.0.0.1:9092" env:"STORECAST_BROKERS"`
+	LogLevel     string        `help:"Log level: debug, info, warn, error." default:"info" env:"STORECAST_LOG_LEVEL"`
+	LogFormat    string        `help:"Log format: text or json." default:"text" env:"STORECAST_LOG_FORMAT" enum:"text,json"`
+	Restarts     int           `help:"Times a process supervisor restarted this command (deploy/local/supervise.sh sets it; exported as storecast_supervisor_restarts_total)." default:"0" env:"STORECAST_RESTARTS"`
+	MLflowURI    string        `name:"mlflow-tracking-uri" help:"MLflow tracking server (serving artifacts): serve and process fetch model artifacts published by runs:/ URI from it and read the registry's aliases; empty: no fetching." default:"http://127.0.0.1:5050" env:"STORECAST_MLFLOW_TRACKING_URI"`
+	FetchTimeout time.Duration `name:"model-fetch-timeout" help:"Give up fetching one model artifact after this long (the previous model keeps serving)." default:"2m" env:"STORECAST_MODEL_FETCH_TIMEOUT"`
 
 	log *slog.Logger
 }
@@ -35,6 +39,15 @@ type Globals struct {
 // Kafka returns the Kafka client config for component.
 func (g *Globals) Kafka(component string) kafka.Config {
 	return kafka.Config{Brokers: kafka.ParseBrokers(g.Brokers), ClientID: "storecast-" + component}
+}
+
+// ModelOptions returns the model registry's options: the MLflow artifact
+// fetcher, when a tracking URI is set.
+func (g *Globals) ModelOptions() []model.RegistryOption {
+	if g.MLflowURI == "" {
+		return nil
+	}
+	return []model.RegistryOption{model.WithFetcher(&model.MLflowArtifacts{TrackingURI: g.MLflowURI, Timeout: g.FetchTimeout})}
 }
 
 // Registry returns the Prometheus registry of a long-running command: Go

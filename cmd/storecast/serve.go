@@ -21,6 +21,7 @@ import (
 	"github.com/storecast/storecast/internal/platform/health"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
@@ -97,7 +98,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		_ = logProducer.Close()
 		return err
 	}
-	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"))
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), g.ModelOptions()...)
 	modelFeed := views.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), views.NewModelFeedMetrics(reg))
 	modelFeed.Suffix = c.NamesSuffix
 	tracker := views.NewResultTracker()
@@ -144,13 +145,13 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		defer hr.Close()
 		sales = hr
 	}
-	forecastH, err := api.NewForecastHandler(api.ForecastConfig{
+	fcfg := api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
-		Stores: storesH, Pipeline: inspector, History: sales,
+		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
 				if models.Default() == nil {
-					return fmt.Errorf("no %s model loaded yet (%s)", "storecast-sales", modelFeedState(modelFeed))
+					return fmt.Errorf("no %s model loaded yet (%s)", model.GlobalModelName, modelFeedState(modelFeed, registry))
 				}
 				return nil
 			}},
@@ -162,7 +163,19 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 			}},
 			kafkaCheck,
 		},
-	})
+	}
+	// The registry's champion beside the served version (needs MLflow).
+	var regWatch *views.RegistryWatch
+	if g.MLflowURI != "" {
+		registered := model.GlobalModelName
+		if c.NamesSuffix != "" {
+			registered += "-" + c.NamesSuffix
+		}
+		regWatch = views.NewRegistryWatch(registered, &model.MLflowRegistry{TrackingURI: g.MLflowURI},
+			views.ServedBy(registry, model.GlobalModelName), 0, log.With("component", "registry-watch"), reg)
+		fcfg.Registry = regWatch
+	}
+	forecastH, err := api.NewForecastHandler(fcfg)
 	if err != nil {
 		return err
 	}
@@ -194,6 +207,9 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	grp.Go(func() error { return vs.Run(gctx) })
 	grp.Go(func() error { return modelFeed.Run(gctx) })
 	grp.Go(func() error { return resultFeed.Run(gctx) })
+	if regWatch != nil {
+		grp.Go(func() error { return regWatch.Run(gctx) })
+	}
 	grp.Go(func() error { return metrics.Serve(gctx, log, c.DebugAddr, metrics.Handler(reg)) })
 	origins := web.Origins(c.DashboardAddr)
 	grp.Go(func() error { return c.listen(gctx, log, "forecast", c.ForecastAddr, web.CORS(origins, forecastH)) })
@@ -222,11 +238,14 @@ func suffixed(name, suffix string) string {
 	return name + "-" + suffix
 }
 
-func modelFeedState(f *views.ModelFeed) string {
-	if f.Recovered() {
-		return "the models topic has no loadable model"
+func modelFeedState(f *views.ModelFeed, r *model.Registry) string {
+	if !f.Recovered() {
+		return "still reading the models topic"
 	}
-	return "still reading the models topic"
+	if o, ok := r.Latest(model.GlobalModelName); ok && o.Err != nil {
+		return fmt.Sprintf("the models topic has no loadable model: version %s was refused: %v", o.Version, o.Err)
+	}
+	return "the models topic has no loadable model"
 }
 
 func newSyncProducer(kcfg kafka.Config) (sarama.SyncProducer, error) {
