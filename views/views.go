@@ -23,6 +23,7 @@
 //	storecast_view_table_stores{table}   keys held
 //	storecast_view_table_bytes{table}    encoded bytes held
 //	storecast_model_events_total{outcome} model events loaded, refused, ignored (ModelFeed)
+//	storecast_model_registry_diverged{name} 1 while the registry's champion is not the served version (RegistryWatch)
 //
 // This package may import topics, features, model and internal/platform.
 package views
