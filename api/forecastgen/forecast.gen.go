@@ -439,7 +439,7 @@ type ModelRegistryStatus struct {
 	Champion  *string    `json:"champion,omitempty"`
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
 
-	// Error Why the registry could not be read (the other fields are then from the last good read
+	// Error Why the registry could not be read; the other fields are then from the last good read, if any.
 	Error  *string `json:"error,omitempty"`
 	InStep bool    `json:"in_step"`
 }
