@@ -167,11 +167,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	// The registry's champion beside the served version (needs MLflow).
 	var regWatch *views.RegistryWatch
 	if g.MLflowURI != "" {
-		registered := model.GlobalModelName
-		if c.NamesSuffix != "" {
-			registered += "-" + c.NamesSuffix
-		}
-		regWatch = views.NewRegistryWatch(registered, &model.MLflowRegistry{TrackingURI: g.MLflowURI},
+		regWatch = views.NewRegistryWatch(suffixed(model.GlobalModelName, c.NamesSuffix), &model.MLflowRegistry{TrackingURI: g.MLflowURI},
 			views.ServedBy(registry, model.GlobalModelName), 0, log.With("component", "registry-watch"), reg)
 		fcfg.Registry = regWatch
 	}
