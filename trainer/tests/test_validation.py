@@ -98,3 +98,12 @@ def test_export_folds_the_calibration_shift() -> None:
     text = to_lightgbm_text(b, val.names, shift)
     margin = b.predict(xgb.DMatrix(val.x, feature_names=val.names), output_margin=True)
     np.testing.assert_allclose(lightgbm_text_predict(text, val.x), margin + shift, rtol=1e-5)
+
+
+def test_plots_are_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from storecast_trainer.plots import importance_plot, residual_plot
+
+    importance_plot(tmp_path / "i.png", {"a": 0.7, "b": 0.3}, "t")
+    y = np.array([100.0, 200.0, 300.0, 400.0])
+    residual_plot(tmp_path / "r.png", y, y * 1.1, np.array([1, 1, 2, 7]), np.array([0, 1, 0, 3.0]), "t")
+    assert (tmp_path / "i.png").stat().st_size > 1000 and (tmp_path / "r.png").stat().st_size > 1000

@@ -317,7 +317,7 @@ class Trainer:
             champ = champion_for_decision(tr.champion(r.name), r.examples.names, r.window, rescore)
             decision = decide(val_rmspe, r.window, champ)
             o.decision = decision.reason
-            log_decision(decision, version)
+            log_decision(decision, r.name, version)
             tr.set_version_tags(
                 r.name,
                 version,

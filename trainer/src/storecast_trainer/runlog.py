@@ -17,11 +17,11 @@ import xgboost as xgb
 from .data import Examples, format_day
 from .golden import CheckedExport, golden_manifest, write_rows_csv_gz
 from .outcome import finite
-from .plots import validation_plot
+from .plots import importance_plot, residual_plot, validation_plot
 from .promotion import Decision, Window
 from .request import Request
 from .tracking import FEATURES, VALIDATION_MODEL, Tracker, window_params
-from .train import INTERVAL_METHOD, PROTOCOL, TRANSFORM, TrainParams, Validation
+from .train import INTERVAL_METHOD, PROTOCOL, TRANSFORM, TrainParams, Validation, horizon_week
 
 
 @dataclass
@@ -83,7 +83,9 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
     mlflow.log_dict(validation_summary(r), "validation.json")
     mlflow.log_dict(r.dataset, "dataset.json")
     mlflow.log_dict({"feature_names": ex.names, "feature_schema": ex.schema}, FEATURES)
-    mlflow.log_dict(dict(sorted(fit.importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
+    importance = gain_importance(r.final, ex.names)
+    mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
+    mlflow.log_dict(training_config(r), "config.json")
     mlflow.log_dict({str(h): x for h, x in sorted(v.per_horizon.items())}, "val_rmspe_by_horizon.json")
     with tempfile.TemporaryDirectory() as d:
         dp = Path(d)
@@ -106,6 +108,18 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
             f"{r.name}: validation {window.label()} (RMSPE {v.metrics['val_rmspe']:.4f}, {PROTOCOL})",
         )
         mlflow.log_artifact(str(dp / "validation.png"), "validation")
+        importance_plot(dp / "feature_importance.png", importance, f"{r.name}: feature importance (gain)")
+        mlflow.log_artifact(str(dp / "feature_importance.png"), "validation")
+        st = r.val.x[:, ex.names.index("store_type")] if "store_type" in ex.names else None
+        residual_plot(
+            dp / "residuals.png",
+            r.val.label,
+            v.pred,
+            horizon_week(r.val.horizon),
+            st,
+            f"{r.name}: relative residuals on {window.label()}",
+        )
+        mlflow.log_artifact(str(dp / "residuals.png"), "validation")
     info = mlflow.xgboost.log_model(r.final, name="model", model_format="json")
     return tr.register(
         r.name,
@@ -114,6 +128,33 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
         f"request {r.req.id} by {r.req.requested_by or '?'}; validation {window.label()} ({r.val_mode})",
         getattr(info, "model_id", None),
     )
+
+
+def gain_importance(booster: xgb.Booster, names: list[str]) -> dict[str, float]:
+    """Each feature's share of the booster's total gain (0 for features never split on)."""
+    gain = booster.get_score(importance_type="total_gain")
+    total = sum(gain.values()) or 1.0
+    return {n: gain.get(n, 0.0) / total for n in names}
+
+
+def training_config(r: RunRecord) -> dict[str, Any]:
+    """The full training configuration: parameters, XGBoost's booster params, windows, protocol."""
+    return {
+        "params": dict(r.params.__dict__),
+        "xgboost_params": r.params.xgb_params(),
+        "xgboost_version": xgb.__version__,
+        "protocol": PROTOCOL,
+        "val_window": r.window.label(),
+        "inner_window": r.inner.label(),
+        "trees": r.validation.rounds,
+        "calibration_factor": r.validation.calibration,
+        "interval_method": INTERVAL_METHOD,
+        "target_transform": TRANSFORM,
+        "feature_schema": r.examples.schema,
+        "feature_names": r.examples.names,
+        "topic": r.topic,
+        "request": {"id": r.req.id, "store": r.req.store, "start": r.req.start, "end": r.req.end},
+    }
 
 
 def serving_manifest(v: Validation) -> dict[str, Any]:
@@ -147,8 +188,17 @@ def validation_summary(r: RunRecord) -> dict[str, Any]:
     }
 
 
-def log_decision(d: Decision, version: str) -> None:
-    """Record the promotion decision on the active run."""
-    mlflow.set_tags({"promotion": d.reason, "promoted": str(d.promote).lower(), "model_version": version})
+def log_decision(d: Decision, name: str, version: str) -> None:
+    """Record the promotion decision and the registered version (models:/NAME/VERSION) on the
+    active run."""
+    mlflow.set_tags(
+        {
+            "promotion": d.reason,
+            "promoted": str(d.promote).lower(),
+            "model_version": version,
+            "registered_model": name,
+            "model_version_uri": f"models:/{name}/{version}",
+        }
+    )
     if d.champion_rmspe is not None:
         mlflow.log_metric("champion_val_rmspe_on_window", d.champion_rmspe)
