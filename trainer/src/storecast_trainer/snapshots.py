@@ -25,6 +25,18 @@ SNAPSHOT_REQUEST_VERSION = 1
 MIN_SNAPSHOT_SHARE = 0.9
 
 
+def snapshot_request(request_id: str, store: int, window: Window) -> dict[str, Any]:
+    """The topics.FeatureSnapshotRequest for one store: the window's days as of window.as_of."""
+    return {
+        "v": SNAPSHOT_REQUEST_VERSION,
+        "request_id": request_id,
+        "store": store,
+        "as_of": format_day(window.as_of),
+        "from": format_day(window.first),
+        "to": format_day(window.last),
+    }
+
+
 def request_snapshots(
     brokers: str,
     producer: Producer,
@@ -53,16 +65,7 @@ def request_snapshots(
             producer.produce(
                 names.snapshot_requests,
                 key=key.encode(),
-                value=orjson.dumps(
-                    {
-                        "v": SNAPSHOT_REQUEST_VERSION,
-                        "request_id": snap_id,
-                        "store": s,
-                        "as_of": format_day(window.as_of),
-                        "from": format_day(window.first),
-                        "to": format_day(window.last),
-                    }
-                ),
+                value=orjson.dumps(snapshot_request(snap_id, s, window)),
                 partition=kafka_io.goka_partition(key, n),
             )
             producer.poll(0)
