@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"math"
+	"path/filepath"
 	"testing"
 )
 
@@ -77,6 +78,46 @@ func TestGoldenParity(t *testing.T) {
 		len(g.X), missing, onThr, rowsWithBoth, maxAbs, maxRel)
 	if missing < 5000 || onThr < 10_000 || rowsWithBoth < 1000 {
 		t.Errorf("golden rows do not exercise missing (%d) and on-threshold (%d) values enough", missing, onThr)
+	}
+}
+
+// TestGoldenParityProduction replays a production-shaped model (the real
+// feature schema, >= 500 trees of the default depth, trained on real
+// Rossmann examples; testdata/golden-production/manifest.json names the
+// generator) through leaves on real examples.
+func TestGoldenParityProduction(t *testing.T) {
+	t.Parallel()
+	g := loadGoldenDir(t, filepath.Join("testdata", "golden-production"))
+	m, err := Load(g.Text, g.meta(), g.Manifest.FeatureNames)
+	if err != nil {
+		t.Fatalf("Load(production golden): %v", err)
+	}
+	if m.Trees() < 500 || len(g.X) < 1000 || len(g.X) != g.Manifest.Rows {
+		t.Fatalf("production golden: %d trees, %d rows (manifest %d); want >= 500 trees and >= 1000 rows", m.Trees(), len(g.X), g.Manifest.Rows)
+	}
+	const relTol = 1e-4
+	var maxRel float64
+	missing := 0
+	for i, x := range g.X {
+		for _, v := range x {
+			if math.IsNaN(v) {
+				missing++
+			}
+		}
+		got, err := m.PredictMargin(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := g.Margin[i]
+		rel := math.Abs(got-want) / math.Max(math.Abs(want), 1e-12)
+		maxRel = math.Max(maxRel, rel)
+		if rel > relTol {
+			t.Errorf("row %d: leaves margin %.9g, xgboost %.9g (rel diff %.3g > %g)", i, got, want, rel, relTol)
+		}
+	}
+	t.Logf("%d trees, %d rows, %d missing values; max rel diff %.3g", m.Trees(), len(g.X), missing, maxRel)
+	if missing == 0 {
+		t.Errorf("the production rows have no missing value; parity of the default directions is untested")
 	}
 }
 

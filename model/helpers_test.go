@@ -110,7 +110,13 @@ func gunzip(t testing.TB, path string) []byte {
 
 func loadGolden(t testing.TB) *golden {
 	t.Helper()
-	dir := filepath.Join("testdata", "golden")
+	return loadGoldenDir(t, filepath.Join("testdata", "golden"))
+}
+
+// loadGoldenDir reads a golden set (manifest.json, model.txt.gz,
+// rows.csv.gz) the trainer wrote to dir.
+func loadGoldenDir(t testing.TB, dir string) *golden {
+	t.Helper()
 	g := &golden{}
 	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {

@@ -65,6 +65,41 @@ func TestLog1pTransform(t *testing.T) {
 	}
 }
 
+func TestIntervalByHorizonWeek(t *testing.T) {
+	t.Parallel()
+	meta := tinyMeta(tinyModel)
+	meta.Transform = TransformLog1p
+	meta.Intervals = &topics.ModelIntervals{
+		Level: 0.8, Method: "test", WeekDays: 7, Low: []float64{-0.1, -0.2}, High: []float64{0.1, 0.3},
+	}
+	m, err := Load([]byte(tinyModel), meta, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		horizon  int
+		low, hi  float64
+		hasRange bool
+	}{
+		{1, -0.1, 0.1, true}, {7, -0.1, 0.1, true}, {8, -0.2, 0.3, true}, {48, -0.2, 0.3, true}, {0, 0, 0, false},
+	} {
+		lo, hi, ok := m.Interval(8, tc.horizon)
+		if ok != tc.hasRange {
+			t.Fatalf("horizon %d: ok %v, want %v", tc.horizon, ok, tc.hasRange)
+		}
+		if ok && (lo != math.Expm1(8+tc.low) || hi != math.Expm1(8+tc.hi)) {
+			t.Errorf("horizon %d: interval %v..%v, want expm1(8%+g)..expm1(8%+g)", tc.horizon, lo, hi, tc.low, tc.hi)
+		}
+	}
+	plain, err := Load([]byte(tinyModel), tinyMeta(tinyModel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := plain.Interval(8, 1); ok {
+		t.Error("a model without intervals reports one")
+	}
+}
+
 // TestLoadRefuses lists artifacts and claims Load must refuse, each with
 // the error it must wrap.
 func TestLoadRefuses(t *testing.T) {
@@ -119,6 +154,19 @@ func TestLoadRefuses(t *testing.T) {
 		{name: "duplicate key", text: edit("num_cat=0\nsplit", "num_cat=0\nnum_cat=0\nsplit"), err: ErrMalformed},
 		{name: "two equals", text: edit("threshold=1.5 2.5", "threshold=1.5=2.5"), err: ErrMalformed},
 		{name: "random forest", text: edit("label_index=0", "average_output"), err: ErrMalformed},
+		{name: "intervals low after high", text: tinyModel, meta: func(m *Meta) {
+			m.Intervals = &topics.ModelIntervals{Level: 0.8, WeekDays: 7, Low: []float64{0.1}, High: []float64{-0.1}}
+		}, err: ErrMalformed},
+		{name: "intervals lengths", text: tinyModel, meta: func(m *Meta) {
+			m.Intervals = &topics.ModelIntervals{Level: 0.8, WeekDays: 7, Low: []float64{-0.1, -0.2}, High: []float64{0.1}}
+		}, err: ErrMalformed},
+		{name: "intervals level", text: tinyModel, meta: func(m *Meta) {
+			m.Intervals = &topics.ModelIntervals{Level: 80, WeekDays: 7, Low: []float64{-0.1}, High: []float64{0.1}}
+		}, err: ErrMalformed},
+		{name: "intervals NaN", text: tinyModel, meta: func(m *Meta) {
+			m.Intervals = &topics.ModelIntervals{Level: 0.8, WeekDays: 7, Low: []float64{math.NaN()}, High: []float64{0.1}}
+		}, err: ErrMalformed},
+		{name: "old feature schema", text: tinyModel, meta: func(m *Meta) { m.FeatureSchema = "f0" }, want: []string{"a", "c"}, err: ErrSchema},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

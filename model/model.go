@@ -78,6 +78,9 @@ type Meta struct {
 	ArtifactURI string
 	// Size is the artifact's size in bytes. Set by Load.
 	Size int
+	// Intervals are the prediction intervals the trainer fitted; nil when
+	// the model has none (Interval then reports ok false).
+	Intervals *topics.ModelIntervals
 }
 
 // Sources of an artifact (Meta.Source).
@@ -92,6 +95,7 @@ func MetaOf(ev *topics.ModelEvent) Meta {
 		Name: ev.Name, Version: ev.Version, RunID: ev.RunID, SHA256: ev.SHA256, Format: ev.Format,
 		Transform: ev.Transform, FeatureNames: ev.FeatureNames, FeatureSchema: ev.FeatureSchema,
 		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At, ArtifactURI: ev.ArtifactURI,
+		Intervals: ev.Intervals,
 	}
 }
 
@@ -132,6 +136,9 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 			return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
 		}
 	}
+	if err := checkIntervals(meta.Intervals); err != nil {
+		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
+	}
 	parsed, err := parseLightGBM(artifact, meta.FeatureNames)
 	if err != nil {
 		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
@@ -167,6 +174,40 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkIntervals refuses intervals a forecast could not use: as many low
+// as high quantiles (at least one week), finite, low <= high, a level in
+// (0, 1) and a positive week length.
+func checkIntervals(iv *topics.ModelIntervals) error {
+	if iv == nil {
+		return nil
+	}
+	if len(iv.Low) == 0 || len(iv.Low) != len(iv.High) || iv.WeekDays < 1 || !(iv.Level > 0 && iv.Level < 1) {
+		return fmt.Errorf("%w: intervals: %d low and %d high quantiles, %d days a week, level %v",
+			ErrMalformed, len(iv.Low), len(iv.High), iv.WeekDays, iv.Level)
+	}
+	for i, lo := range iv.Low {
+		hi := iv.High[i]
+		if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || lo > hi {
+			return fmt.Errorf("%w: intervals: week %d has quantiles %v..%v", ErrMalformed, i+1, lo, hi)
+		}
+	}
+	return nil
+}
+
+// Interval returns the low and high ends of the model's prediction
+// interval (Meta.Intervals.Level coverage) around a forecast with the
+// given margin at horizon days ahead, in the target's units (the target
+// transform undone, as Predict does). ok is false when the model has no
+// intervals.
+func (m *Model) Interval(margin float64, horizon int) (low, high float64, ok bool) {
+	iv := m.meta.Intervals
+	if iv == nil || horizon < 1 {
+		return 0, 0, false
+	}
+	w := min((horizon-1)/iv.WeekDays, len(iv.Low)-1)
+	return m.untransform(margin + iv.Low[w]), m.untransform(margin + iv.High[w]), true
 }
 
 // LoadEvent loads the model a ModelEvent carries (see Load).
@@ -245,10 +286,15 @@ func (m *Model) Predict(features []float64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return m.untransform(p), nil
+}
+
+// untransform undoes the target transform of a margin.
+func (m *Model) untransform(margin float64) float64 {
 	if m.meta.Transform == TransformLog1p {
-		return math.Expm1(p), nil
+		return math.Expm1(margin)
 	}
-	return p, nil
+	return margin
 }
 
 // Vector returns fv's values in the model's feature order. A feature the

@@ -180,6 +180,24 @@ type ModelEvent struct {
 	ArtifactURI    string             `json:"artifact_uri,omitempty"`
 	TrainedThrough Date               `json:"trained_through"`
 	At             time.Time          `json:"at"`
+	// Intervals are the model's prediction intervals; nil for models
+	// published without them.
+	Intervals *ModelIntervals `json:"intervals,omitempty"`
+}
+
+// ModelIntervals are a model's prediction intervals: quantiles of the
+// residuals target - margin (log1p(sales) - margin for log1p models) by
+// horizon week, fitted by the trainer on rows the model did not learn
+// from. Week i (0-based) holds horizons WeekDays*i+1..WeekDays*(i+1); the
+// last week also holds every longer horizon.
+type ModelIntervals struct {
+	// Level is the nominal coverage, e.g. 0.8.
+	Level float64 `json:"level"`
+	// Method names how the quantiles were fitted.
+	Method   string    `json:"method"`
+	WeekDays int       `json:"week_days"`
+	Low      []float64 `json:"low"`
+	High     []float64 `json:"high"`
 }
 
 // ForecastRequestVersion is the schema version of ForecastRequest.

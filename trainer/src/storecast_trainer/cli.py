@@ -101,11 +101,36 @@ def main(argv: list[str] | None = None) -> int:
 
     g = sub.add_parser("golden", help="regenerate the Go parity golden files")
     g.add_argument("--out", type=Path, default=Path("model/testdata/golden"))
+    g.add_argument(
+        "--production",
+        type=Path,
+        metavar="CACHE_DIR",
+        help="a production-shaped golden set from the real examples in this examples cache "
+        "(written by a worker or bench run); default out: model/testdata/golden-production",
+    )
 
     args = parser.parse_args(argv)
-    if args.cmd == "golden":
-        from .golden import make_golden
+    from .names import Names
 
+    if args.cmd == "golden":
+        from .golden import make_golden, make_production_golden
+
+        if args.production:
+            from . import cache
+            from .data import filter_examples
+
+            stored = cache.load(args.production, Names().training_examples)
+            if stored is None:
+                parser.error(f"no examples cache of training_examples in {args.production}")
+            out = (
+                args.out
+                if args.out != Path("model/testdata/golden")
+                else Path("model/testdata/golden-production")
+            )
+            ex = filter_examples(stored.table.rows.to_examples())
+            json.dump(make_production_golden(out, ex), sys.stdout, indent=2)
+            print()
+            return 0
         json.dump(make_golden(args.out), sys.stdout, indent=2)
         print()
         return 0
@@ -119,7 +144,6 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
     from .bench import bench_summary
-    from .names import Names
     from .pipeline import Config, Trainer
     from .request import Request
 

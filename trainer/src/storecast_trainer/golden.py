@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from .data import Examples
 from .export import booster_json, lightgbm_text_predict, to_lightgbm_text
 
 FORMAT = "lightgbm-text-v3"
@@ -175,5 +176,45 @@ def make_golden(
     manifest = golden_manifest(text, names, GOLDEN_SCHEMA, "log1p", test_rows, booster)
     manifest["generator"] = "storecast-trainer golden (storecast_trainer.golden.make_golden)"
     manifest["params"] = params
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def make_production_golden(
+    out: Path,
+    ex: Examples,
+    *,
+    trees: int = 500,
+    stores_mod: int = 20,
+    rows: int = 5000,
+    seed: int = 7,
+) -> dict[str, object]:
+    """Train a production-shaped model (the real feature schema, ``trees`` trees with the default
+    depth and a low learning rate) on the real examples of every ``stores_mod``-th store, and write
+    its golden set (model.txt.gz, rows.csv.gz, manifest.json) to out. Rows are real examples of
+    those stores after the training days (missing values as they occur), plus an all-missing row."""
+    from .train import TrainParams
+
+    sub = ex.take(ex.store % stores_mod == 0)
+    cut = int(np.quantile(sub.date, 0.9))
+    fit_rows, test_rows = sub.take(sub.date <= cut), sub.take(sub.date > cut)
+    p = TrainParams(eta=0.05, seed=seed)
+    params = {**p.xgb_params(), "seed": seed}
+    booster = xgb.train(
+        params,
+        xgb.QuantileDMatrix(fit_rows.x, np.log1p(fit_rows.label), feature_names=ex.names, max_bin=p.max_bin),
+        trees,
+    )
+    checked = export_checked(booster, ex.names, test_rows.x[:rows], seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model.txt.gz").write_bytes(gzip.compress(checked.text.encode(), mtime=0))
+    write_rows_csv_gz(out / "rows.csv.gz", ex.names, checked.rows, checked.margin)
+    manifest = golden_manifest(checked.text, ex.names, ex.schema, "log1p", len(checked.rows), booster)
+    manifest["generator"] = (
+        "storecast-trainer golden --production (storecast_trainer.golden.make_production_golden) "
+        f"on the Rossmann training examples of stores with id % {stores_mod} == 0"
+    )
+    manifest["params"] = params
+    manifest["export_max_rel_diff"] = checked.max_rel_diff
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

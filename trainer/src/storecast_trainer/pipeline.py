@@ -337,6 +337,7 @@ class Trainer:
                         artifact,
                         sha,
                         r.trained_through,
+                        intervals=r.validation.intervals.to_json(),
                     )
                 if self.metrics:
                     self.metrics.champion(r.name, val_rmspe)

@@ -63,8 +63,10 @@ class Publisher:
         artifact: bytes,
         sha: str,
         trained_through: int,
+        intervals: Mapping[str, Any] | None = None,
     ) -> None:
-        """Publish the promoted model on the compacted models topic, keyed by its name."""
+        """Publish the promoted model on the compacted models topic, keyed by its name; intervals
+        (train.Intervals.to_json(), topics.ModelIntervals) when the model has them."""
         ev: dict[str, Any] = {
             "v": MODEL_EVENT_VERSION,
             "name": name,
@@ -79,6 +81,8 @@ class Publisher:
             "trained_through": format_day(trained_through),
             "at": now_rfc3339(),
         }
+        if intervals:
+            ev["intervals"] = dict(intervals)
         if len(artifact) <= MAX_INLINE_ARTIFACT:
             ev["artifact"] = base64.b64encode(artifact).decode()
         else:

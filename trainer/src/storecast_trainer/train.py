@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xgboost as xgb
@@ -237,12 +238,17 @@ class Intervals:
         hi = np.array([self.high[int(k)] for k in w]) if len(w) else np.zeros(0)
         return np.expm1(margin + lo), np.expm1(margin + hi)
 
-    def to_json(self) -> dict[str, object]:
-        """The form recorded in the model artifact's manifest and on the run."""
+    def to_json(self) -> dict[str, Any]:
+        """The form recorded on the run, in the artifact's manifest and in the ModelEvent
+        (topics.ModelIntervals): log-residual quantiles per horizon week, week i (0-based) holding
+        horizons 7i+1..7i+7, the last week also every longer horizon."""
+        weeks = sorted(self.low)
         return {
             "level": self.level,
             "method": self.method,
-            "horizon_weeks": {str(k): [self.low[k], self.high[k]] for k in sorted(self.low)},
+            "week_days": 7,
+            "low": [self.low[k] for k in weeks],
+            "high": [self.high[k] for k in weeks],
         }
 
 
