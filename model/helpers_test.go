@@ -1,17 +1,9 @@
 package model
 
 import (
-	"bufio"
-	"compress/gzip"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
-	"encoding/json"
-	"io"
-	"math"
-	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/storecast/storecast/topics"
@@ -68,95 +60,20 @@ func tinyMeta(text string) Meta {
 	}
 }
 
-// golden is the trainer-generated parity set in testdata/golden.
-type golden struct {
-	Manifest struct {
-		Format        string   `json:"format"`
-		SHA256        string   `json:"sha256"`
-		FeatureNames  []string `json:"feature_names"`
-		FeatureSchema string   `json:"feature_schema"`
-		Transform     string   `json:"target_transform"`
-		Rows          int      `json:"rows"`
-	}
-	Text   []byte
-	X      [][]float64
-	Margin []float64
-}
-
-func (g *golden) meta() Meta {
-	return Meta{
-		Name: "golden", Version: "1", SHA256: g.Manifest.SHA256, Format: g.Manifest.Format,
-		Transform: g.Manifest.Transform, FeatureNames: g.Manifest.FeatureNames, FeatureSchema: g.Manifest.FeatureSchema,
-	}
-}
-
-func gunzip(t testing.TB, path string) []byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(bufio.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// golden is a trainer-generated parity set (testdata/golden*).
+type golden = Golden
 
 func loadGolden(t testing.TB) *golden {
 	t.Helper()
 	return loadGoldenDir(t, filepath.Join("testdata", "golden"))
 }
 
-// loadGoldenDir reads a golden set (manifest.json, model.txt.gz,
-// rows.csv.gz) the trainer wrote to dir.
+// loadGoldenDir reads a golden set the trainer wrote to dir.
 func loadGoldenDir(t testing.TB, dir string) *golden {
 	t.Helper()
-	g := &golden{}
-	mb, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	g, err := ReadGolden(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if err := json.Unmarshal(mb, &g.Manifest); err != nil {
-		t.Fatal(err)
-	}
-	g.Text = gunzip(t, filepath.Join(dir, "model.txt.gz"))
-	rows := gunzip(t, filepath.Join(dir, "rows.csv.gz"))
-	recs, err := csv.NewReader(bytesReader(rows)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := len(g.Manifest.FeatureNames)
-	if len(recs[0]) != n+1 || recs[0][n] != "xgb_margin" {
-		t.Fatalf("rows.csv header %v does not match the manifest's %d features", recs[0], n)
-	}
-	for i, name := range g.Manifest.FeatureNames {
-		if recs[0][i] != name {
-			t.Fatalf("rows.csv column %d is %q, manifest says %q", i, recs[0][i], name)
-		}
-	}
-	for _, r := range recs[1:] {
-		x := make([]float64, n)
-		for i := range x {
-			if r[i] == "" {
-				x[i] = math.NaN()
-				continue
-			}
-			if x[i], err = strconv.ParseFloat(r[i], 64); err != nil {
-				t.Fatal(err)
-			}
-		}
-		m, err := strconv.ParseFloat(r[n], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g.X = append(g.X, x)
-		g.Margin = append(g.Margin, m)
 	}
 	return g
 }

@@ -159,7 +159,8 @@ func run() error {
 	cmd := exec.CommandContext(ctx, c.trainer, "bench", "--names-suffix", c.suffix, "--tracking-uri", "",
 		"--end", c.end, "--param", fmt.Sprintf("val_days=%d", c.valDays), "--param", "nthread=2", "--out", c.out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), "STORECAST_BROKERS="+c.brokers)
+	cmd.Env = append(os.Environ(), "STORECAST_BROKERS="+c.brokers, "STORECAST_BIN="+c.bin,
+		"STORECAST_TRAINER_CACHE_DIR="+filepath.Join(c.state, "trainer-cache"))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("storecast-trainer bench: %w", err)
 	}

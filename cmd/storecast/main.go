@@ -73,6 +73,7 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Serve the forecast and training APIs, views and dashboard."`
 	Health  HealthCmd  `cmd:"" help:"Exit 0 when a URL answers 2xx (container healthchecks)."`
 	DLQ     DLQCmd     `cmd:"" name:"dlq" help:"Replay dead letters whose cause is fixed."`
+	Golden  GoldenCmd  `cmd:"" help:"Replay a trainer golden set through leaves; fail when leaves and XGBoost disagree."`
 }
 
 func main() {

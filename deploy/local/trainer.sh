@@ -10,6 +10,7 @@
 #   STORECAST_BROKERS               127.0.0.1:${STORECAST_KAFKA_PORT:-9092}
 #   STORECAST_STATE_DIR             <repo>/.state
 #   STORECAST_TRAINER_CACHE_DIR     $STATE_DIR/trainer-cache  examples cache (disposable)
+#   STORECAST_BIN                   <repo>/bin/storecast  replays each model's golden rows (storecast golden)
 #
 # State: pid in $STATE_DIR/run/trainer.pid, log in $STATE_DIR/logs/trainer.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -44,7 +45,7 @@ cmd_up() {
 	log "trainer: starting the training worker"
 	STORECAST_BROKERS="$BROKERS" STORECAST_MLFLOW_TRACKING_URI="$TRACKING_URI" \
 		STORECAST_TRAINER_METRICS_ADDR="$METRICS_ADDR" STORECAST_TRAINER_CACHE_DIR="$CACHE_DIR" \
-		setsid "$BIN" worker </dev/null >>"$LOGFILE" 2>&1 &
+		STORECAST_BIN="$STORECAST_BIN" setsid "$BIN" worker </dev/null >>"$LOGFILE" 2>&1 &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	wait_until trainer "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" healthy

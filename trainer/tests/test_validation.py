@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +109,35 @@ def test_plots_are_written(tmp_path) -> None:  # type: ignore[no-untyped-def]
     y = np.array([100.0, 200.0, 300.0, 400.0])
     residual_plot(tmp_path / "r.png", y, y * 1.1, np.array([1, 1, 2, 7]), np.array([0, 1, 0, 3.0]), "t")
     assert (tmp_path / "i.png").stat().st_size > 1000 and (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_go_parity_runs_the_storecast_binary(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    from storecast_trainer.golden import export_checked, go_parity
+
+    inner_train, _, _, val = _split()
+    b = xgb.train(
+        {"max_depth": 3, "eta": 0.3, "nthread": 1},
+        xgb.DMatrix(inner_train.x, np.log1p(inner_train.label), feature_names=inner_train.names),
+        10,
+    )
+    checked = export_checked(b, val.names, val.x, seed=1)
+    ok = tmp_path / "ok"
+    ok.write_text(
+        '#!/bin/sh\ntest -f "$2/manifest.json" && test -f "$2/rows.csv.gz" && '
+        "echo '{\"max_rel_diff\": 2e-7}'\n"
+    )
+    bad = tmp_path / "bad"
+    bad.write_text("#!/bin/sh\necho 'golden: leaves and xgboost disagree' >&2\nexit 1\n")
+    for f in (ok, bad):
+        f.chmod(f.stat().st_mode | stat.S_IEXEC)
+    assert go_parity(str(ok), checked, val.names, "f1", b) == 2e-7
+    with pytest.raises(RuntimeError, match="disagree"):
+        go_parity(str(bad), checked, val.names, "f1", b)
+    with pytest.raises(RuntimeError, match="cannot run"):
+        go_parity(str(tmp_path / "missing"), checked, val.names, "f1", b)
+    real = os.environ.get("STORECAST_BIN") or str(Path(__file__).resolve().parents[2] / "bin" / "storecast")
+    if Path(real).exists():
+        assert go_parity(real, checked, val.names, "f1", b) < 1e-4

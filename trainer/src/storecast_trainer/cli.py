@@ -61,6 +61,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         "(STORECAST_TRAINER_CACHE_DIR)",
     )
     p.add_argument(
+        "--storecast-bin",
+        default=_env("STORECAST_BIN", ""),
+        help="the storecast binary; when set, every model's golden rows are replayed through Go's "
+        "leaves (storecast golden) before it is published (STORECAST_BIN)",
+    )
+    p.add_argument(
         "--log-level",
         default=_env("STORECAST_LOG_LEVEL", "info"),
         help="debug, info, warn, error (STORECAST_LOG_LEVEL)",
@@ -154,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         snapshot_timeout=args.snapshot_timeout,
         model_suffix=args.names_suffix,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        storecast_bin=args.storecast_bin,
     )
     if args.cmd == "worker":
         from .prom import WorkerMetrics

@@ -218,3 +218,29 @@ def make_production_golden(
     manifest["export_max_rel_diff"] = checked.max_rel_diff
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def go_parity(
+    storecast_bin: str, checked: CheckedExport, names: list[str], schema: str, booster: xgb.Booster
+) -> float:
+    """Replay the golden rows of a checked export through Go's leaves (``storecast golden DIR``,
+    the code serving loads models with); return the largest relative difference. Raises
+    RuntimeError when Go refuses the model or disagrees with XGBoost."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        dp = Path(d)
+        (dp / "model.txt").write_text(checked.text)
+        write_rows_csv_gz(dp / "rows.csv.gz", names, checked.rows, checked.margin)
+        manifest = golden_manifest(checked.text, names, schema, "log1p", len(checked.rows), booster)
+        (dp / "manifest.json").write_text(json.dumps(manifest))
+        try:
+            r = subprocess.run(
+                [storecast_bin, "golden", str(dp)], capture_output=True, text=True, timeout=600, check=False
+            )
+        except OSError as e:
+            raise RuntimeError(f"go parity check: cannot run {storecast_bin}: {e}") from e
+    if r.returncode != 0:
+        raise RuntimeError(f"go parity check failed: {(r.stderr or r.stdout).strip()[-500:]}")
+    return float(json.loads(r.stdout)["max_rel_diff"])

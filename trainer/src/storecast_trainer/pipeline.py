@@ -28,7 +28,7 @@ import xgboost as xgb
 
 from . import kafka_io, train
 from .data import Examples, filter_examples, format_day
-from .golden import FORMAT, export_checked
+from .golden import FORMAT, export_checked, go_parity
 from .metrics import rmspe
 from .names import Names, model_name
 from .outcome import Outcome, finite
@@ -59,6 +59,9 @@ class Config:
     model_suffix: str = ""
     #: Folder of the examples cache (reading.py); None reads the whole topic every time.
     cache_dir: Path | None = None
+    #: The storecast binary: every export's golden rows are replayed through Go's leaves with
+    #: `storecast golden` before anything is published ("" skips the check).
+    storecast_bin: str = ""
 
 
 class Trainer:
@@ -193,6 +196,12 @@ class Trainer:
         # Export (calibration folded in) and check it against XGBoost on golden rows before
         # anything is published.
         export = export_checked(final, ex.names, val.x, seed=p.seed, shift=math.log(v.calibration))
+        go_diff = math.nan
+        if self.cfg.storecast_bin:
+            # The same rows through Go's leaves, as serving will load the model.
+            t = time.perf_counter()
+            go_diff = go_parity(self.cfg.storecast_bin, export, ex.names, ex.schema, final)
+            timings["go_parity_seconds"] = time.perf_counter() - t
 
         metrics_ = {
             **v.metrics,
@@ -205,6 +214,7 @@ class Trainer:
             "train_rows": float(len(ex.take(ex.date < window.first))),
             "rows": float(len(ex)),
             "export_max_rel_diff": export.max_rel_diff,
+            "go_parity_max_rel_diff": go_diff,
             **{f"val_rmspe_week_{k}": x for k, x in v.by_week.items()},
             **{f"val_rmspe_store_type_{k}": x for k, x in v.by_store_type.items()},
             **{f"{k}": float(x) for k, x in timings.items()},
