@@ -19,7 +19,11 @@
 // split goes the way it went in training, and undoes the target transform
 // (expm1 for log1p models). The golden tests in this package compare
 // leaves with XGBoost's own predictions on trainer-generated files in
-// testdata/golden (regenerate with `storecast-trainer golden`).
+// testdata/golden (regenerate with `storecast-trainer golden`) and on a
+// production-shaped model (real features, 500 trees, real Rossmann rows) in
+// testdata/golden-production (`storecast-trainer golden --production
+// CACHE_DIR`). ReadGolden and Golden.Check replay any golden set; the
+// trainer runs them (`storecast golden DIR`) on every model it exports.
 //
 // # Serving
 //
