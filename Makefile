@@ -135,7 +135,7 @@ clean: ## Remove build output (not the stack's state: see reset).
 # More tiers join `test` as prerequisites or recipe lines that fail the target
 # when they fail, e.g. `$(MAKE) test-trainer` (pytest) or `$(MAKE) test-web`.
 .PHONY: test
-test: services vet airflow-venv web ## Every test tier against the real stack: go vet, go test -race (integration on), trainer, Airflow, Prometheus, dashboard.
+test: services vet airflow-venv checks-venv web ## Every test tier against the real stack: go vet, go test -race (integration on), trainer, Airflow, Prometheus, dashboard.
 	$(WITH_ENV) env STORECAST_INTEGRATION=1 $(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
 	$(MAKE) test-trainer
 	$(MAKE) test-airflow

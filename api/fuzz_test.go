@@ -37,3 +37,21 @@ func FuzzRequestBodies(f *testing.F) {
 		}
 	})
 }
+
+func TestMethodNotAllowedNamesAllowedMethods(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	cases := []struct {
+		server, method, target, allow string
+	}{
+		{"f", "TRACE", "/predict", "POST"},
+		{"f", "DELETE", "/model/info", "GET"},
+		{"t", "PUT", "/train", "POST"},
+	}
+	for _, c := range cases {
+		r := h.do(c.server, c.method, c.target, "")
+		if r.Code != http.StatusMethodNotAllowed || r.Header().Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", c.method, c.target, r.Code, r.Header().Get("Allow"), c.allow)
+		}
+	}
+}

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/model"
@@ -190,8 +193,22 @@ func (e errorWriter) notFound(w http.ResponseWriter, r *http.Request) {
 		Detail: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 }
 
-// methodNotAllowed answers known routes asked with another method.
+// allowMethods are the methods an Allow header may list.
+var allowMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// methodNotAllowed answers known routes asked with another method, with
+// the Allow header RFC 9110 requires on a 405 (chi sets it only in its own
+// handler, which this one replaces).
 func (e errorWriter) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
+		var allowed []string
+		for _, m := range allowMethods {
+			if rctx.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
 	writeProblem(w, Problem{Type: typeMethodNotAllowed, Title: "Method not allowed", Status: http.StatusMethodNotAllowed,
 		Detail: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path)})
 }

@@ -63,6 +63,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		writeProblem(w, problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "no route " + r.URL.Path})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodGet) // every route here is GET; RFC 9110 wants it on a 405
 		writeProblem(w, problem{Type: typeMethodNotAllowed, Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here"})
 	})
 	r.Get("/{id}", h.summary)
