@@ -37,6 +37,7 @@ var contractCalls = map[string]struct {
 	"listGroups":        {"f", "GET", "/v1/groups", "", nil},
 	"listDeadLetters":   {"f", "GET", "/v1/dead-letters", "", nil},
 	"getStoreSales":     {"f", "GET", "/v1/sales/1?from=2015-06-01", "", nil},
+	"listModelVersions": {"f", "GET", "/v1/models?limit=10", "", nil},
 }
 
 func TestEveryRouteIsServed(t *testing.T) {

@@ -52,6 +52,8 @@ type ForecastConfig struct {
 	Pipeline PipelineReader
 	// History answers /v1/sales/{id}; nil answers it 503.
 	History SalesReader
+	// Versions answers /v1/models; nil answers it 503.
+	Versions ModelVersionReader
 	// Ready lists the readiness checks of /ready.
 	Ready    []Check
 	Metrics  *Metrics

@@ -10,6 +10,7 @@ import (
 	"github.com/storecast/storecast/api/forecastgen"
 	"github.com/storecast/storecast/history"
 	"github.com/storecast/storecast/inspect"
+	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -29,12 +30,19 @@ type SalesReader interface {
 	StoreSales(ctx context.Context, store int, rg history.Range) (history.StoreSales, error)
 }
 
+// ModelVersionReader lists the registered versions of the deployment's
+// models (/v1/models); mlflow.Client implements it.
+type ModelVersionReader interface {
+	Versions(ctx context.Context, limit int) ([]mlflow.Version, error)
+}
+
 // pipelineTimeout bounds one inspection request (metadata, offsets, a few
 // hundred records).
 const pipelineTimeout = 20 * time.Second
 
 var (
 	errNoPipeline = fmt.Errorf("%w: pipeline inspection is not configured on this server", ErrUnavailable)
+	errNoRegistry = fmt.Errorf("%w: no MLflow tracking server is configured (STORECAST_MLFLOW_TRACKING_URI)", ErrUnavailable)
 	errNoHistory  = fmt.Errorf("%w: no PostgreSQL is configured for history (STORECAST_PG_READ_DSN)", ErrUnavailable)
 )
 
@@ -150,6 +158,30 @@ func (s *forecastServer) GetStoreSales(w http.ResponseWriter, r *http.Request, i
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// ListModelVersions implements GET /v1/models.
+func (s *forecastServer) ListModelVersions(w http.ResponseWriter, r *http.Request, p forecastgen.ListModelVersionsParams) {
+	if s.cfg.Versions == nil {
+		s.errs.write(w, r, errNoRegistry)
+		return
+	}
+	limit := 50
+	if p.Limit != nil {
+		if *p.Limit < 1 || *p.Limit > 200 {
+			s.errs.write(w, r, &topics.FieldError{Field: "limit", Reason: "limit must be 1..200"})
+			return
+		}
+		limit = *p.Limit
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), pipelineTimeout)
+	defer cancel()
+	vs, err := s.cfg.Versions.Versions(ctx, limit)
+	if err != nil {
+		s.errs.write(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"versions": nonNil(vs)})
 }
 
 // pipelineError translates the inspector's errors for problemFor; Kafka

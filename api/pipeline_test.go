@@ -11,6 +11,7 @@ import (
 
 	"github.com/storecast/storecast/history"
 	"github.com/storecast/storecast/inspect"
+	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -61,8 +62,18 @@ func (fakeHistory) StoreSales(_ context.Context, store int, rg history.Range) (h
 	return out, nil
 }
 
+type fakeVersions struct{}
+
+func (fakeVersions) Versions(_ context.Context, limit int) ([]mlflow.Version, error) {
+	vs := []mlflow.Version{
+		{Name: "storecast-sales", Version: "2", RunID: "r2", Status: "READY", Aliases: []string{"champion"}, CreatedAt: time.Unix(2, 0).UTC(), TrainedThrough: "2015-06-19", Metrics: map[string]float64{"val_rmspe": 0.12}},
+		{Name: "storecast-sales", Version: "1", RunID: "r1", Status: "READY", Aliases: []string{}, CreatedAt: time.Unix(1, 0).UTC(), Metrics: map[string]float64{}},
+	}
+	return vs[:min(limit, len(vs))], nil
+}
+
 func withPipeline(_ *harness, fc *ForecastConfig, _ *TrainConfig) {
-	fc.Pipeline, fc.History = fakePipeline{}, fakeHistory{}
+	fc.Pipeline, fc.History, fc.Versions = fakePipeline{}, fakeHistory{}, fakeVersions{}
 }
 
 func TestPipelineEndpoints(t *testing.T) {
@@ -83,6 +94,9 @@ func TestPipelineEndpoints(t *testing.T) {
 		{"dead letters", h, "/v1/dead-letters", http.StatusOK, ""},
 		{"sales", h, "/v1/sales/1", http.StatusOK, ""},
 		{"sales in a range", h, "/v1/sales/1?from=2015-06-01&to=2015-06-30", http.StatusOK, ""},
+		{"model versions", h, "/v1/models", http.StatusOK, ""},
+		{"model versions limit too large", h, "/v1/models?limit=500", http.StatusBadRequest, "limit"},
+		{"no registry configured", bare, "/v1/models", http.StatusServiceUnavailable, ""},
 
 		{"limit too large", h, "/v1/topics/sale_rossman_store/messages?limit=201", http.StatusBadRequest, "limit"},
 		{"limit not a number", h, "/v1/topics/sale_rossman_store/messages?limit=x", http.StatusBadRequest, "limit"},

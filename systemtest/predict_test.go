@@ -177,18 +177,20 @@ func TestPredictEndToEnd(t *testing.T) {
 	bin := build(t)
 	env := []string{"STORECAST_BROKERS=" + strings.Join(kcfg.Brokers, ","), "STORECAST_NAMES_SUFFIX=" + suffix}
 	const token = "e2e-token"
-	forecastAddr, trainAddr := freeAddr(t), freeAddr(t)
+	forecastAddr, trainAddr, dashboardAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	state := t.TempDir()
 
 	start := time.Now()
 	run(t, env, bin, "produce", "--train", filepath.Join(data, "train.csv"), "--store", filepath.Join(data, "store.csv"),
 		"--start", "2015-01-01", "--end", "2015-06-19", "--metrics-addr", "")
 	t.Logf("produced the slice in %s", time.Since(start).Round(time.Millisecond))
+	produceDeadLetter(t, env, bin, filepath.Join(data, "store.csv"))
 
 	service(t, "process", env, bin, "process", "--only", "features,forecast", "--storage-dir", filepath.Join(state, "goka"), "--metrics-addr", "")
 	service(t, "sink", env, bin, "sink", "run", "--pg-dsn", dsn, "--metrics-addr", "")
 	service(t, "serve", env, bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr,
-		"--api-token", token, "--storage-dir", "", "--log-queue", "100000")
+		"--api-token", token, "--storage-dir", "", "--log-queue", "100000",
+		"--dashboard-addr", dashboardAddr, "--pg-read-dsn", dsn)
 	service(t, "trainer", env, trainer, "worker", "--metrics-addr", freeAddr(t))
 	fURL, tURL := "http://"+forecastAddr, "http://"+trainAddr
 
@@ -369,4 +371,7 @@ func TestPredictEndToEnd(t *testing.T) {
 
 	// The README's examples answer as documented on the real stack.
 	runReadmeExamples(t, fURL, tURL, token)
+
+	// The dashboard on the same stack (web/e2e, Playwright).
+	runDashboardE2E(t, "http://"+dashboardAddr, fURL)
 }

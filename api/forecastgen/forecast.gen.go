@@ -444,6 +444,32 @@ type ModelRegistryStatus struct {
 	InStep bool    `json:"in_step"`
 }
 
+// ModelVersion defines model for ModelVersion.
+type ModelVersion struct {
+	Aliases   []string           `json:"aliases"`
+	CreatedAt time.Time          `json:"created_at"`
+	Metrics   map[string]float64 `json:"metrics"`
+
+	// Name Example: storecast-sales
+	Name string `json:"name"`
+
+	// Promotion The promotion decision the trainer recorded.
+	Promotion *string `json:"promotion,omitempty"`
+	RunId     string  `json:"run_id"`
+
+	// Status Example: READY
+	Status         string  `json:"status"`
+	TrainedThrough *string `json:"trained_through,omitempty"`
+
+	// Version Example: 3
+	Version string `json:"version"`
+}
+
+// ModelVersionList defines model for ModelVersionList.
+type ModelVersionList struct {
+	Versions []ModelVersion `json:"versions"`
+}
+
 // PastForecast defines model for PastForecast.
 type PastForecast struct {
 	ActualSales    *int    `json:"actual_sales,omitempty"`
@@ -617,6 +643,11 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem.
 type UnsupportedMediaType = Problem
 
+// ListModelVersionsParams defines parameters for ListModelVersions.
+type ListModelVersionsParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetStoreSalesParams defines parameters for GetStoreSales.
 type GetStoreSalesParams struct {
 	From *string `form:"from,omitempty" json:"from,omitempty"`
@@ -669,6 +700,9 @@ type ServerInterface interface {
 	// ListGroups The deployment's consumer groups with their lag per partition
 	// (GET /v1/groups)
 	ListGroups(w http.ResponseWriter, r *http.Request)
+	// ListModelVersions Registered versions of the deployment's models, newest first
+	// (GET /v1/models)
+	ListModelVersions(w http.ResponseWriter, r *http.Request, params ListModelVersionsParams)
 	// GetStoreSales A store's daily sales and past forecasts from PostgreSQL
 	// (GET /v1/sales/{id})
 	GetStoreSales(w http.ResponseWriter, r *http.Request, id StoreID, params GetStoreSalesParams)
@@ -741,6 +775,12 @@ func (_ Unimplemented) CreateForecasts(w http.ResponseWriter, r *http.Request) {
 // ListGroups The deployment's consumer groups with their lag per partition
 // (GET /v1/groups)
 func (_ Unimplemented) ListGroups(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListModelVersions Registered versions of the deployment's models, newest first
+// (GET /v1/models)
+func (_ Unimplemented) ListModelVersions(w http.ResponseWriter, r *http.Request, params ListModelVersionsParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -902,6 +942,39 @@ func (siw *ServerInterfaceWrapper) ListGroups(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListGroups(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListModelVersions operation middleware
+func (siw *ServerInterfaceWrapper) ListModelVersions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListModelVersionsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListModelVersions(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1194,6 +1267,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/dead-letters", wrapper.ListDeadLetters)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/models", wrapper.ListModelVersions)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/sales/{id}", wrapper.GetStoreSales)

@@ -32,9 +32,10 @@ var rules = map[string][]string{
 	"sink":              {"sink", "topics", "internal/platform"},
 	"processors":        {"processors", "topics", "features", "model", "forecasting", "internal/platform"},
 	"ingest":            {"ingest", "topics", "internal/platform"},
-	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "inspect", "history", "internal/platform"},
+	"api":               {"api", "topics", "views", "forecasting", "features", "model", "publish", "inspect", "history", "mlflow", "internal/platform"},
 	"inspect":           {"inspect", "topics", "internal/platform"},
 	"history":           {"history", "topics", "internal/platform"},
+	"mlflow":            {"mlflow"},
 	"web":               {"web"},
 }
 

@@ -4,10 +4,10 @@ import { expect, test } from "@playwright/test";
 import { expectAccessible, watchConsole } from "./helpers";
 
 const pages: { name: string; path: string; ready: string }[] = [
-  { name: "overview", path: "/", ready: '[data-testid="champion"]' },
+  { name: "overview", path: "/", ready: '[data-testid="pipeline"]' },
   { name: "store", path: "/stores/1", ready: '[data-testid="sales-chart"][data-ready="true"]' },
   { name: "predict", path: "/predict", ready: 'input#date[value$="-01"], input#date:not([value=""])' },
-  { name: "models", path: "/models", ready: '[data-testid="served-model"]' },
+  { name: "models", path: "/models", ready: '[data-testid="model-versions"]' },
   { name: "training", path: "/training", ready: "#api-token" },
   { name: "topics", path: "/topics", ready: '[data-testid="topics"]' },
 ];
