@@ -37,7 +37,6 @@ type ServeCmd struct {
 	DebugAddr     string        `help:"Listen address of pprof and /metrics (empty: off)." default:"" env:"STORECAST_DEBUG_ADDR"`
 	PGReadDSN     string        `help:"PostgreSQL the dashboard's history reads (rossman_sales, forecast_results), in read-only sessions; empty: /v1/sales answers 503." env:"STORECAST_PG_READ_DSN"`
 	PGReadRole    string        `help:"Role the history sessions switch to (SET ROLE), e.g. storecast_reader; the DSN's user must be a member. Empty: the DSN's user." env:"STORECAST_PG_READ_ROLE"`
-	MLflowURI     string        `help:"MLflow tracking server whose registry /v1/models lists (empty: /v1/models answers 503)." env:"STORECAST_MLFLOW_TRACKING_URI"`
 	DashboardAddr string        `help:"Listen address of the web dashboard (empty: off); the APIs allow CORS from its origin only." default:"127.0.0.1:8000" env:"STORECAST_DASHBOARD_ADDR"`
 	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
 	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
@@ -148,8 +147,8 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		sales = hr
 	}
 	var versions api.ModelVersionReader
-	if c.MLflowURI != "" {
-		mc, err := mlflow.New(c.MLflowURI, c.NamesSuffix, nil)
+	if g.MLflowURI != "" {
+		mc, err := mlflow.New(g.MLflowURI, c.NamesSuffix, nil)
 		if err != nil {
 			return err
 		}
