@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,12 +35,22 @@ func TestAPIContract(t *testing.T) {
 	forecastAddr, trainAddr := freeAddr(t), freeAddr(t)
 	service(t, "serve-contract", append(s.env, "STORECAST_PG_READ_DSN="+s.dsn), s.bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr,
 		"--dashboard-addr", "", "--api-token", token, "--forecast-log-topic", string(s.names.ForecastResults))
-	for _, base := range []string{"http://" + forecastAddr, "http://" + trainAddr} {
-		poll(t, base+" to answer /health", time.Minute, func() (bool, string) {
-			code, b, err := call("GET", base+"/health", "", "")
+	for _, url := range []string{"http://" + forecastAddr + "/ready", "http://" + trainAddr + "/ready"} {
+		poll(t, url, 2*time.Minute, func() (bool, string) {
+			code, b, err := call("GET", url, "", "")
 			return err == nil && code == 200, string(b)
 		})
 	}
+	// Two serve instances (the stack's and this one) answer the same
+	// forecasts: any number of them may run behind a balancer.
+	for _, body := range []string{`{"store_ids":[1,2,1115]}`, `{"store_ids":[7],"start_date":"2015-06-20","end_date":"2015-07-31"}`} {
+		_, a, errA := call("POST", s.forecast+"/v1/forecasts", "", body)
+		_, b, errB := call("POST", "http://"+forecastAddr+"/v1/forecasts", "", body)
+		if errA != nil || errB != nil || !bytes.Equal(a, b) || !bytes.Contains(a, []byte(`"forecasts":[{`)) {
+			t.Errorf("two serve instances answer %s differently (%v, %v):\n%s\n%s", body, errA, errB, a, b)
+		}
+	}
+
 	spec := filepath.Join(repoRoot(t), "api/openapi.yaml")
 	for _, c := range []struct {
 		name, base string
