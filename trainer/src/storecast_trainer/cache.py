@@ -170,6 +170,10 @@ def save(folder: Path, topic: str, t: Table, cluster: str, *, columns: bool = Tr
     Without ``columns`` only the offsets and the time are rewritten (nothing new was read)."""
     folder.mkdir(parents=True, exist_ok=True)
     npz, meta_path = _paths(folder, topic)
+    if columns and not t.rows.in_order():
+        # Kept in (date, store) order, the rows need no sorting or copy when read.
+        o = t.rows.ordered()
+        t.key, t.partition, t.offset, t.rows = t.key[o], t.partition[o], t.offset[o], t.rows.take(o)
     r = t.rows
     if columns:
         tmp = npz.with_suffix(f".tmp{os.getpid()}.npz")

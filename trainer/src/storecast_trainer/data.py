@@ -141,9 +141,22 @@ class Rows:
             for g, (s, n) in enumerate(self.groups)
             if g != best and counts[g]
         }
-        keep = np.flatnonzero(self.group == best)
         # Rows in (date, store) order whatever order the partitions were read in, so the same
         # examples always give the same model (row subsampling and sketches depend on row order).
+        if len(self.groups) == 1 and self.in_order() and self.x.shape[1] == len(names):
+            # The examples cache keeps its rows so: no copy.
+            return Examples(
+                list(names),
+                schema,
+                self.x,
+                self.store,
+                self.date,
+                self.as_of,
+                self.horizon,
+                self.label,
+                dropped,
+            )
+        keep = np.flatnonzero(self.group == best)
         o = keep[np.lexsort((self.store[keep], self.date[keep]))]
         return Examples(
             list(names),
@@ -156,6 +169,17 @@ class Rows:
             self.label[o],
             dropped,
         )
+
+    def in_order(self) -> bool:
+        """Whether the rows are in strictly increasing (date, store) order."""
+        if len(self) < 2:
+            return True
+        d, s = self.date, self.store
+        return bool(np.all((d[1:] > d[:-1]) | ((d[1:] == d[:-1]) & (s[1:] > s[:-1]))))
+
+    def ordered(self) -> np.ndarray:
+        """Indices that put the rows in (date, store) order."""
+        return np.lexsort((self.store, self.date))
 
 
 def parse_rows(values: Iterable[bytes | Mapping[str, object]], groups: list | None = None) -> Rows:

@@ -36,7 +36,10 @@ def read_examples(
         table.next_offsets.update({p: hi for p, (_, hi) in snap.offsets.items()})
         t2 = time.perf_counter()
         if cache_dir:
-            cache.save(cache_dir, topic, table, cluster, columns=bool(records or why))
+            # Columns are rewritten when something changed (or to put them in order once).
+            cache.save(
+                cache_dir, topic, table, cluster, columns=bool(records or why or not table.rows.in_order())
+            )
         t3 = time.perf_counter()
         ex = table.rows.to_examples()
         t4 = time.perf_counter()
