@@ -38,6 +38,7 @@ var contractCalls = map[string]struct {
 	"listDeadLetters":   {"f", "GET", "/v1/dead-letters", "", nil},
 	"getStoreSales":     {"f", "GET", "/v1/sales/1?from=2015-06-01", "", nil},
 	"listModelVersions": {"f", "GET", "/v1/models?limit=10", "", nil},
+	"getAccuracy":       {"f", "GET", "/v1/accuracy?days=28", "", nil},
 }
 
 func TestEveryRouteIsServed(t *testing.T) {

@@ -24,10 +24,11 @@ type PipelineReader interface {
 	DeadLetters(ctx context.Context) ([]inspect.DeadLetterCount, error)
 }
 
-// SalesReader reads a store's history from PostgreSQL (/v1/sales/{id});
-// history.Reader implements it.
+// SalesReader reads a store's history and the live accuracy from
+// PostgreSQL (/v1/sales/{id}, /v1/accuracy); history.Reader implements it.
 type SalesReader interface {
 	StoreSales(ctx context.Context, store int, rg history.Range) (history.StoreSales, error)
+	RecentAccuracy(ctx context.Context, days int) ([]history.Accuracy, error)
 }
 
 // ModelVersionReader lists the registered versions of the deployment's
@@ -158,6 +159,28 @@ func (s *forecastServer) GetStoreSales(w http.ResponseWriter, r *http.Request, i
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// GetAccuracy implements GET /v1/accuracy.
+func (s *forecastServer) GetAccuracy(w http.ResponseWriter, r *http.Request, p forecastgen.GetAccuracyParams) {
+	if s.cfg.History == nil {
+		s.errs.write(w, r, errNoHistory)
+		return
+	}
+	days := 28
+	if p.Days != nil {
+		if *p.Days < 1 || *p.Days > 3650 {
+			s.errs.write(w, r, &topics.FieldError{Field: "days", Reason: "days must be 1..3650"})
+			return
+		}
+		days = *p.Days
+	}
+	acc, err := s.cfg.History.RecentAccuracy(r.Context(), days)
+	if err != nil {
+		s.errs.write(w, r, fmt.Errorf("%w: history: %w", ErrUnavailable, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"accuracy": nonNil(acc)})
 }
 
 // ListModelVersions implements GET /v1/models.

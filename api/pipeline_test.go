@@ -62,6 +62,13 @@ func (fakeHistory) StoreSales(_ context.Context, store int, rg history.Range) (h
 	return out, nil
 }
 
+func (fakeHistory) RecentAccuracy(_ context.Context, days int) ([]history.Accuracy, error) {
+	if days == 666 {
+		return nil, errors.New("connection refused")
+	}
+	return []history.Accuracy{{ModelVersion: "2", HorizonWeek: 1, Forecasts: 10, RMSPE: 0.1, MAPE: 0.08, Bias: 0.01, FirstDay: "2015-06-01", LastDay: "2015-06-18"}}, nil
+}
+
 type fakeVersions struct{}
 
 func (fakeVersions) Versions(_ context.Context, limit int) ([]mlflow.Version, error) {
@@ -95,6 +102,9 @@ func TestPipelineEndpoints(t *testing.T) {
 		{"sales", h, "/v1/sales/1", http.StatusOK, ""},
 		{"sales in a range", h, "/v1/sales/1?from=2015-06-01&to=2015-06-30", http.StatusOK, ""},
 		{"model versions", h, "/v1/models", http.StatusOK, ""},
+		{"accuracy", h, "/v1/accuracy", http.StatusOK, ""},
+		{"accuracy days out of range", h, "/v1/accuracy?days=0", http.StatusBadRequest, "days"},
+		{"accuracy with postgres down", h, "/v1/accuracy?days=666", http.StatusServiceUnavailable, ""},
 		{"model versions limit too large", h, "/v1/models?limit=500", http.StatusBadRequest, "limit"},
 		{"no registry configured", bare, "/v1/models", http.StatusServiceUnavailable, ""},
 

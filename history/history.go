@@ -167,3 +167,51 @@ func bound(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// Accuracy is the live accuracy of one model version at one horizon week,
+// over the target days with actual sales (the sink's forecast_accuracy view).
+type Accuracy struct {
+	ModelVersion string  `json:"model_version"`
+	HorizonWeek  int     `json:"horizon_week"`
+	Forecasts    int64   `json:"forecasts"`
+	RMSPE        float64 `json:"rmspe"`
+	MAPE         float64 `json:"mape"`
+	Bias         float64 `json:"bias"`
+	FirstDay     string  `json:"first_day"`
+	LastDay      string  `json:"last_day"`
+}
+
+// accuracySQL aggregates the view's days exactly (RMSPE from the sums of
+// squared percentage errors) over the last $1 days that have actuals.
+const accuracySQL = `WITH recent AS (
+		SELECT * FROM forecast_accuracy
+		WHERE target_date > (SELECT max(target_date) FROM forecast_accuracy) - $1::int)
+	SELECT model_version, horizon_week, sum(forecasts)::bigint,
+		sqrt(sum(squared_pct_error_sum) / sum(forecasts)),
+		sum(mape * forecasts) / sum(forecasts), sum(bias * forecasts) / sum(forecasts),
+		min(target_date), max(target_date)
+	FROM recent GROUP BY model_version, horizon_week ORDER BY model_version, horizon_week`
+
+// RecentAccuracy returns the accuracy of served forecasts per model
+// version and horizon week over the last days target days with actuals.
+func (r *Reader) RecentAccuracy(ctx context.Context, days int) ([]Accuracy, error) {
+	rows, err := r.pool.Query(ctx, accuracySQL, days)
+	if err != nil {
+		return nil, fmt.Errorf("history: accuracy: %w", err)
+	}
+	defer rows.Close()
+	out := []Accuracy{}
+	for rows.Next() {
+		var a Accuracy
+		var first, last time.Time
+		if err := rows.Scan(&a.ModelVersion, &a.HorizonWeek, &a.Forecasts, &a.RMSPE, &a.MAPE, &a.Bias, &first, &last); err != nil {
+			return nil, fmt.Errorf("history: accuracy: %w", err)
+		}
+		a.FirstDay, a.LastDay = first.Format(time.DateOnly), last.Format(time.DateOnly)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: accuracy: %w", err)
+	}
+	return out, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"testing"
 	"time"
 
@@ -99,6 +100,19 @@ func TestStoreSalesOnPostgres(t *testing.T) {
 	empty, err := r.StoreSales(ctx, 99, Range{})
 	if err != nil || len(empty.Days) != 0 || empty.Days == nil {
 		t.Fatalf("unknown store: %+v, %v (want empty lists)", empty, err)
+	}
+
+	// Accuracy from the forecasts with actuals: version 1 missed 5200 by
+	// 100 (8 days ahead, week 2), version 2 by 50 (7 days ahead, week 1).
+	acc, err := r.RecentAccuracy(ctx, 28)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acc) != 2 || acc[0].ModelVersion != "1" || acc[0].HorizonWeek != 2 || acc[1].ModelVersion != "2" || acc[1].HorizonWeek != 1 {
+		t.Fatalf("accuracy rows %+v", acc)
+	}
+	if want := 50.0 / 5200; math.Abs(acc[1].RMSPE-want) > 1e-12 || acc[1].Forecasts != 1 || acc[1].LastDay != "2015-06-18" {
+		t.Fatalf("version 2: %+v, want RMSPE %v", acc[1], want)
 	}
 
 	// The sessions cannot write.

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/IBM/sarama"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/storecast/storecast/topics"
 )
@@ -325,25 +326,38 @@ func (i *Inspector) Messages(ctx context.Context, topic string, q Query) ([]Mess
 		return nil, fmt.Errorf("inspect: consumer: %w", err)
 	}
 	defer consumer.Close()
-	out := []Message{}
-	for _, p := range parts {
-		oldest, newest, err := i.offsets(topic, p)
-		if err != nil {
-			return nil, err
-		}
-		from, to := Window(oldest, newest, q.Offset, q.Key != "", limit)
-		if from >= to {
-			continue
-		}
-		msgs, err := read(ctx, consumer, topic, p, from, to)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			if q.Key == "" || string(m.Key) == q.Key {
-				out = append(out, Decode(m, i.dlq[topic]))
+	// Partitions are read concurrently: one answer costs the slowest
+	// partition, not their sum.
+	per := make([][]Message, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	for n, p := range parts {
+		g.Go(func() error {
+			oldest, newest, err := i.offsets(topic, p)
+			if err != nil {
+				return err
 			}
-		}
+			from, to := Window(oldest, newest, q.Offset, q.Key != "", limit)
+			if from >= to {
+				return nil
+			}
+			msgs, err := read(gctx, consumer, topic, p, from, to)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if q.Key == "" || string(m.Key) == q.Key {
+					per[n] = append(per[n], Decode(m, i.dlq[topic]))
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := []Message{}
+	for _, ms := range per {
+		out = append(out, ms...)
 	}
 	sort.SliceStable(out, func(a, b int) bool {
 		if !out[a].Timestamp.Equal(out[b].Timestamp) {

@@ -235,6 +235,24 @@ func (e StateHoliday) Valid() bool {
 	}
 }
 
+// Accuracy defines model for Accuracy.
+type Accuracy struct {
+	// Bias Mean (predicted - actual) / actual: positive over-forecasts.
+	Bias         float64 `json:"bias"`
+	FirstDay     string  `json:"first_day"`
+	Forecasts    int64   `json:"forecasts"`
+	HorizonWeek  int     `json:"horizon_week"`
+	LastDay      string  `json:"last_day"`
+	Mape         float64 `json:"mape"`
+	ModelVersion string  `json:"model_version"`
+	Rmspe        float64 `json:"rmspe"`
+}
+
+// AccuracyList defines model for AccuracyList.
+type AccuracyList struct {
+	Accuracy []Accuracy `json:"accuracy"`
+}
+
 // Check defines model for Check.
 type Check struct {
 	Detail *string `json:"detail,omitempty"`
@@ -643,6 +661,11 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem.
 type UnsupportedMediaType = Problem
 
+// GetAccuracyParams defines parameters for GetAccuracy.
+type GetAccuracyParams struct {
+	Days *int `form:"days,omitempty" json:"days,omitempty"`
+}
+
 // ListModelVersionsParams defines parameters for ListModelVersions.
 type ListModelVersionsParams struct {
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -691,6 +714,9 @@ type ServerInterface interface {
 	// GetReady Readiness
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// GetAccuracy Live accuracy of served forecasts where actual sales exist
+	// (GET /v1/accuracy)
+	GetAccuracy(w http.ResponseWriter, r *http.Request, params GetAccuracyParams)
 	// ListDeadLetters Records per dead-letter topic, and the latest ones counted by kind of reason
 	// (GET /v1/dead-letters)
 	ListDeadLetters(w http.ResponseWriter, r *http.Request)
@@ -757,6 +783,12 @@ func (_ Unimplemented) Predict(w http.ResponseWriter, r *http.Request) {
 // GetReady Readiness
 // (GET /ready)
 func (_ Unimplemented) GetReady(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetAccuracy Live accuracy of served forecasts where actual sales exist
+// (GET /v1/accuracy)
+func (_ Unimplemented) GetAccuracy(w http.ResponseWriter, r *http.Request, params GetAccuracyParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -900,6 +932,39 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetReady(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetAccuracy operation middleware
+func (siw *ServerInterfaceWrapper) GetAccuracy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetAccuracyParams
+
+	// ------------- Optional query parameter "days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "days", r.URL.Query(), &params.Days, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "days"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "days", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetAccuracy(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1270,6 +1335,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/models", wrapper.ListModelVersions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/accuracy", wrapper.GetAccuracy)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/v1/sales/{id}", wrapper.GetStoreSales)

@@ -39,7 +39,54 @@ export default function Overview() {
         </section>
       </div>
       <Pipeline />
+      <Accuracy />
     </>
+  );
+}
+
+function Accuracy() {
+  const acc = useLoad(async () => unwrap(await (await api()).forecast.GET("/v1/accuracy", { params: { query: { days: 28 } } })), []);
+  return (
+    <section className="card" aria-labelledby="acc-h">
+      <h2 id="acc-h">Recent forecast accuracy</h2>
+      <Show what={acc}>
+        {(a) =>
+          a.accuracy.length === 0 ? (
+            <p className="muted">No served forecast has an actual yet: accuracy appears when sales arrive for forecast days.</p>
+          ) : (
+            <div className="scroll" tabIndex={0}>
+              <table data-testid="accuracy">
+                <caption>
+                  Last 28 days with actuals ({a.accuracy[0]?.first_day} … {a.accuracy[a.accuracy.length - 1]?.last_day})
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">model version</th>
+                    <th scope="col" className="n">horizon week</th>
+                    <th scope="col" className="n">forecasts</th>
+                    <th scope="col" className="n">RMSPE</th>
+                    <th scope="col" className="n">MAPE</th>
+                    <th scope="col" className="n">bias</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {a.accuracy.map((x) => (
+                    <tr key={`${x.model_version}/${x.horizon_week}`}>
+                      <td>{x.model_version}</td>
+                      <td className="n">{x.horizon_week}</td>
+                      <td className="n">{sales(x.forecasts)}</td>
+                      <td className="n">{(x.rmspe * 100).toFixed(1)} %</td>
+                      <td className="n">{(x.mape * 100).toFixed(1)} %</td>
+                      <td className="n">{(x.bias * 100).toFixed(1)} %</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Show>
+    </section>
   );
 }
 
