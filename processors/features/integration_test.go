@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -334,6 +335,102 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// startProcess runs `storecast process --only features` on the suffixed
+// names with its tables under storage, until the test ends; it returns the
+// command and the address of its /metrics.
+func startProcess(t *testing.T, bin string, cfg kafka.Config, suffix, storage, name string) (*exec.Cmd, string) {
+	t.Helper()
+	metricsAddr := freeAddr(t)
+	cmd := exec.Command(bin, "process", "--only", "features", "--names-suffix", suffix,
+		"--storage-dir", storage, "--metrics-addr", metricsAddr, "--brokers", cfg.Brokers[0])
+	logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		_ = logf.Close()
+	})
+	return cmd, metricsAddr
+}
+
+// TestTwoInstancesOneKilled runs two `storecast process` instances in one
+// group (they share the 8 partitions), kills one with SIGKILL in the middle
+// of the replay, and wants the survivor to take its partitions over and
+// finish with the same table and examples as the pure recomputation (which
+// a single instance produces: TestReplayRossmann).
+func TestTwoInstancesOneKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 133,800 events")
+	}
+	cfg := testkit.Kafka(t)
+	in := loadRossmann(t)
+	suffix := testkit.UniqueSuffix(t)
+	n := topics.DefaultNames().WithSuffix(suffix)
+	testkit.CreateTopics(t, cfg, n)
+	want := expect(t, in)
+	bin := storecastBinary(t)
+	produce(t, cfg, n, in)
+
+	survivor, survivorMetrics := startProcess(t, bin, cfg, suffix, t.TempDir(), "survivor")
+	victim, victimMetrics := startProcess(t, bin, cfg, suffix, t.TempDir(), "victim")
+	// Both work (the group split the partitions) before one is killed.
+	deadline := time.Now().Add(5 * time.Minute)
+	for eventsFolded(victimMetrics) == 0 || eventsFolded(survivorMetrics) == 0 || hwm(t, cfg, string(n.StoreTable())) < int64(len(in.Sales))/3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the two instances did not both fold sales (survivor %v, victim %v)", eventsFolded(survivorMetrics), eventsFolded(victimMetrics))
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+	t.Logf("before the kill: survivor folded %v, victim %v", eventsFolded(survivorMetrics), eventsFolded(victimMetrics))
+	if err := victim.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_, _ = victim.Process.Wait()
+	if killedAt := hwm(t, cfg, string(n.StoreTable())); killedAt >= int64(len(in.Sales)) {
+		t.Fatalf("the replay finished before the kill")
+	}
+	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 10*time.Minute)
+	t.Logf("after the rebalance the survivor folded %v", eventsFolded(survivorMetrics))
+	if err := survivor.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := survivor.Wait(); err != nil {
+		t.Errorf("survivor: %v", err)
+	}
+	want.check(t, cfg, n)
+}
+
+// eventsFolded sums storecast_features_events_total on a process's
+// /metrics (0 when it does not answer).
+func eventsFolded(addr string) float64 {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var sum float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "storecast_features_events_total") {
+			if i := strings.LastIndexByte(line, ' '); i >= 0 {
+				v, _ := strconv.ParseFloat(line[i+1:], 64)
+				sum += v
+			}
+		}
+	}
+	return sum
+}
+
 // TestKillDashNineMidReplay runs `storecast process` as a subprocess,
 // kills it with SIGKILL in the middle of the replay, restarts it on the
 // same local storage and wants the same final table and examples as the
@@ -354,22 +451,8 @@ func TestKillDashNineMidReplay(t *testing.T) {
 
 	var metricsAddr string
 	start := func(name string) *exec.Cmd {
-		metricsAddr = freeAddr(t)
-		cmd := exec.Command(bin, "process", "--only", "features", "--names-suffix", suffix,
-			"--storage-dir", storage, "--metrics-addr", metricsAddr, "--brokers", cfg.Brokers[0])
-		logf, err := os.Create(filepath.Join(t.TempDir(), name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = io.Discard, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			_, _ = cmd.Process.Wait()
-			_ = logf.Close()
-		})
+		var cmd *exec.Cmd
+		cmd, metricsAddr = startProcess(t, bin, cfg, suffix, storage, name)
 		return cmd
 	}
 	first := start("first")
