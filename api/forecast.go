@@ -182,24 +182,9 @@ func predictRow(req *forecastgen.PredictRequest) (forecasting.Row, error) {
 		if !req.Stateholiday.Valid() {
 			errs = append(errs, bad("stateholiday", "%q is not one of 0, a, b, c", string(*req.Stateholiday)))
 		}
-		row.In.StateHoliday = stateHoliday(string(*req.Stateholiday))
+		row.In.StateHoliday = topics.StateHolidayOf([]byte(*req.Stateholiday))
 	}
 	return row, errors.Join(errs...)
-}
-
-// stateHoliday interns the four valid codes so rows share their strings.
-func stateHoliday(s string) string {
-	switch s {
-	case "0":
-		return "0"
-	case "a":
-		return "a"
-	case "b":
-		return "b"
-	case "c":
-		return "c"
-	}
-	return s
 }
 
 // CreateForecasts implements POST /v1/forecasts.
@@ -370,7 +355,7 @@ func indexInputs(inputs *[]forecastgen.DayInputs, stores []int, start, end topic
 			if !in.Stateholiday.Valid() {
 				errs = append(errs, bad(f("stateholiday"), "%q is not one of 0, a, b, c", string(*in.Stateholiday)))
 			}
-			k.StateHoliday = stateHoliday(string(*in.Stateholiday))
+			k.StateHoliday = topics.StateHolidayOf([]byte(*in.Stateholiday))
 		}
 		if in.StoreId != nil {
 			if _, found := slices.BinarySearch(stores, *in.StoreId); !found {

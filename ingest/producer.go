@@ -290,7 +290,7 @@ func (p *Producer) encodeSale(s *topics.Sale) []byte {
 		p.buf = make([]byte, 0, 1<<20)
 	}
 	start := len(p.buf)
-	p.buf = AppendSale(p.buf, s)
+	p.buf = topics.AppendSale(p.buf, s)
 	return p.buf[start:len(p.buf):len(p.buf)]
 }
 

@@ -46,7 +46,7 @@ type batch struct {
 
 	records  int
 	perTopic map[string]int
-	dates    dateCache
+	dates    topics.SaleDecoder
 	started  time.Time
 }
 

@@ -157,26 +157,3 @@ func BenchmarkBatchAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(msgs))/b.Elapsed().Seconds(), "records/s")
 }
-
-func BenchmarkUnmarshalSale(b *testing.B) {
-	v := []byte(goodSale)
-	b.Run("fast", func(b *testing.B) {
-		var dates dateCache
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			var s topics.Sale
-			if err := unmarshalSale(v, &s, &dates); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding/json", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			var s topics.Sale
-			if err := json.Unmarshal(v, &s); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}

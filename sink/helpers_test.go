@@ -227,7 +227,7 @@ type message struct {
 func saleMessages(sales []topics.Sale) []message {
 	out := make([]message, len(sales))
 	for i := range sales {
-		out[i] = message{key: []byte(topics.StoreKey(sales[i].Store)), value: ingest.AppendSale(nil, &sales[i])}
+		out[i] = message{key: []byte(topics.StoreKey(sales[i].Store)), value: topics.AppendSale(nil, &sales[i])}
 	}
 	return out
 }

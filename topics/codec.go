@@ -30,9 +30,9 @@ func (JSONCodec[T]) Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-// Codecs of the event types.
+// Codecs of the event types without a fast path (SaleCodec,
+// ForecastResultCodec and ExampleEncoder have one).
 type (
-	SaleCodec            = JSONCodec[Sale]
 	StoreInfoCodec       = JSONCodec[StoreInfo]
 	DeadLetterCodec      = JSONCodec[DeadLetter]
 	TrainingExampleCodec = JSONCodec[TrainingExample]
@@ -40,7 +40,6 @@ type (
 	TrainResultCodec     = JSONCodec[TrainResult]
 	ModelEventCodec      = JSONCodec[ModelEvent]
 	ForecastRequestCodec = JSONCodec[ForecastRequest]
-	ForecastResultCodec  = JSONCodec[ForecastResult]
 	SnapshotRequestCodec = JSONCodec[FeatureSnapshotRequest]
 	SnapshotCodec        = JSONCodec[FeatureSnapshot]
 )

@@ -1,10 +1,16 @@
+// Hand-written JSON for the events on the hot paths (a sale per event, a
+// training example per sale, a forecast per served request). Every fast
+// path writes exactly the bytes encoding/json writes, and decodes exactly
+// the values encoding/json decodes for every input it accepts (anything
+// else falls back to encoding/json, which decides); the fuzz tests in
+// wire_test.go hold both to it.
+
 package topics
 
 import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -30,6 +36,10 @@ func AppendJSONString(b []byte, s string) []byte {
 			b = append(b, '\\', 'r')
 		case c == '\t':
 			b = append(b, '\\', 't')
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
 		case c < 0x20 || c == '<' || c == '>' || c == '&':
 			const hex = "0123456789abcdef"
 			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
@@ -40,39 +50,6 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// AppendForecastResult encodes r exactly as ForecastResultCodec
-// does (same keys, order and omissions), without reflection: the forecast
-// log encodes every forecast served.
-func AppendForecastResult(b []byte, r *ForecastResult) []byte {
-	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, int64(r.V), 10)
-	b = append(b, `,"forecast_id":`...)
-	b = AppendJSONString(b, r.ID)
-	if r.RequestID != "" {
-		b = append(b, `,"request_id":`...)
-		b = AppendJSONString(b, r.RequestID)
-	}
-	b = append(b, `,"store":`...)
-	b = strconv.AppendInt(b, int64(r.Store), 10)
-	b = append(b, `,"date":"`...)
-	b = r.Date.AppendText(b)
-	b = append(b, `","as_of":"`...)
-	b = r.AsOf.AppendText(b)
-	b = append(b, `","horizon":`...)
-	b = strconv.AppendInt(b, int64(r.Horizon), 10)
-	b = append(b, `,"predicted_sales":`...)
-	b = AppendJSONFloat(b, r.PredictedSales)
-	b = append(b, `,"model_name":`...)
-	b = AppendJSONString(b, r.ModelName)
-	b = append(b, `,"model_version":`...)
-	b = AppendJSONString(b, r.ModelVersion)
-	b = append(b, `,"source":`...)
-	b = AppendJSONString(b, r.Source)
-	b = append(b, `,"created_at":"`...)
-	b = r.CreatedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"', '}')
-}
-
 // AppendJSONFloat appends x as encoding/json would: plain decimals, and
 // encoding/json itself for the exponent forms (tiny or huge values).
 func AppendJSONFloat(b []byte, x float64) []byte {
@@ -81,4 +58,56 @@ func AppendJSONFloat(b []byte, x float64) []byte {
 		return append(b, q...)
 	}
 	return strconv.AppendFloat(b, x, 'f', -1, 64)
+}
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the contents of the JSON string at b[i], if it is
+// plain printable ASCII without escapes, and the index after it.
+func scanString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// scanInt parses the JSON integer at b[i] (no fraction or exponent, at most
+// 18 digits) and returns it with the index after it.
+func scanInt(b []byte, i int) (int, int, bool) {
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	n := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		n = n*10 + int(b[i]-'0')
+		i++
+	}
+	digits := i - start
+	if digits == 0 || digits > 18 || (digits > 1 && b[start] == '0') {
+		return 0, 0, false
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, i, true
 }

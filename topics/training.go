@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -41,14 +40,9 @@ func (v FeatureVector) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, n)
+		b = AppendJSONString(b, n)
 		b = append(b, ':')
-		x := v.Values[i]
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendFloat(b, x, 'g', -1, 64)
-		}
+		b = appendFeature(b, v.Values[i])
 	}
 	return append(b, '}'), nil
 }

@@ -287,7 +287,7 @@ func produce(kc kafka.Config, topic string, sales []topics.Sale) error {
 	}()
 	for i := range sales {
 		ap.Input() <- &sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(topics.StoreKey(sales[i].Store)),
-			Value: sarama.ByteEncoder(ingest.AppendSale(nil, &sales[i]))}
+			Value: sarama.ByteEncoder(topics.AppendSale(nil, &sales[i]))}
 	}
 	err = <-done
 	if cerr := ap.Close(); err == nil {

@@ -2,42 +2,22 @@ package features
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"hash"
 	"hash/fnv"
-	"math"
-	"slices"
-	"strconv"
 	"sync"
 
 	feat "github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/topics"
 )
 
-// ExampleCodec encodes training examples as the JSON of
-// topics.TrainingExampleCodec, byte for byte, without reflection for
-// examples of the current feature schema (the hot path: one per sale).
-// Decode is plain encoding/json. A nil value encodes as nil (a tombstone).
+// ExampleCodec encodes training examples with topics.ExampleEncoder for
+// the current feature schema (the JSON of topics.TrainingExampleCodec, byte
+// for byte, without reflection: one example per sale). Decode is
+// topics.TrainingExampleCodec. A nil value encodes as nil (a tombstone).
 type ExampleCodec struct{}
 
-var (
-	schemaNames = feat.Names()
-	// featureKeys[i] is `,"name":` (no comma for the first).
-	featureKeys = func() [][]byte {
-		out := make([][]byte, len(schemaNames))
-		for i, n := range schemaNames {
-			var b []byte
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendQuote(b, n)
-			out[i] = append(b, ':')
-		}
-		return out
-	}()
-	schemaJSON = strconv.Quote(feat.SchemaVersion)
-)
+var examples = topics.NewExampleEncoder(feat.SchemaVersion, feat.Names())
 
 // Encode implements goka.Codec for *topics.TrainingExample.
 func (ExampleCodec) Encode(value any) ([]byte, error) {
@@ -53,61 +33,11 @@ func (ExampleCodec) Encode(value any) ([]byte, error) {
 		return nil, nil
 	}
 	sb := scratch.Get().(*[]byte)
-	enc, err := AppendExample((*sb)[:0], ex)
+	enc, err := examples.Append((*sb)[:0], ex)
 	out := bytes.Clone(enc) // exact size; the producer keeps it
 	*sb = enc
 	scratch.Put(sb)
 	return out, err
-}
-
-// AppendExample appends the JSON of ex to b: the bytes encoding/json
-// produces for it.
-func AppendExample(b []byte, ex *topics.TrainingExample) ([]byte, error) {
-	fv := ex.Features
-	label, labelOK := jsonInt(ex.Label)
-	if ex.Schema != feat.SchemaVersion || !labelOK || len(fv.Values) != len(schemaNames) || !slices.Equal(fv.Names, schemaNames) {
-		j, err := json.Marshal(ex)
-		if err != nil {
-			return nil, fmt.Errorf("encode example: %w", err)
-		}
-		return append(b, j...), nil
-	}
-	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, int64(ex.V), 10)
-	b = append(b, `,"store":`...)
-	b = strconv.AppendInt(b, int64(ex.Store), 10)
-	b = append(b, `,"date":"`...)
-	b = ex.Date.AppendText(b)
-	b = append(b, `","as_of":"`...)
-	b = ex.AsOf.AppendText(b)
-	b = append(b, `","horizon":`...)
-	b = strconv.AppendInt(b, int64(ex.Horizon), 10)
-	b = append(b, `,"label":`...)
-	b = strconv.AppendInt(b, label, 10)
-	b = append(b, `,"schema":`...)
-	b = append(b, schemaJSON...)
-	b = append(b, `,"features":{`...)
-	for i, x := range fv.Values {
-		b = append(b, featureKeys[i]...)
-		switch {
-		case math.IsNaN(x) || math.IsInf(x, 0):
-			b = append(b, "null"...)
-		case x == math.Trunc(x) && x > -1e6 && x < 1e6 && (x != 0 || !math.Signbit(x)):
-			// What 'g' -1 writes for these, without the float formatter.
-			b = strconv.AppendInt(b, int64(x), 10)
-		default:
-			b = strconv.AppendFloat(b, x, 'g', -1, 64)
-		}
-	}
-	return append(b, "}}"...), nil
-}
-
-// jsonInt reports whether encoding/json writes x as a plain integer.
-func jsonInt(x float64) (int64, bool) {
-	if x != math.Trunc(x) || math.Abs(x) >= 1e15 || (x == 0 && math.Signbit(x)) {
-		return 0, false
-	}
-	return int64(x), true
 }
 
 // Decode implements goka.Codec, returning *topics.TrainingExample.

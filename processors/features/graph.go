@@ -2,7 +2,6 @@ package features
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,7 +87,7 @@ func (h *handler) onSale(ctx goka.Context, msg any) {
 
 	raw, _ := msg.([]byte)
 	var sale topics.Sale
-	if err := decodeSale(raw, &sale); err != nil {
+	if err := topics.DecodeSale(raw, &sale); err != nil {
 		h.reject(ctx, raw, "decode", fmt.Errorf("decode sale: %w", err))
 		return
 	}
@@ -268,11 +267,12 @@ func (h *handler) rejectInfo(ctx goka.Context, raw []byte, err error) {
 // state, without changing it.
 func (h *handler) onSnapshotRequest(ctx goka.Context, msg any) {
 	raw, _ := msg.([]byte)
-	var req topics.FeatureSnapshotRequest
-	if err := json.Unmarshal(raw, &req); err != nil {
+	v, err := topics.SnapshotRequestCodec{}.Decode(raw)
+	if err != nil {
 		h.reject(ctx, raw, "snapshot_request", fmt.Errorf("decode snapshot request: %w", err))
 		return
 	}
+	req := *v.(*topics.FeatureSnapshotRequest)
 	var errs []error
 	if req.RequestID == "" {
 		errs = append(errs, &topics.FieldError{Field: "request_id", Reason: "is empty"})
