@@ -57,17 +57,24 @@ type pkg struct {
 
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...")
+	return goList[pkg](t, "-json=ImportPath,Imports,Deps", module+"/...")
+}
+
+// goList runs `go list` with args in the module root and decodes its JSON
+// stream into Ts.
+func goList[T any](t *testing.T, args ...string) []T {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list"}, args...)...)
 	cmd.Dir = "../.."
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("go list: %v\n%s", err, stderr.String())
 	}
-	var pkgs []pkg
+	var pkgs []T
 	dec := json.NewDecoder(&out)
 	for {
-		var p pkg
+		var p T
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {

@@ -1,9 +1,6 @@
 package archtest
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/importer"
@@ -12,7 +9,6 @@ import (
 	"go/types"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,23 +146,5 @@ type exportPkg struct {
 // lacks).
 func listExport(t *testing.T) []exportPkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-export", "-deps", "-json=ImportPath,Dir,Export,GoFiles", module+"/...")
-	cmd.Dir = "../.."
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go list -export: %v\n%s", err, stderr.String())
-	}
-	var pkgs []exportPkg
-	dec := json.NewDecoder(&out)
-	for {
-		var p exportPkg
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("decode go list: %v", err)
-		}
-		pkgs = append(pkgs, p)
-	}
-	return pkgs
+	return goList[exportPkg](t, "-export", "-deps", "-json=ImportPath,Dir,Export,GoFiles", module+"/...")
 }
