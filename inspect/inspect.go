@@ -425,8 +425,7 @@ func Decode(m *sarama.ConsumerMessage, deadLetter bool) Message {
 	case len(m.Value) > 0 && json.Valid(m.Value):
 		out.Encoding, out.Value = "json", json.RawMessage(m.Value)
 		if deadLetter {
-			var dl topics.DeadLetter
-			if err := json.Unmarshal(m.Value, &dl); err == nil {
+			if dl, err := (topics.DeadLetterCodec{}).DecodeValue(m.Value); err == nil {
 				out.Reason = dl.Reason
 			}
 		}

@@ -22,7 +22,16 @@ func (JSONCodec[T]) Encode(value any) ([]byte, error) {
 }
 
 // Decode implements goka.Codec, returning *T.
-func (JSONCodec[T]) Decode(data []byte) (any, error) {
+func (c JSONCodec[T]) Decode(data []byte) (any, error) {
+	v, err := c.DecodeValue(data)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// DecodeValue decodes data into a new T: Decode, typed.
+func (JSONCodec[T]) DecodeValue(data []byte) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("decode %T: %w", v, err)

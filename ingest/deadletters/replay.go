@@ -17,7 +17,6 @@ package deadletters
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,14 +57,14 @@ type Decision struct {
 // Decide returns what to do with the dead letter raw, read from the
 // dead-letter topic of names n. It is pure.
 func Decide(n topics.Names, raw []byte) Decision {
-	var dl topics.DeadLetter
-	if err := json.Unmarshal(raw, &dl); err != nil {
+	dl, err := topics.DeadLetterCodec{}.DecodeValue(raw)
+	if err != nil {
 		return Decision{Action: Skip, Why: fmt.Sprintf("not a dead letter: %v", err)}
 	}
 	switch dl.Source {
 	case string(n.Sales):
 		var s topics.Sale
-		if err := json.Unmarshal([]byte(dl.Payload), &s); err != nil {
+		if err := topics.DecodeSale([]byte(dl.Payload), &s); err != nil {
 			return Decision{Action: Skip, Why: fmt.Sprintf("still undecodable: %v", err)}
 		}
 		if err := s.Validate(nil); err != nil {
@@ -212,17 +211,16 @@ func replayPartition(ctx context.Context, cfg Config, client sarama.Client, cons
 
 // send produces the dead letter's payload to its source topic.
 func send(producer sarama.SyncProducer, d Decision, raw []byte) error {
-	var dl topics.DeadLetter
-	if err := json.Unmarshal(raw, &dl); err != nil {
+	dl, err := topics.DeadLetterCodec{}.DecodeValue(raw)
+	if err != nil {
 		return fmt.Errorf("decode dead letter: %w", err)
 	}
 	if d.Topic == "" {
 		return errors.New("no topic to replay to")
 	}
-	_, _, err := producer.SendMessage(&sarama.ProducerMessage{
+	if _, _, err := producer.SendMessage(&sarama.ProducerMessage{
 		Topic: d.Topic, Key: sarama.StringEncoder(d.Key), Value: sarama.ByteEncoder(dl.Payload),
-	})
-	if err != nil {
+	}); err != nil {
 		return fmt.Errorf("send to %s: %w", d.Topic, err)
 	}
 	return nil
