@@ -124,18 +124,22 @@ def test_go_parity_runs_the_storecast_binary(tmp_path) -> None:  # type: ignore[
         10,
     )
     checked = export_checked(b, val.names, val.x, seed=1)
+    help_ok = 'test "$2" = --help && exit 0\n'
     ok = tmp_path / "ok"
     ok.write_text(
-        '#!/bin/sh\ntest -f "$2/manifest.json" && test -f "$2/rows.csv.gz" && '
+        "#!/bin/sh\n" + help_ok + 'test -f "$2/manifest.json" && test -f "$2/rows.csv.gz" && '
         "echo '{\"max_rel_diff\": 2e-7}'\n"
     )
     bad = tmp_path / "bad"
-    bad.write_text("#!/bin/sh\necho 'golden: leaves and xgboost disagree' >&2\nexit 1\n")
-    for f in (ok, bad):
+    bad.write_text("#!/bin/sh\n" + help_ok + "echo 'golden: leaves and xgboost disagree' >&2\nexit 1\n")
+    old = tmp_path / "old"  # a build without the golden command
+    old.write_text("#!/bin/sh\necho 'error: unexpected argument golden' >&2\nexit 80\n")
+    for f in (ok, bad, old):
         f.chmod(f.stat().st_mode | stat.S_IEXEC)
     assert go_parity(str(ok), checked, val.names, "f1", b) == 2e-7
     with pytest.raises(RuntimeError, match="disagree"):
         go_parity(str(bad), checked, val.names, "f1", b)
+    assert math.isnan(go_parity(str(old), checked, val.names, "f1", b))
     with pytest.raises(RuntimeError, match="cannot run"):
         go_parity(str(tmp_path / "missing"), checked, val.names, "f1", b)
     real = os.environ.get("STORECAST_BIN") or str(Path(__file__).resolve().parents[2] / "bin" / "storecast")

@@ -224,10 +224,24 @@ def go_parity(
     storecast_bin: str, checked: CheckedExport, names: list[str], schema: str, booster: xgb.Booster
 ) -> float:
     """Replay the golden rows of a checked export through Go's leaves (``storecast golden DIR``,
-    the code serving loads models with); return the largest relative difference. Raises
-    RuntimeError when Go refuses the model or disagrees with XGBoost."""
+    the code serving loads models with); return the largest relative difference, or NaN when the
+    binary predates the golden command (an older build: the check is skipped, with a warning).
+    Raises RuntimeError when Go refuses the model or disagrees with XGBoost."""
+    import logging
     import subprocess
     import tempfile
+
+    try:
+        probe = subprocess.run(
+            [storecast_bin, "golden", "--help"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except OSError as e:
+        raise RuntimeError(f"go parity check: cannot run {storecast_bin}: {e}") from e
+    if probe.returncode != 0:
+        logging.getLogger(__name__).warning(
+            "go parity check skipped: %s has no golden command (rebuild it: make build)", storecast_bin
+        )
+        return math.nan
 
     with tempfile.TemporaryDirectory() as d:
         dp = Path(d)
