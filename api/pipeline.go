@@ -155,7 +155,7 @@ func (s *forecastServer) GetStoreSales(w http.ResponseWriter, r *http.Request, i
 	}
 	out, err := s.cfg.History.StoreSales(r.Context(), id, rg)
 	if err != nil {
-		s.errs.write(w, r, fmt.Errorf("%w: history: %w", ErrUnavailable, err))
+		s.errs.write(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -177,7 +177,7 @@ func (s *forecastServer) GetAccuracy(w http.ResponseWriter, r *http.Request, p f
 	}
 	acc, err := s.cfg.History.RecentAccuracy(r.Context(), days)
 	if err != nil {
-		s.errs.write(w, r, fmt.Errorf("%w: history: %w", ErrUnavailable, err))
+		s.errs.write(w, r, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"accuracy": nonNil(acc)})

@@ -49,6 +49,10 @@ function Accuracy() {
   return (
     <section className="card" aria-labelledby="acc-h">
       <h2 id="acc-h">Recent forecast accuracy</h2>
+      {acc.state === "error" ? (
+        // Optional: the sink's forecast_accuracy view may not exist yet.
+        <p className="muted">Accuracy is unavailable: {acc.error.message}</p>
+      ) : (
       <Show what={acc}>
         {(a) =>
           a.accuracy.length === 0 ? (
@@ -86,6 +90,7 @@ function Accuracy() {
           )
         }
       </Show>
+      )}
     </section>
   );
 }
