@@ -97,5 +97,8 @@ func validateForecast(f *topics.ForecastResult) error {
 	if f.CreatedAt.IsZero() {
 		bad("created_at", "created time is missing")
 	}
+	if f.JobRows < 0 || f.JobRows > math.MaxInt32 || (f.JobRows > 0) != (f.JobID != "") {
+		bad("job_rows", "job rows %d do not fit job id %q (both set, rows 1..%d, or neither)", f.JobRows, f.JobID, math.MaxInt32)
+	}
 	return errors.Join(errs...)
 }

@@ -77,6 +77,9 @@ func TestDecodeForecast(t *testing.T) {
 		{"bad store and horizon", func(f *topics.ForecastResult) { f.Store = -1; f.Horizon = -3 }, []string{"store", "horizon"}},
 		{"no created time", func(f *topics.ForecastResult) { f.CreatedAt = time.Time{} }, []string{"created_at"}},
 		{"old version", func(f *topics.ForecastResult) { f.V = 0 }, []string{"v"}},
+		{"job rows without a job", func(f *topics.ForecastResult) { f.JobRows = 42 }, []string{"job_rows"}},
+		{"job without rows", func(f *topics.ForecastResult) { f.JobID = "j1" }, []string{"job_rows"}},
+		{"negative job rows", func(f *topics.ForecastResult) { f.JobID, f.JobRows = "j1", -1 }, []string{"job_rows"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

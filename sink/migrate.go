@@ -79,6 +79,10 @@ func newProvider(db *sql.DB) (*goose.Provider, error) {
 		goose.WithTableName(MigrationsTable),
 		goose.WithSessionLocker(locker),
 		goose.WithDisableGlobalRegistry(true),
+		// Migrations are numbered by whoever adds one; a database that
+		// already has a later one applies an earlier, newly merged one
+		// instead of refusing to start (each migration stands alone).
+		goose.WithAllowOutofOrder(true),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)

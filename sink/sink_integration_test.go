@@ -153,7 +153,13 @@ func TestActualSales(t *testing.T) {
 	// Sale first, forecast later.
 	produce(t, e.kafka, salesTopic, saleMessages([]topics.Sale{sale(2, 777, day)}))
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, time.Minute, salesTopic, fcTopic)
-	produce(t, e.kafka, fcTopic, []message{forecast("f2", 2, day), forecast("f3", 3, day), {key: []byte("4"), value: []byte(`{"v":1,"forecast_id":""}`)}})
+	// f3 belongs to a forecast job (job_id and job_rows columns).
+	f3 := forecast("f3", 3, day)
+	var job topics.ForecastResult
+	_ = json.Unmarshal(f3.value, &job)
+	job.JobID, job.JobRows = "job-1", 42
+	f3.value, _ = json.Marshal(job)
+	produce(t, e.kafka, fcTopic, []message{forecast("f2", 2, day), f3, {key: []byte("4"), value: []byte(`{"v":1,"forecast_id":""}`)}})
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, time.Minute, salesTopic, fcTopic)
 
 	// A corrected sale updates the actual.
@@ -171,6 +177,12 @@ func TestActualSales(t *testing.T) {
 	}
 	if got := query[string](t, e.dsn, `SELECT model_name || '/' || model_version || '/' || horizon || '/' || request_id FROM forecast_results WHERE forecast_id = 'f2'`); got != "xgb/1/2/req" {
 		t.Errorf("f2 columns = %q", got)
+	}
+	if got := query[string](t, e.dsn, `SELECT coalesce(job_id, '-') || '/' || coalesce(job_rows, 0) FROM forecast_results WHERE forecast_id = 'f3'`); got != "job-1/42" {
+		t.Errorf("f3 job columns = %q, want job-1/42", got)
+	}
+	if got := query[int64](t, e.dsn, `SELECT count(*) FROM forecast_results WHERE job_id IS NOT NULL OR job_rows IS NOT NULL`); got != 1 {
+		t.Errorf("%d rows with a job, want only f3", got)
 	}
 	dls := deadLetters(t, e.kafka, string(e.names.ForecastDLQ))
 	if len(dls) != 1 || dls[0].Source != fcTopic || !strings.Contains(dls[0].Reason, "forecast id") {
@@ -464,14 +476,15 @@ func TestMigrations(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
+	want := latestMigration(t)
 	v, err := Migrate(ctx, e.dsn, log)
-	if err != nil || v != 3 {
-		t.Fatalf("second migrate = %d, %v; want version 3", v, err)
+	if err != nil || v != want {
+		t.Fatalf("second migrate = %d, %v; want version %d", v, err, want)
 	}
 	sinkDSN := asRole(t, e.dsn, "storecast_sink")
 	readerDSN := asRole(t, e.dsn, "storecast_reader")
-	if v, err := Migrate(ctx, sinkDSN, log); err != nil || v != 3 {
-		t.Errorf("migrate as storecast_sink = %d, %v; want 3 with nothing pending", v, err)
+	if v, err := Migrate(ctx, sinkDSN, log); err != nil || v != want {
+		t.Errorf("migrate as storecast_sink = %d, %v; want %d with nothing pending", v, err, want)
 	}
 	run := func(dsn, sql string) error {
 		conn, err := pgx.Connect(ctx, dsn)

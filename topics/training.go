@@ -208,9 +208,16 @@ type KnownInputs struct {
 // ForecastRequest asks for one store's forecasts over consecutive days
 // from Start, with the known inputs of each day (len(Days) days). It is the
 // value on ForecastRequests, keyed by StoreKey(Store).
+//
+// A forecast job (POST /v1/forecast-jobs) is one request per store sharing
+// JobID; JobRows is the job's total number of forecasts (stores × days), so
+// every result can tell how many rows make the job complete. Both are empty
+// outside a job.
 type ForecastRequest struct {
 	V         int           `json:"v"`
 	RequestID string        `json:"request_id"`
+	JobID     string        `json:"job_id,omitempty"`
+	JobRows   int           `json:"job_rows,omitempty"`
 	Store     int           `json:"store"`
 	AsOf      Date          `json:"as_of"`
 	Start     Date          `json:"start"`
@@ -222,11 +229,14 @@ type ForecastRequest struct {
 const ForecastResultVersion = 1
 
 // ForecastResult is one served forecast: the value on ForecastResults,
-// keyed by StoreKey(Store). ID is unique per forecast.
+// keyed by StoreKey(Store). ID is unique per forecast. JobID and JobRows
+// are copied from the ForecastRequest of a forecast job.
 type ForecastResult struct {
 	V              int       `json:"v"`
 	ID             string    `json:"forecast_id"`
 	RequestID      string    `json:"request_id,omitempty"`
+	JobID          string    `json:"job_id,omitempty"`
+	JobRows        int       `json:"job_rows,omitempty"`
 	Store          int       `json:"store"`
 	Date           Date      `json:"date"`
 	AsOf           Date      `json:"as_of"`
