@@ -192,8 +192,8 @@ func TestAirflowDAG(t *testing.T) {
 		t.Fatalf("GET /v1/forecast-jobs/%s: %d %s %v", jobID, code, b, err)
 	}
 	note := latestRunNote(t, aURL, adminPW)
-	if !strings.Contains(note, "forecast job "+jobID+": "+fmt.Sprint(rows)+" rows") {
-		t.Errorf("the run's note does not name the job and its rows:\n%s", note)
+	if !strings.Contains(note, "forecast job "+jobID+": "+fmt.Sprint(rows)+" rows") || !strings.Contains(note, "(promoted: True)") {
+		t.Errorf("the run's note does not name the promoted model, the job and its rows:\n%s", note)
 	}
 	t.Logf("run note:\n%s", note)
 
