@@ -22,6 +22,8 @@ var contractCalls = map[string]struct {
 }{
 	"predict":           {"f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01","promo":1,"stateholiday":"0","schoolholiday":0}`, nil},
 	"createForecasts":   {"f", "POST", "/v1/forecasts", `{"store_ids":[1,2],"start_date":"2015-06-20","end_date":"2015-07-31"}`, nil},
+	"createForecastJob": {"f", "POST", "/v1/forecast-jobs", `{"days":42}`, []string{"Authorization", bearer}},
+	"getForecastJob":    {"f", "GET", "/v1/forecast-jobs/{id}", "", nil},
 	"getModelInfo":      {"f", "GET", "/model/info", "", nil},
 	"getStore":          {"f", "GET", "/v1/stores/1", "", nil},
 	"getStoreFeatures":  {"f", "GET", "/v1/stores/1/features?date=2015-07-01", "", nil},
@@ -43,7 +45,7 @@ var contractCalls = map[string]struct {
 
 func TestEveryRouteIsServed(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withStores, withPipeline)
+	h := newHarness(t, withStores, withPipeline, withJobs(&fakeJobs{}))
 	specRouter(t)
 	for path, item := range specDoc.Paths.Map() {
 		for method, op := range item.Operations() {

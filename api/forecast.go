@@ -62,7 +62,8 @@ type ForecastConfig struct {
 	// MaxBody bounds a /v1/forecasts body (default 16 MiB); /predict
 	// bodies are bounded at 64 KiB.
 	MaxBody int64
-	// MaxRows bounds the forecasts of one /v1/forecasts request (default 100,000).
+	// MaxRows bounds the forecasts of one /v1/forecasts request or forecast
+	// job (default 100,000).
 	MaxRows int
 	// Offers tells /model/info what serving did with the latest model
 	// event (a model.Registry); nil leaves latest_offer out.
@@ -70,6 +71,13 @@ type ForecastConfig struct {
 	// Registry tells /model/info what the model registry says (a
 	// views.RegistryWatch); nil leaves registry out.
 	Registry RegistryAliases
+	// Token is the bearer token of POST /v1/forecast-jobs; empty disables
+	// it (503), never opens it.
+	Token string
+	// JobRequests and JobProgress serve /v1/forecast-jobs; when either is
+	// nil those routes answer 503.
+	JobRequests ForecastRequestEmitter
+	JobProgress ForecastJobReader
 }
 
 // ModelOffers reports the latest offer of a model name (model.Registry).

@@ -340,7 +340,7 @@ func servedBy(server string, op *openapi3.Operation) bool {
 	for _, tag := range op.Tags {
 		switch {
 		case tag == "ops",
-			server == "f" && (tag == "forecast" || tag == "stores" || tag == "pipeline" || tag == "history" || tag == "models"),
+			server == "f" && (tag == "forecast" || tag == "forecast-jobs" || tag == "stores" || tag == "pipeline" || tag == "history" || tag == "models"),
 			server == "t" && tag == "training":
 			return true
 		}

@@ -79,14 +79,15 @@ func NewTrainHandler(cfg TrainConfig) (http.Handler, error) {
 	return r, nil
 }
 
-// authorize checks the bearer token of a mutating request.
-func (s *trainServer) authorize(r *http.Request) error {
-	if s.cfg.Token == "" {
+// authorize checks the bearer token of a mutating request against token
+// (empty: mutating endpoints are disabled).
+func authorize(token string, r *http.Request) error {
+	if token == "" {
 		return ErrTokenNotConfigured
 	}
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.Token)) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(token)) != 1 {
 		return ErrUnauthorized
 	}
 	return nil
@@ -94,7 +95,7 @@ func (s *trainServer) authorize(r *http.Request) error {
 
 // RequestTraining implements POST /train.
 func (s *trainServer) RequestTraining(w http.ResponseWriter, r *http.Request) {
-	if err := s.authorize(r); err != nil {
+	if err := authorize(s.cfg.Token, r); err != nil {
 		s.errs.write(w, r, err)
 		return
 	}

@@ -1,7 +1,9 @@
 // Package publish holds Storecast's Kafka producers of events the serving
 // side originates: ForecastLog (every forecast the API served, to
-// forecast_results, off the response path) and TrainRequests (train
-// requests to train_requests, acknowledged before the API answers 202).
+// forecast_results, off the response path), TrainRequests (train
+// requests to train_requests) and ForecastRequests (a forecast job's
+// requests to forecast_requests), both acknowledged before the API answers
+// 202.
 //
 // # Forecast log
 //

@@ -42,6 +42,41 @@ func TestIntegrationTrainRequests(t *testing.T) {
 
 }
 
+func TestIntegrationForecastRequests(t *testing.T) {
+	t.Parallel()
+	cfg := testkit.Kafka(t)
+	names := testkit.Names(t, cfg)
+	p, err := sarama.NewSyncProducer(cfg.Brokers, cfg.IdempotentProducer(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	em := publish.NewForecastRequests(p, string(names.ForecastRequests))
+	var reqs []topics.ForecastRequest
+	for _, st := range []int{7, 8, 9} {
+		reqs = append(reqs, topics.ForecastRequest{V: 1, RequestID: "job-1", JobID: "job-1", JobRows: 6, Store: st, AsOf: asOfDay,
+			Start: asOfDay + 1, Days: []topics.KnownInputs{{Open: 1, StateHoliday: "0"}, {Open: 0, StateHoliday: "0"}}, At: time.Now().UTC()})
+	}
+	if err := em.EmitForecastRequests(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	// One record per store, keyed by the store, carrying the job.
+	got := testkit.ReadTopic(t, cfg, string(names.ForecastRequests))
+	if len(got) != 3 {
+		t.Fatalf("%d records on forecast_requests, want 3", len(got))
+	}
+	keys := map[string]bool{}
+	for _, r := range got {
+		keys[r.Key] = true
+		if !strings.Contains(string(r.Value), `"job_id":"job-1","job_rows":6`) {
+			t.Errorf("record %s = %s, want the job", r.Key, r.Value)
+		}
+	}
+	if !keys["7"] || !keys["8"] || !keys["9"] {
+		t.Errorf("keys %v, want the stores 7, 8, 9", keys)
+	}
+}
+
 func TestIntegrationForecastLogProducesEveryForecast(t *testing.T) {
 	t.Parallel()
 	cfg := testkit.Kafka(t)

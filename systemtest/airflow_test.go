@@ -73,7 +73,7 @@ func TestAirflowDAG(t *testing.T) {
 		"--end", "2015-06-19", "--seed", "12", "--metrics-addr", "")
 	service(t, "process", env, bin, "process", "--only", "features,forecast", "--storage-dir", filepath.Join(state, "goka"), "--metrics-addr", "")
 	service(t, "sink", env, bin, "sink", "run", "--pg-dsn", salesDSN, "--metrics-addr", "")
-	service(t, "serve", append(env, "STORECAST_PG_DSN="+salesDSN), bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr,
+	service(t, "serve", append(env, "STORECAST_PG_READ_DSN="+salesDSN), bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr,
 		"--api-token", token, "--storage-dir", "")
 	service(t, "trainer", env, trainer, "worker", "--metrics-addr", freeAddr(t))
 	fURL := "http://" + forecastAddr

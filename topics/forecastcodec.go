@@ -54,6 +54,14 @@ func AppendForecastResult(b []byte, r *ForecastResult) []byte {
 		b = append(b, `,"request_id":`...)
 		b = AppendJSONString(b, r.RequestID)
 	}
+	if r.JobID != "" {
+		b = append(b, `,"job_id":`...)
+		b = AppendJSONString(b, r.JobID)
+	}
+	if r.JobRows != 0 {
+		b = append(b, `,"job_rows":`...)
+		b = strconv.AppendInt(b, int64(r.JobRows), 10)
+	}
 	b = append(b, `,"store":`...)
 	b = strconv.AppendInt(b, int64(r.Store), 10)
 	b = append(b, `,"date":"`...)

@@ -209,3 +209,27 @@ func BenchmarkWire(b *testing.B) {
 		}
 	})
 }
+
+// TestForecastResultJobFields: a forecast job's fields encode as
+// encoding/json does and round-trip (the fuzz target's corpus predates them).
+func TestForecastResultJobFields(t *testing.T) {
+	t.Parallel()
+	for _, r := range []ForecastResult{
+		{V: 1, ID: "j1|3|2015-06-20", RequestID: "j1", JobID: "j1", JobRows: 46830, Store: 3, Date: DateFromYMD(2015, 6, 20),
+			AsOf: DateFromYMD(2015, 6, 19), Horizon: 1, ModelName: "m", ModelVersion: "7", Source: "processor", CreatedAt: time.Unix(1, 2).UTC()},
+		{V: 1, ID: "x", JobID: `j"ob<&>`, JobRows: -1, CreatedAt: time.Unix(0, 0).UTC()},
+	} {
+		want, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := AppendForecastResult(nil, &r)
+		if !bytes.Equal(got, want) {
+			t.Errorf("AppendForecastResult\n got %s\nwant %s", got, want)
+		}
+		var back ForecastResult
+		if err := DecodeForecastResult(got, &back); err != nil || !reflect.DeepEqual(back, r) {
+			t.Errorf("round trip %s: %+v (%v)", got, back, err)
+		}
+	}
+}

@@ -67,6 +67,42 @@ func (e DayInputsSchoolholiday) Valid() bool {
 	}
 }
 
+// Defines values for ForecastJobStatus.
+const (
+	ForecastJobStatusComplete ForecastJobStatus = "complete"
+	ForecastJobStatusPending  ForecastJobStatus = "pending"
+	ForecastJobStatusRunning  ForecastJobStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ForecastJobStatus enum.
+func (e ForecastJobStatus) Valid() bool {
+	switch e {
+	case ForecastJobStatusComplete:
+		return true
+	case ForecastJobStatusPending:
+		return true
+	case ForecastJobStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ForecastJobAcceptedStatus.
+const (
+	ForecastJobAcceptedStatusPending ForecastJobAcceptedStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the ForecastJobAcceptedStatus enum.
+func (e ForecastJobAcceptedStatus) Valid() bool {
+	switch e {
+	case ForecastJobAcceptedStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ForecastRowOpen.
 const (
 	ForecastRowOpenN0 ForecastRowOpen = 0
@@ -294,6 +330,64 @@ type DeadLetterCount struct {
 // DeadLetterList defines model for DeadLetterList.
 type DeadLetterList struct {
 	DeadLetters []DeadLetterCount `json:"dead_letters"`
+}
+
+// ForecastJob defines model for ForecastJob.
+type ForecastJob struct {
+	// ExpectedRows The job's total; 0 while pending.
+	ExpectedRows int64  `json:"expected_rows"`
+	JobId        string `json:"job_id"`
+
+	// ModelVersions Distinct model versions of the rows.
+	ModelVersions []string `json:"model_versions"`
+
+	// Rows Rows of the job in forecast_results.
+	Rows   int64             `json:"rows"`
+	Status ForecastJobStatus `json:"status"`
+
+	// Stores Stores with at least one row.
+	Stores int64 `json:"stores"`
+}
+
+// ForecastJobStatus defines model for ForecastJob.Status.
+type ForecastJobStatus string
+
+// ForecastJobAccepted defines model for ForecastJobAccepted.
+type ForecastJobAccepted struct {
+	AsOf    string `json:"as_of"`
+	Days    int    `json:"days"`
+	EndDate string `json:"end_date"`
+
+	// ExpectedRows stores × days: the rows that make the job complete.
+	ExpectedRows int                       `json:"expected_rows"`
+	JobId        string                    `json:"job_id"`
+	StartDate    string                    `json:"start_date"`
+	Status       ForecastJobAcceptedStatus `json:"status"`
+
+	// StatusUrl Example: /v1/forecast-jobs/4f3c2a1b0e9d8c7b
+	StatusUrl string `json:"status_url"`
+
+	// Stores Stores in the job (one forecast request each).
+	Stores int `json:"stores"`
+}
+
+// ForecastJobAcceptedStatus defines model for ForecastJobAccepted.Status.
+type ForecastJobAcceptedStatus string
+
+// ForecastJobRequest defines model for ForecastJobRequest.
+type ForecastJobRequest struct {
+	// Days Days from start_date when end_date is omitted; default 42.
+	Days *int `json:"days,omitempty"`
+
+	// EndDate Last target day, inclusive; default start_date + days - 1.
+	EndDate *string      `json:"end_date,omitempty"`
+	Inputs  *[]DayInputs `json:"inputs,omitempty"`
+
+	// StartDate First target day; default as_of + 1.
+	StartDate *string `json:"start_date,omitempty"`
+
+	// StoreIds The stores to forecast; omitted or empty means every store.
+	StoreIds *[]int `json:"store_ids,omitempty"`
 }
 
 // ForecastRow defines model for ForecastRow.
@@ -655,6 +749,9 @@ type NotFound = Problem
 // TooLarge An RFC 9457 problem.
 type TooLarge = Problem
 
+// Unauthorized An RFC 9457 problem.
+type Unauthorized = Problem
+
 // Unavailable An RFC 9457 problem.
 type Unavailable = Problem
 
@@ -688,6 +785,9 @@ type ListTopicMessagesParams struct {
 // PredictJSONRequestBody defines body for Predict for application/json ContentType.
 type PredictJSONRequestBody = PredictRequest
 
+// CreateForecastJobJSONRequestBody defines body for CreateForecastJob for application/json ContentType.
+type CreateForecastJobJSONRequestBody = ForecastJobRequest
+
 // CreateForecastsJSONRequestBody defines body for CreateForecasts for application/json ContentType.
 type CreateForecastsJSONRequestBody = ForecastsRequest
 
@@ -720,6 +820,12 @@ type ServerInterface interface {
 	// ListDeadLetters Records per dead-letter topic, and the latest ones counted by kind of reason
 	// (GET /v1/dead-letters)
 	ListDeadLetters(w http.ResponseWriter, r *http.Request)
+	// CreateForecastJob Start a forecast job (one forecast request event per store)
+	// (POST /v1/forecast-jobs)
+	CreateForecastJob(w http.ResponseWriter, r *http.Request)
+	// GetForecastJob A forecast job's progress, from the rows in PostgreSQL
+	// (GET /v1/forecast-jobs/{id})
+	GetForecastJob(w http.ResponseWriter, r *http.Request, id string)
 	// CreateForecasts Forecast many stores over a range of days
 	// (POST /v1/forecasts)
 	CreateForecasts(w http.ResponseWriter, r *http.Request)
@@ -795,6 +901,18 @@ func (_ Unimplemented) GetAccuracy(w http.ResponseWriter, r *http.Request, param
 // ListDeadLetters Records per dead-letter topic, and the latest ones counted by kind of reason
 // (GET /v1/dead-letters)
 func (_ Unimplemented) ListDeadLetters(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateForecastJob Start a forecast job (one forecast request event per store)
+// (POST /v1/forecast-jobs)
+func (_ Unimplemented) CreateForecastJob(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetForecastJob A forecast job's progress, from the rows in PostgreSQL
+// (GET /v1/forecast-jobs/{id})
+func (_ Unimplemented) GetForecastJob(w http.ResponseWriter, r *http.Request, id string) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -979,6 +1097,46 @@ func (siw *ServerInterfaceWrapper) ListDeadLetters(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListDeadLetters(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateForecastJob operation middleware
+func (siw *ServerInterfaceWrapper) CreateForecastJob(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateForecastJob(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetForecastJob operation middleware
+func (siw *ServerInterfaceWrapper) GetForecastJob(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "id" -------------
+	var id string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", chi.URLParam(r, "id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetForecastJob(w, r, id)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1317,6 +1475,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/v1/forecasts", wrapper.CreateForecasts)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/forecast-jobs", wrapper.CreateForecastJob)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/v1/forecast-jobs/{id}", wrapper.GetForecastJob)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/model/info", wrapper.GetModelInfo)

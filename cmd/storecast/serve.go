@@ -38,7 +38,7 @@ type ServeCmd struct {
 	PGReadDSN     string        `help:"PostgreSQL the dashboard's history reads (rossman_sales, forecast_results), in read-only sessions; empty: /v1/sales answers 503." env:"STORECAST_PG_READ_DSN"`
 	PGReadRole    string        `help:"Role the history sessions switch to (SET ROLE), e.g. storecast_reader; the DSN's user must be a member. Empty: the DSN's user." env:"STORECAST_PG_READ_ROLE"`
 	DashboardAddr string        `help:"Listen address of the web dashboard (empty: off); the APIs allow CORS from its origin only." default:"127.0.0.1:8000" env:"STORECAST_DASHBOARD_ADDR"`
-	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train); unset disables them (503)." env:"STORECAST_API_TOKEN"`
+	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train, POST /v1/forecast-jobs); unset disables them (503)." env:"STORECAST_API_TOKEN"`
 	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
 	NamesSuffix   string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
 	LogQueue      int           `help:"Most served forecasts held in memory until Kafka acknowledges them (queued, in flight, or held while Kafka is away; about 0.6 KB each, 150 MB at the default) before requests wait, then fail (503)." default:"262144" env:"STORECAST_FORECAST_LOG_QUEUE"`
@@ -74,7 +74,8 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	m := api.NewMetrics(reg)
 
 	// Kafka clients: one for the topic tails (models, train_results), an
-	// async producer for forecast_results, a sync one for train_requests.
+	// async producer for forecast_results, a sync one for train_requests
+	// and forecast jobs' forecast_requests.
 	tailCfg := kcfg.Sarama()
 	tailCfg.Consumer.Return.Errors = true
 	client, err := sarama.NewClient(kcfg.Brokers, tailCfg)
@@ -137,14 +138,19 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer inspector.Close()
+	// Forecast jobs: requests out on forecast_requests (the sync producer),
+	// progress from forecast_results through the history reader.
 	var sales api.SalesReader
+	var jobRequests api.ForecastRequestEmitter
+	var jobProgress api.ForecastJobReader
 	if c.PGReadDSN != "" {
 		hr, err := history.Open(ctx, history.Config{DSN: c.PGReadDSN, Role: c.PGReadRole})
 		if err != nil {
 			return err
 		}
 		defer hr.Close()
-		sales = hr
+		sales, jobProgress = hr, hr
+		jobRequests = publish.NewForecastRequests(trainProducer, string(names.ForecastRequests))
 	}
 	var versions api.ModelVersionReader
 	if g.MLflowURI != "" {
@@ -157,6 +163,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	fcfg := api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
 		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry, Versions: versions,
+		Token: c.APIToken, JobRequests: jobRequests, JobProgress: jobProgress,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
 				if models.Default() == nil {

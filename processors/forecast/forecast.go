@@ -181,6 +181,7 @@ func (p *Processor) answer(ctx goka.Context, raw []byte) ([]topics.ForecastResul
 	for i := range rows {
 		out[i] = rows[i].Result(asOf, req.RequestID, Source, at)
 		out[i].ID = ResultID(req.RequestID, req.Store, rows[i].Date)
+		out[i].JobID, out[i].JobRows = req.JobID, req.JobRows
 	}
 	return out, nil
 }
@@ -221,6 +222,9 @@ func validate(r *topics.ForecastRequest, key int) error {
 	}
 	if r.Start == 0 {
 		bad("start", "is required")
+	}
+	if (r.JobID == "") != (r.JobRows == 0) || r.JobRows < 0 || (r.JobRows > 0 && r.JobRows < len(r.Days)) {
+		bad("job_rows", "job %q with %d rows for %d days: a job needs an id and at least its request's days", r.JobID, r.JobRows, len(r.Days))
 	}
 	return errors.Join(errs...)
 }

@@ -117,6 +117,20 @@ func TestForecastsEveryDay(t *testing.T) {
 	}
 }
 
+func TestForecastJobFieldsReachEveryResult(t *testing.T) {
+	f := newFixture(t)
+	f.send(t, "1", topics.ForecastRequest{V: 1, RequestID: "j1", JobID: "j1", JobRows: 84, Store: 1, AsOf: lastDay, Start: lastDay + 1, Days: days(2)})
+	for i := range 2 {
+		_, v, ok := f.results.Next()
+		if !ok {
+			t.Fatalf("result %d missing", i)
+		}
+		if r := v.(*topics.ForecastResult); r.JobID != "j1" || r.JobRows != 84 || r.RequestID != "j1" {
+			t.Errorf("result %d: job %q rows %d request %q, want j1, 84, j1", i, r.JobID, r.JobRows, r.RequestID)
+		}
+	}
+}
+
 func TestExplicitAsOf(t *testing.T) {
 	f := newFixture(t)
 	asOf := lastDay - 10
@@ -142,6 +156,8 @@ func TestInvalidRequestsGoToTheDLQ(t *testing.T) {
 		{"wrong version", "1", topics.ForecastRequest{V: 9, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "schema version"},
 		{"key does not match", "2", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "does not match"},
 		{"no days", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 1}, false, "days"},
+		{"job without rows", "1", topics.ForecastRequest{V: 1, RequestID: "x", JobID: "j", Store: 1, Start: lastDay + 1, Days: days(1)}, false, "job"},
+		{"job rows fewer than days", "1", topics.ForecastRequest{V: 1, RequestID: "x", JobID: "j", JobRows: 1, Store: 1, Start: lastDay + 1, Days: days(2)}, false, "job"},
 		{"beyond the horizon", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay + 47, Days: days(3)}, false, "more than 48 days after"},
 		{"the as-of day itself", "1", topics.ForecastRequest{V: 1, RequestID: "x", Store: 1, Start: lastDay, Days: days(1)}, false, "not after the as-of day"},
 		{"unknown store", "9", topics.ForecastRequest{V: 1, RequestID: "x", Store: 9, Start: lastDay + 1, Days: days(1)}, false, "no state"},

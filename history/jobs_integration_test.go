@@ -1,26 +1,36 @@
-package sink
+package history
 
 import (
 	"context"
-	"slices"
+	"log/slog"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/storecast/storecast/internal/testkit"
+	"github.com/storecast/storecast/sink"
 )
 
-func TestForecastJobsProgress(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, e.dsn)
+func TestForecastJobOnPostgres(t *testing.T) {
+	dsn := testkit.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := sink.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	// Job j1: 3 of 4 rows from two stores and two model versions; a row of
-	// another job and one outside any job.
-	if _, err := conn.Exec(ctx, `
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "GRANT storecast_reader TO CURRENT_USER"); err != nil {
+		t.Fatalf("grant storecast_reader: %v", err)
+	}
+	// Job j1: 3 of its 4 rows, from two stores and two model versions; a
+	// row of another job and one outside any job.
+	if _, err := admin.Exec(ctx, `
 INSERT INTO forecast_results (forecast_id, store, target_date, predicted_sales, model_name, model_version,
     as_of, horizon, source, created_at, job_id, job_rows)
 VALUES ('a', 1, '2015-06-20', 1, 'm', '3', '2015-06-19', 1, 'processor', now(), 'j1', 4),
@@ -30,12 +40,11 @@ VALUES ('a', 1, '2015-06-20', 1, 'm', '3', '2015-06-19', 1, 'processor', now(), 
        ('e', 3, '2015-06-20', 1, 'm', '3', '2015-06-19', 1, 'api-predict', now(), NULL, NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgxpool.New(ctx, e.dsn)
+	r, err := Open(ctx, Config{DSN: dsn, Role: "storecast_reader"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
-	jobs := NewForecastJobs(pool)
+	defer r.Close()
 	tests := []struct {
 		id   string
 		want JobProgress
@@ -45,13 +54,12 @@ VALUES ('a', 1, '2015-06-20', 1, 'm', '3', '2015-06-19', 1, 'processor', now(), 
 		{"unknown", JobProgress{ModelVersions: []string{}}},
 	}
 	for _, tt := range tests {
-		got, err := jobs.Progress(ctx, tt.id)
+		got, err := r.ForecastJob(ctx, tt.id)
 		if err != nil {
-			t.Fatalf("Progress(%s): %v", tt.id, err)
+			t.Fatalf("ForecastJob(%s): %v", tt.id, err)
 		}
-		if got.Rows != tt.want.Rows || got.Expected != tt.want.Expected || got.Stores != tt.want.Stores ||
-			!slices.Equal(got.ModelVersions, tt.want.ModelVersions) {
-			t.Errorf("Progress(%s) = %+v, want %+v", tt.id, got, tt.want)
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ForecastJob(%s) = %+v, want %+v", tt.id, got, tt.want)
 		}
 	}
 }
