@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
@@ -17,15 +18,23 @@ import (
 
 var asOfDay = topics.DateFromYMD(2015, 6, 19)
 
-func TestIntegrationTrainRequests(t *testing.T) {
-	t.Parallel()
-	cfg := testkit.Kafka(t)
-	names := testkit.Names(t, cfg)
+// syncProducer is an idempotent sync producer on the test broker, closed
+// when the test ends.
+func syncProducer(t *testing.T, cfg kafka.Config) sarama.SyncProducer {
+	t.Helper()
 	p, err := sarama.NewSyncProducer(cfg.Brokers, cfg.IdempotentProducer(true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Close()
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func TestIntegrationTrainRequests(t *testing.T) {
+	t.Parallel()
+	cfg := testkit.Kafka(t)
+	names := testkit.Names(t, cfg)
+	p := syncProducer(t, cfg)
 	em := publish.NewTrainRequests(p, string(names.TrainRequests))
 	req := &topics.TrainRequest{V: 1, ID: "req-1", RequestedBy: "test", Store: 3, At: time.Now().UTC()}
 	if err := em.EmitTrainRequest(context.Background(), req); err != nil {
@@ -46,11 +55,7 @@ func TestIntegrationForecastRequests(t *testing.T) {
 	t.Parallel()
 	cfg := testkit.Kafka(t)
 	names := testkit.Names(t, cfg)
-	p, err := sarama.NewSyncProducer(cfg.Brokers, cfg.IdempotentProducer(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := syncProducer(t, cfg)
 	em := publish.NewForecastRequests(p, string(names.ForecastRequests))
 	var reqs []topics.ForecastRequest
 	for _, st := range []int{7, 8, 9} {
