@@ -174,7 +174,10 @@ func TestAirflowDAG(t *testing.T) {
 
 	// 1. Success: train, gate, forecast through the processor, verify, report.
 	t0 = time.Now()
-	out, err := runAirflow(15*time.Minute, aenv, airflowBin, "dags", "test", "train_predict_to_db")
+	// A two-week validation window keeps the training short (and within
+	// the days the store state serves snapshots for).
+	out, err := runAirflow(15*time.Minute, aenv, airflowBin, "dags", "test", "-c",
+		`{"train": {"params": {"val_days": "14"}}}`, "train_predict_to_db")
 	if err != nil {
 		t.Fatalf("airflow dags test (success scenario): %v\n%s", err, tail(out, 12000))
 	}
