@@ -15,12 +15,11 @@ import (
 	"github.com/storecast/storecast/sink"
 )
 
-// TestStoreSalesOnPostgres reads a store's sales and forecasts from the
-// sink's tables in a database of its own, as the read-only role.
-func TestStoreSalesOnPostgres(t *testing.T) {
+// sinkDatabase is a database of the test's own with the sink's tables,
+// and a connection to it as a member of storecast_reader.
+func sinkDatabase(ctx context.Context, t *testing.T) (string, *pgx.Conn) {
+	t.Helper()
 	dsn := testkit.Postgres(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	if _, err := sink.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +27,22 @@ func TestStoreSalesOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close(context.Background())
+	t.Cleanup(func() { _ = admin.Close(context.Background()) })
 	// The stack's role creates storecast_reader (sink migration 00002); here
 	// it becomes a member, as an operator would make the dashboard's login.
 	if _, err := admin.Exec(ctx, "GRANT storecast_reader TO CURRENT_USER"); err != nil {
 		t.Fatalf("grant storecast_reader: %v", err)
 	}
-	_, err = admin.Exec(ctx, `INSERT INTO rossman_sales (store, day_of_week, date, sales, customers, open, promo, state_holiday, school_holiday) VALUES
+	return dsn, admin
+}
+
+// TestStoreSalesOnPostgres reads a store's sales and forecasts from the
+// sink's tables in a database of its own, as the read-only role.
+func TestStoreSalesOnPostgres(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn, admin := sinkDatabase(ctx, t)
+	_, err := admin.Exec(ctx, `INSERT INTO rossman_sales (store, day_of_week, date, sales, customers, open, promo, state_holiday, school_holiday) VALUES
 		(1, 3, '2015-06-17', 5000, 500, 1, 1, '0', 0),
 		(1, 4, '2015-06-18', 5200, 510, 1, 0, '0', 1),
 		(1, 5, '2015-06-19', 0, 0, 0, 0, 'a', 0),

@@ -2,32 +2,15 @@ package history
 
 import (
 	"context"
-	"log/slog"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/storecast/storecast/internal/testkit"
-	"github.com/storecast/storecast/sink"
 )
 
 func TestForecastJobOnPostgres(t *testing.T) {
-	dsn := testkit.Postgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := sink.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(context.Background())
-	if _, err := admin.Exec(ctx, "GRANT storecast_reader TO CURRENT_USER"); err != nil {
-		t.Fatalf("grant storecast_reader: %v", err)
-	}
+	dsn, admin := sinkDatabase(ctx, t)
 	// Job j1: 3 of its 4 rows, from two stores and two model versions; a
 	// row of another job and one outside any job.
 	if _, err := admin.Exec(ctx, `
