@@ -179,7 +179,7 @@ func TestAirflowDAG(t *testing.T) {
 	out, err := runAirflow(15*time.Minute, aenv, airflowBin, "dags", "test", "-c",
 		`{"train": {"params": {"val_days": "14"}}}`, "train_predict_to_db")
 	if err != nil {
-		t.Fatalf("airflow dags test (success scenario): %v\n%s", err, tail(out, 12000))
+		t.Fatalf("airflow dags test (success scenario): %v\n%s", err, tail(out, 150))
 	}
 	t.Logf("success run: %s", time.Since(t0).Round(time.Second))
 	jobID, rows := onlyJob(t, conn)
@@ -205,10 +205,10 @@ func TestAirflowDAG(t *testing.T) {
 	out, err = runAirflow(10*time.Minute, aenv, airflowBin, "dags", "test", "-c",
 		`{"train": {"start_date": "1990-01-01", "end_date": "1990-01-31"}}`, "train_predict_to_db")
 	if err == nil {
-		t.Fatalf("airflow dags test (failing training) succeeded:\n%s", tail(out, 8000))
+		t.Fatalf("airflow dags test (failing training) succeeded:\n%s", tail(out, 100))
 	}
 	if !strings.Contains(out, "no examples in range") {
-		t.Errorf("the failed run does not name the trainer's reason:\n%s", tail(out, 8000))
+		t.Errorf("the failed run does not name the trainer's reason:\n%s", tail(out, 100))
 	}
 	if id, n := onlyJob(t, conn); id != jobID || n != rows {
 		t.Errorf("after the failed run: job %s with %d rows, want only %s with %d", id, n, jobID, rows)
@@ -342,13 +342,6 @@ func runAirflow(timeout time.Duration, env []string, bin string, args ...string)
 func runTimeout(t *testing.T, timeout time.Duration, env []string, bin string, args ...string) {
 	t.Helper()
 	if out, err := runAirflow(timeout, env, bin, args...); err != nil {
-		t.Fatalf("%s %v: %v\n%s", bin, args, err, tail(out, 8000))
+		t.Fatalf("%s %v: %v\n%s", bin, args, err, tail(out, 100))
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
