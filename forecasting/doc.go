@@ -31,5 +31,14 @@
 //	storecast_forecast_predicted_sales                   histogram of predicted values
 //	storecast_forecast_prediction_cache_hits_total       forecasts answered from the cache
 //
+// ModelMetrics (labels model_name, model_version of the served all-stores
+// model; read at scrape time):
+//
+//	storecast_model_info                                 1 for the served model
+//	storecast_model_trained_through_timestamp_seconds    its last training day
+//	storecast_model_loaded_timestamp_seconds             when this process loaded it
+//	storecast_model_validation_rmspe                     its validation RMSPE
+//	storecast_model_as_of_timestamp_seconds              the as-of day forecasts use (no labels)
+//
 // This package may import topics, features, model and the standard library.
 package forecasting

@@ -211,6 +211,29 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	_, _, _ = call("POST", fURL+"/predict", "", `{"store_id":1,"date":"2016-01-01"}`)
 	_, _, _ = call("GET", fURL+"/v1/stores/99999", "", "")
 
+	// The two listeners of storecast serve never expose the same series.
+	_, fm, _ := call("GET", fURL+"/metrics", "", "")
+	_, tm, _ := call("GET", tURL+"/metrics", "", "")
+	seen := map[string]bool{}
+	for _, l := range strings.Split(string(fm), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			seen[strings.Fields(l)[0]] = true
+		}
+	}
+	trainSeries := 0
+	for _, l := range strings.Split(string(tm), "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		trainSeries++
+		if k := strings.Fields(l)[0]; seen[k] {
+			t.Errorf("series %s on both the forecast and the training API's /metrics", k)
+		}
+	}
+	if trainSeries == 0 || len(seen) == 0 {
+		t.Errorf("%d series on the forecast API, %d on the training API; want both", len(seen), trainSeries)
+	}
+
 	// Every panel of every dashboard answers with series.
 	checkDashboards(t, prom, filepath.Join(repoRoot(t), "deploy", "grafana", "dashboards"))
 }

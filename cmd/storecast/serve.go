@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/storecast/storecast/api"
@@ -112,7 +113,16 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if cacheSize <= 0 {
 		cacheSize = -1 // disabled
 	}
-	engine := forecasting.NewEngine(forecasting.NewTableStores(vs), models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
+	stores := forecasting.NewTableStores(vs)
+	engine := forecasting.NewEngine(stores, models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
+	reg.MustRegister(forecasting.NewModelMetrics(models, stores))
+	// Each listener's /metrics serves its own series only, so scraping both
+	// counts nothing twice: the training API its requests and the train
+	// requests it emitted, the forecast API everything else (the process,
+	// views, models, forecasts). The debug listener serves all of them.
+	trainSeries, forecastSeries := metrics.Split(reg, func(family string, m *dto.Metric) bool {
+		return family == "storecast_api_train_requests_total" || metrics.HasLabel(m, "server", "train")
+	})
 
 	// Handlers.
 	storesH, err := storesHandler(vs, log)
@@ -161,7 +171,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		versions = mc
 	}
 	fcfg := api.ForecastConfig{
-		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: reg, Logger: log, MaxRows: c.MaxRows,
+		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: forecastSeries, Logger: log, MaxRows: c.MaxRows,
 		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry, Versions: versions,
 		Token: c.APIToken, JobRequests: jobRequests, JobProgress: jobProgress,
 		Ready: []api.Check{
@@ -193,7 +203,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	trainH, err := api.NewTrainHandler(api.TrainConfig{
 		Emitter: publish.NewTrainRequests(trainProducer, string(names.TrainRequests)), Results: tracker,
-		Token: c.APIToken, Metrics: m, Gatherer: reg, Logger: log,
+		Token: c.APIToken, Metrics: m, Gatherer: trainSeries, Logger: log,
 		Ready: []api.Check{kafkaCheck, {Name: "train_results", Probe: resultFeed.Probe}},
 	})
 	if err != nil {
