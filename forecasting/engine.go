@@ -94,7 +94,7 @@ func ForecastState(models Models, m *Metrics, st *features.State, info *features
 		return fmt.Errorf("store %d: %w", store, model.ErrNoModel)
 	}
 	src := NewStateFeatures(st, info, NewStatsCache(1)) // one as-of day
-	if _, err := forecastStore(newScratch(), nil, nil, mod, src, asOf, rows); err != nil {
+	if _, err := forecastStore(newScratch(), nil, nil, nil, mod, src, asOf, rows); err != nil {
 		return err
 	}
 	m.observe(rows)
@@ -114,6 +114,9 @@ type EngineConfig struct {
 	// negative disables it). Only stores whose features are Cacheable are
 	// cached.
 	CacheSize int
+	// Drift, when not nil, sees every feature vector computed (not those
+	// answered from the cache).
+	Drift *Drift
 }
 
 // Engine computes forecasts in-process from the store views, the feature
@@ -273,7 +276,7 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 		if c, ok := src.(Cacheable); ok && e.cache != nil {
 			identity = c.CacheKey()
 		}
-		n, err := forecastStore(sc, e.cache, identity, m, src, asOf, rows[start:end])
+		n, err := forecastStore(sc, e.cache, identity, e.cfg.Drift, m, src, asOf, rows[start:end])
 		hits += n
 		if err != nil {
 			return err
@@ -287,7 +290,7 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 // closed days forecast 0; otherwise features, predict, clamp at 0, round
 // to cents. With a cache and a non-nil identity, predictions are reused.
 // It returns the cache hits.
-func forecastStore(sc *scratch, cache *predCache, identity any, m Model, src StoreFeatures, asOf topics.Date, rows []Row) (int, error) {
+func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m Model, src StoreFeatures, asOf topics.Date, rows []Row) (int, error) {
 	meta := m.Meta()
 	hits := 0
 	for i := range rows {
@@ -311,6 +314,7 @@ func forecastStore(sc *scratch, cache *predCache, identity any, m Model, src Sto
 			return hits, fmt.Errorf("features of store %d for %s: %w", r.Store, r.Date, err)
 		}
 		sc.feat = x[:0]
+		drift.Observe(meta, x)
 		y, err := m.Predict(x)
 		if err != nil {
 			return hits, fmt.Errorf("predict store %d for %s with model %s version %s: %w", r.Store, r.Date, meta.Name, meta.Version, err)

@@ -49,6 +49,8 @@ type ModelMeta struct {
 	ArtifactURI string
 	Size        int
 	Trees       int
+	// FeatureBins is the training distribution per feature (drift).
+	FeatureBins []topics.FeatureBins
 }
 
 // RegistryModels serves the models of a model.Registry as Models, and
@@ -129,7 +131,7 @@ func (r *RegistryModels) wrap(m *model.Model) Model {
 		Name: md.Name, Version: md.Version, RunID: md.RunID, Format: md.Format, Transform: md.Transform,
 		FeatureSchema: md.FeatureSchema, FeatureNames: md.FeatureNames, SHA256: md.SHA256, Metrics: md.Metrics,
 		TrainedThrough: md.TrainedThrough, LoadedAt: r.loaded.of(md.Name, md.Version),
-		Source: md.Source, ArtifactURI: md.ArtifactURI, Size: md.Size, Trees: m.Trees(),
+		Source: md.Source, ArtifactURI: md.ArtifactURI, Size: md.Size, Trees: m.Trees(), FeatureBins: md.FeatureBins,
 	}}
 	if w.meta.LoadedAt.IsZero() {
 		w.meta.LoadedAt = time.Now().UTC()

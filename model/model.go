@@ -81,6 +81,8 @@ type Meta struct {
 	// Intervals are the prediction intervals the trainer fitted; nil when
 	// the model has none (Interval then reports ok false).
 	Intervals *topics.ModelIntervals
+	// FeatureBins is the training distribution per feature (may be empty).
+	FeatureBins []topics.FeatureBins
 }
 
 // Sources of an artifact (Meta.Source).
@@ -95,7 +97,7 @@ func MetaOf(ev *topics.ModelEvent) Meta {
 		Name: ev.Name, Version: ev.Version, RunID: ev.RunID, SHA256: ev.SHA256, Format: ev.Format,
 		Transform: ev.Transform, FeatureNames: ev.FeatureNames, FeatureSchema: ev.FeatureSchema,
 		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At, ArtifactURI: ev.ArtifactURI,
-		Intervals: ev.Intervals,
+		Intervals: ev.Intervals, FeatureBins: ev.FeatureBins,
 	}
 }
 

@@ -177,6 +177,21 @@ type ModelEvent struct {
 	// Intervals are the model's prediction intervals; nil for models
 	// published without them.
 	Intervals *ModelIntervals `json:"intervals,omitempty"`
+	// FeatureBins is the training distribution of each feature, for drift
+	// monitoring; optional (older events have none).
+	FeatureBins []FeatureBins `json:"feature_bins,omitempty"`
+}
+
+// FeatureBins is one feature's distribution over a model's training
+// examples. Bin i holds the values in (Edges[i-1], Edges[i]]: the first bin
+// everything up to Edges[0], the last everything above the last edge.
+// Fractions (len(Edges)+1 of them) and Missing (NaN values) are the shares
+// of the training examples and sum to 1.
+type FeatureBins struct {
+	Feature   string    `json:"feature"`
+	Edges     []float64 `json:"edges"`
+	Fractions []float64 `json:"fractions"`
+	Missing   float64   `json:"missing"`
 }
 
 // ModelIntervals are a model's prediction intervals: quantiles of the

@@ -114,8 +114,9 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		cacheSize = -1 // disabled
 	}
 	stores := forecasting.NewTableStores(vs)
-	engine := forecasting.NewEngine(stores, models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize})
-	reg.MustRegister(forecasting.NewModelMetrics(models, stores))
+	drift := forecasting.NewDrift(0, 0)
+	engine := forecasting.NewEngine(stores, models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize, Drift: drift})
+	reg.MustRegister(forecasting.NewModelMetrics(models, stores), drift)
 	// Each listener's /metrics serves its own series only, so scraping both
 	// counts nothing twice: the training API its requests and the train
 	// requests it emitted, the forecast API everything else (the process,
