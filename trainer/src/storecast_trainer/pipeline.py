@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xgboost as xgb
 
-from . import kafka_io, train
+from . import drift, kafka_io, train
 from .data import Examples, filter_examples, format_day
 from .golden import FORMAT, export_checked, go_parity
 from .metrics import rmspe
@@ -348,6 +348,7 @@ class Trainer:
                         sha,
                         r.trained_through,
                         intervals=r.validation.intervals.to_json(),
+                        feature_bins=drift.training_bins(r.examples.x, r.examples.names),
                     )
                 if self.metrics:
                     self.metrics.champion(r.name, val_rmspe)

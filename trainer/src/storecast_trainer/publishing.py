@@ -64,6 +64,7 @@ class Publisher:
         sha: str,
         trained_through: int,
         intervals: Mapping[str, Any] | None = None,
+        feature_bins: list[dict[str, Any]] | None = None,
     ) -> None:
         """Publish the promoted model on the compacted models topic, keyed by its name; intervals
         (train.Intervals.to_json(), topics.ModelIntervals) when the model has them."""
@@ -83,6 +84,8 @@ class Publisher:
         }
         if intervals:
             ev["intervals"] = dict(intervals)
+        if feature_bins:
+            ev["feature_bins"] = feature_bins  # training distribution (drift.py)
         if len(artifact) <= MAX_INLINE_ARTIFACT:
             ev["artifact"] = base64.b64encode(artifact).decode()
         else:
