@@ -2,17 +2,19 @@ package systemtest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,8 +24,10 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/sink"
 	"github.com/storecast/storecast/topics"
 )
@@ -33,7 +37,7 @@ import (
 // in place of the stack's addresses, its rules loaded) and:
 //
 //   - live accuracy: loads the shared data's history up to day D
-//     (2015-05-31), trains, asks the API for every store's forecasts of
+//     (2015-06-05), publishes a model, asks the API for every store's forecasts of
 //     D+1..D+14, streams the sales of those days, and checks that the
 //     forecast_accuracy view and the sink's storecast_forecast_accuracy_rmspe
 //     (as Prometheus scraped it) give exactly the RMSPE per horizon week that
@@ -74,7 +78,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	start := time.Now()
 
 	// History up to D, and one record no consumer accepts (a dead letter).
-	const asOf, first, last = "2015-05-31", "2015-06-01", "2015-06-14"
+	const asOf, first, last = "2015-06-05", "2015-06-06", "2015-06-19"
 	trainCSV, storeCSV := filepath.Join(data, "train.csv"), filepath.Join(data, "store.csv")
 	run(t, env, bin, "produce", "--train", trainCSV, "--store", storeCSV, "--start", "2015-01-01", "--end", asOf, "--metrics-addr", "")
 	sendRaw(t, kcfg, string(names.Sales), "7", `{"v":1,"store":7,`)
@@ -101,7 +105,12 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		}
 		return code == 200 && strings.Contains(string(b), `"latest_day":"`+asOf+`"`), string(b)
 	})
-	version := trainAndWait(t, fURL, tURL, token)
+	const version = "1"
+	publishModel(t, kcfg, suffix, version, asOf)
+	poll(t, "/ready", 2*time.Minute, func() (bool, string) {
+		code, b, err := call("GET", fURL+"/ready", "", "")
+		return err == nil && code == 200, string(b)
+	})
 	t.Logf("model %s serves at %s", version, time.Since(start).Round(time.Second))
 
 	// Every store's forecasts of D+1..D+14, as of D.
@@ -260,40 +269,63 @@ func sendRaw(t *testing.T, kcfg kafka.Config, topic, key, value string) {
 	}
 }
 
-// trainAndWait asks the training API for a model on everything, waits for
-// the result and for /ready, and returns the served version.
-func trainAndWait(t *testing.T, fURL, tURL, token string) string {
+// publishModel publishes an all-stores model on the test's models topic, as
+// the trainer does: a two-leaf LightGBM model over the current feature
+// schema (5,500 without a promotion, 7,500 with one), its validation RMSPE,
+// and training bins that say every feature was 0 or 1 half of the time (so
+// served vectors drift and the PSI series exist). Training itself is the
+// trainer's tests' business; here it would only cost minutes.
+func publishModel(t *testing.T, kcfg kafka.Config, suffix, version, trainedThrough string) {
 	t.Helper()
-	code, b, err := call("POST", tURL+"/train", token, `{}`)
-	if err != nil || code != http.StatusAccepted {
-		t.Fatalf("POST /train: %d %s %v", code, b, err)
+	feats := features.Names()
+	promo := slices.Index(feats, "promo")
+	if promo < 0 {
+		t.Fatalf("no promo feature in %v", feats)
 	}
-	var accepted struct {
-		RequestID string `json:"request_id"`
-	}
-	if err := json.Unmarshal(b, &accepted); err != nil {
+	infos := strings.TrimSpace(strings.Repeat("none ", len(feats)))
+	text := fmt.Sprintf(`tree
+version=v3
+num_class=1
+num_tree_per_iteration=1
+label_index=0
+max_feature_idx=%d
+objective=regression
+feature_names=%s
+feature_infos=%s
+tree_sizes=10
+
+Tree=0
+num_leaves=2
+num_cat=0
+split_feature=%d
+split_gain=0
+threshold=0.5
+decision_type=10
+left_child=-1
+right_child=-2
+leaf_value=5500 7500
+shrinkage=1
+
+
+end of trees
+`, len(feats)-1, strings.Join(feats, " "), infos, promo)
+	sum := sha256.Sum256([]byte(text))
+	through, err := topics.ParseDate(trainedThrough)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var trained struct {
-		Status       string `json:"status"`
-		ModelVersion string `json:"model_version"`
+	ev := topics.ModelEvent{V: topics.ModelEventVersion, Name: model.GlobalModelName + "-" + suffix, Version: version, RunID: "observability-test",
+		Metrics: map[string]float64{"val_rmspe": 0.15}, FeatureNames: feats, FeatureSchema: features.SchemaVersion,
+		Format: topics.FormatLightGBMText, Transform: model.TransformNone, SHA256: hex.EncodeToString(sum[:]),
+		Artifact: []byte(text), TrainedThrough: through, At: time.Now().UTC()}
+	for _, f := range feats {
+		ev.FeatureBins = append(ev.FeatureBins, topics.FeatureBins{Feature: f, Edges: []float64{0}, Fractions: []float64{0.5, 0.5}})
 	}
-	poll(t, "training to finish", 15*time.Minute, func() (bool, string) {
-		code, b, err := call("GET", tURL+"/train/"+accepted.RequestID+"?wait=30s", "", "")
-		if err != nil || code != 200 {
-			return false, fmt.Sprint(code, string(b), err)
-		}
-		_ = json.Unmarshal(b, &trained)
-		if trained.Status == "failed" {
-			t.Fatalf("training failed: %s", b)
-		}
-		return trained.Status == "succeeded", string(b)
-	})
-	poll(t, "/ready", 2*time.Minute, func() (bool, string) {
-		code, b, err := call("GET", fURL+"/ready", "", "")
-		return err == nil && code == 200, string(b)
-	})
-	return trained.ModelVersion
+	b, err := json.Marshal(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRaw(t, kcfg, string(topics.DefaultNames().WithSuffix(suffix).Models), ev.Name, string(b))
 }
 
 type storeDay struct {
