@@ -2,9 +2,7 @@ package systemtest
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,10 +21,8 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
-	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/sink"
 	"github.com/storecast/storecast/topics"
 )
@@ -53,13 +48,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	kcfg := testkit.Kafka(t)
 	data := testkit.DataDir(t)
 	dsn := testkit.Postgres(t)
-	trainer := filepath.Join(repoRoot(t), "trainer", ".venv", "bin", "storecast-trainer")
-	if _, err := os.Stat(trainer); err != nil {
-		if testkit.Integration() {
-			t.Fatalf("the trainer is not installed (%v); `make up` installs it", err)
-		}
-		t.Skip("the trainer is not installed")
-	}
+	trainer := trainerBinary(t)
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
 		if testkit.Integration() {
@@ -67,11 +56,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 		}
 		t.Skip("prometheus is not installed")
 	}
-	suffix := testkit.UniqueSuffix(t)
-	names := topics.DefaultNames().WithSuffix(suffix)
-	testkit.CreateTopics(t, kcfg, names)
-	bin := build(t)
-	env := []string{"STORECAST_BROKERS=" + strings.Join(kcfg.Brokers, ","), "STORECAST_NAMES_SUFFIX=" + suffix}
+	suffix, names, bin, env := deployment(t, kcfg)
 	const token = "obs-token"
 	processAddr, sinkAddr, forecastAddr, trainAddr, trainerAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
 	state := t.TempDir()
@@ -270,58 +255,25 @@ func sendRaw(t *testing.T, kcfg kafka.Config, topic, key, value string) {
 }
 
 // publishModel publishes an all-stores model on the test's models topic, as
-// the trainer does: a two-leaf LightGBM model over the current feature
-// schema (5,500 without a promotion, 7,500 with one), its validation RMSPE,
-// and training bins that say every feature was 0 or 1 half of the time (so
-// served vectors drift and the PSI series exist). Training itself is the
-// trainer's tests' business; here it would only cost minutes.
+// the trainer does (testkit.ModelEvent: 5,500 without a promotion, 7,500
+// with one) with a validation RMSPE and training bins that say every
+// feature was 0 or 1 half of the time (so served vectors drift and the PSI
+// series exist). Training itself is the trainer's tests' business; here it
+// would only cost minutes.
 func publishModel(t *testing.T, kcfg kafka.Config, suffix, version, trainedThrough string) {
 	t.Helper()
-	feats := features.Names()
-	promo := slices.Index(feats, "promo")
-	if promo < 0 {
-		t.Fatalf("no promo feature in %v", feats)
-	}
-	infos := strings.TrimSpace(strings.Repeat("none ", len(feats)))
-	text := fmt.Sprintf(`tree
-version=v3
-num_class=1
-num_tree_per_iteration=1
-label_index=0
-max_feature_idx=%d
-objective=regression
-feature_names=%s
-feature_infos=%s
-tree_sizes=10
-
-Tree=0
-num_leaves=2
-num_cat=0
-split_feature=%d
-split_gain=0
-threshold=0.5
-decision_type=10
-left_child=-1
-right_child=-2
-leaf_value=5500 7500
-shrinkage=1
-
-
-end of trees
-`, len(feats)-1, strings.Join(feats, " "), infos, promo)
-	sum := sha256.Sum256([]byte(text))
+	ev := testkit.ModelEvent(version, 5500, 7500)
+	ev.Name += "-" + suffix
+	ev.Metrics = map[string]float64{"val_rmspe": 0.15}
 	through, err := topics.ParseDate(trainedThrough)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := topics.ModelEvent{V: topics.ModelEventVersion, Name: model.GlobalModelName + "-" + suffix, Version: version, RunID: "observability-test",
-		Metrics: map[string]float64{"val_rmspe": 0.15}, FeatureNames: feats, FeatureSchema: features.SchemaVersion,
-		Format: topics.FormatLightGBMText, Transform: model.TransformNone, SHA256: hex.EncodeToString(sum[:]),
-		Artifact: []byte(text), TrainedThrough: through, At: time.Now().UTC()}
-	for _, f := range feats {
+	ev.TrainedThrough = through
+	for _, f := range ev.FeatureNames {
 		ev.FeatureBins = append(ev.FeatureBins, topics.FeatureBins{Feature: f, Edges: []float64{0}, Fractions: []float64{0.5, 0.5}})
 	}
-	b, err := json.Marshal(&ev)
+	b, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
@@ -152,6 +153,32 @@ func call(method, url, token, body string) (int, []byte, error) {
 	return resp.StatusCode, b, err
 }
 
+// trainerBinary returns the trainer's console script from trainer/.venv; it
+// fails under STORECAST_INTEGRATION=1 when missing, else skips.
+func trainerBinary(t *testing.T) string {
+	t.Helper()
+	trainer := filepath.Join(repoRoot(t), "trainer", ".venv", "bin", "storecast-trainer")
+	if _, err := os.Stat(trainer); err != nil {
+		if testkit.Integration() {
+			t.Fatalf("the trainer is not installed (%v); `make up` installs it", err)
+		}
+		t.Skip("the trainer is not installed")
+	}
+	return trainer
+}
+
+// deployment gives the test names of its own (a suffix) with their topics,
+// the storecast binary and the environment its subprocesses run with.
+func deployment(t *testing.T, kcfg kafka.Config) (suffix string, names topics.Names, bin string, env []string) {
+	t.Helper()
+	suffix = testkit.UniqueSuffix(t)
+	names = topics.DefaultNames().WithSuffix(suffix)
+	testkit.CreateTopics(t, kcfg, names)
+	bin = build(t)
+	env = []string{"STORECAST_BROKERS=" + strings.Join(kcfg.Brokers, ","), "STORECAST_NAMES_SUFFIX=" + suffix}
+	return suffix, names, bin, env
+}
+
 // TestPredictEndToEnd replays a slice of the shared data (every store,
 // 2015-01-01..2015-06-19), trains a model by POST /train, and checks that
 // POST /predict answers with the champion and that the same forecast lands
@@ -164,18 +191,8 @@ func TestPredictEndToEnd(t *testing.T) {
 	kcfg := testkit.Kafka(t)
 	data := testkit.DataDir(t)
 	dsn := testkit.Postgres(t)
-	trainer := filepath.Join(repoRoot(t), "trainer", ".venv", "bin", "storecast-trainer")
-	if _, err := os.Stat(trainer); err != nil {
-		if testkit.Integration() {
-			t.Fatalf("the trainer is not installed (%v); `make up` installs it", err)
-		}
-		t.Skip("the trainer is not installed")
-	}
-	suffix := testkit.UniqueSuffix(t)
-	names := topics.DefaultNames().WithSuffix(suffix)
-	testkit.CreateTopics(t, kcfg, names)
-	bin := build(t)
-	env := []string{"STORECAST_BROKERS=" + strings.Join(kcfg.Brokers, ","), "STORECAST_NAMES_SUFFIX=" + suffix}
+	trainer := trainerBinary(t)
+	_, names, bin, env := deployment(t, kcfg)
 	const token = "e2e-token"
 	forecastAddr, trainAddr, dashboardAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	state := t.TempDir()
