@@ -71,7 +71,7 @@ func TestObservabilityEndToEnd(t *testing.T) {
 
 	service(t, "process", env, bin, "process", "--only", "features,forecast", "--storage-dir", filepath.Join(state, "goka"), "--metrics-addr", processAddr)
 	service(t, "sink", env, bin, "sink", "run", "--pg-dsn", dsn, "--metrics-addr", sinkAddr)
-	service(t, "serve", env, bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr,
+	service(t, "serve", env, bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", trainAddr, "--dashboard-addr", "",
 		"--api-token", token, "--storage-dir", "")
 	service(t, "trainer", env, trainer, "worker", "--metrics-addr", trainerAddr)
 	prom := startPrometheus(t, promBin, map[string]string{
