@@ -114,6 +114,7 @@ def test_published_events_have_the_fixture_fields(monkeypatch: pytest.MonkeyPatc
         ev["sha256"],
         parse_day(ev["trained_through"]),
         intervals=ev["intervals"],
+        feature_bins=ev["feature_bins"],
     )
     (t1, k1, got_res), (t2, k2, got_ev) = cap.sent
     assert (t1, k1, t2, k2) == ("train_results", res["id"], "models", ev["name"])
