@@ -273,7 +273,7 @@ func publishModel(t *testing.T, kcfg kafka.Config, suffix, version, trainedThrou
 	for _, f := range ev.FeatureNames {
 		ev.FeatureBins = append(ev.FeatureBins, topics.FeatureBins{Feature: f, Edges: []float64{0}, Fractions: []float64{0.5, 0.5}})
 	}
-	b, err := json.Marshal(ev)
+	b, err := topics.ModelEventCodec{}.Encode(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
