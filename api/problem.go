@@ -66,6 +66,7 @@ const (
 	typeUnsupportedMedia  = problemPrefix + "unsupported-media-type"
 	typeInternal          = problemPrefix + "internal"
 	typeNoModel           = problemPrefix + "no-model"
+	typeStaleStore        = problemPrefix + "stale-store"
 	typeNotReady          = problemPrefix + "not-ready"
 	typeTokenNotConfigued = problemPrefix + "token-not-configured"
 	typeUnavailable       = problemPrefix + "unavailable"
@@ -97,6 +98,8 @@ func problemFor(err error) Problem {
 		return Problem{Type: typeTooLarge, Title: "Request too large", Status: http.StatusRequestEntityTooLarge, Detail: err.Error(), Field: firstField(err)}
 	case errors.Is(err, topics.ErrUnknownStore) || errors.Is(err, ErrNotFound):
 		return Problem{Type: typeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: topics.Reason(err), Field: firstField(err)}
+	case errors.Is(err, forecasting.ErrStaleStore):
+		return Problem{Type: typeStaleStore, Title: "Store history stale", Status: http.StatusUnprocessableEntity, Detail: topics.Reason(err), Field: firstField(err)}
 	case errors.As(err, &fieldErr):
 		p := Problem{Type: typeInvalidField, Title: "Invalid field", Status: http.StatusBadRequest, Detail: topics.Reason(err)}
 		fields := topics.Fields(err)

@@ -268,6 +268,11 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 		if !found {
 			return &unknownStoreError{store: store}
 		}
+		if l, ok := src.(interface{ Latest() (topics.Date, bool) }); ok {
+			if latest, has := l.Latest(); !has || features.Stale(latest, asOf) {
+				return &staleStoreError{store: store, latest: latest, has: has, asOf: asOf}
+			}
+		}
 		m := e.models.ForStore(store)
 		if m == nil {
 			return fmt.Errorf("store %d: %w", store, model.ErrNoModel)
@@ -334,6 +339,33 @@ func roundCents(x float64) float64 {
 		return 0
 	}
 	return math.Round(x*100) / 100
+}
+
+// ErrStaleStore means a store's own history ends more than
+// features.StaleDays before the as-of day: it is not forecast as if it
+// were current.
+var ErrStaleStore = errors.New("store history is stale")
+
+type staleStoreError struct {
+	store        int
+	latest, asOf topics.Date
+	has          bool
+}
+
+func (e *staleStoreError) Error() string { return "store_id: " + e.reason() }
+
+func (e *staleStoreError) reason() string {
+	if !e.has {
+		return fmt.Sprintf("store %d has no sales yet", e.store)
+	}
+	return fmt.Sprintf("store %d has no sales since %s, %d days before the as-of day %s (more than %d): its history is too stale to forecast from",
+		e.store, e.latest, e.asOf-e.latest, e.asOf, features.StaleDays)
+}
+
+// Unwrap makes the error both an ErrStaleStore and a FieldError naming
+// store_id.
+func (e *staleStoreError) Unwrap() []error {
+	return []error{ErrStaleStore, &topics.FieldError{Field: "store_id", Reason: e.reason()}}
 }
 
 type unknownStoreError struct{ store int }

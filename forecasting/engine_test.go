@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -241,5 +242,24 @@ func TestPredictionCache(t *testing.T) {
 	r := forecast()
 	if n := stores.vectors.Load(); n != 2*open+open/3 || r[0].Model.Version != "2" {
 		t.Errorf("after a model swap %d vectors (want %d), version %s", n, 2*open+open/3, r[0].Model.Version)
+	}
+}
+
+// TestStaleStoreIsRefused: a store that stopped reporting 60 days before
+// the as-of day gets ErrStaleStore naming store_id, not a forecast; one
+// within features.StaleDays is forecast.
+func TestStaleStoreIsRefused(t *testing.T) {
+	t.Parallel()
+	tb := newTables(t)
+	tb.states[2] = forecastingtest.StoreState(t, 2, lastDay-60)
+	tb.states[3] = forecastingtest.StoreState(t, 3, lastDay-features.StaleDays)
+	e := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("1"), nil, forecasting.EngineConfig{})
+	_, err := e.Forecast(context.Background(), []forecasting.Row{{Store: 2, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}})
+	if !errors.Is(err, forecasting.ErrStaleStore) || topics.Fields(err)[0] != "store_id" || !strings.Contains(err.Error(), "60 days before the as-of day") {
+		t.Fatalf("stale store: err %v", err)
+	}
+	rows := []forecasting.Row{{Store: 3, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}}
+	if _, err := e.Forecast(context.Background(), rows); err != nil || rows[0].Sales <= 0 {
+		t.Fatalf("store %d days behind: %v, sales %v", features.StaleDays, err, rows[0].Sales)
 	}
 }

@@ -17,8 +17,9 @@ type StoreReader interface {
 	Store(ctx context.Context, id int) (src StoreFeatures, found bool, err error)
 	// StoreIDs returns every store that can be forecast, ascending.
 	StoreIDs(ctx context.Context) ([]int, error)
-	// LatestDay returns the latest day any store has a fact for; ok is
-	// false while the table is empty.
+	// LatestDay returns the chain's as-of day (the latest day a quorum of
+	// stores reached: features.QuorumDay); ok is false while the table is
+	// empty.
 	LatestDay(ctx context.Context) (day topics.Date, ok bool, err error)
 	// Recovered reports whether the store table has caught up with its
 	// topics.
@@ -75,6 +76,9 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in topi
 	return st.Append(dst, s.info, target, k)
 }
 
+// Latest returns the store's latest day (false for an empty state).
+func (s StateFeatures) Latest() (topics.Date, bool) { return s.state.Latest() }
+
 // CacheKey implements Cacheable: the views share one immutable decoded
 // state per encoded value, so its pointer identifies the store's facts.
 func (s StateFeatures) CacheKey() any { return s.state }
@@ -129,7 +133,7 @@ type Tables interface {
 	StoreState(store int) (state *features.State, info *features.Info, found bool, err error)
 	// StoreIDs returns the stores with both state and info, ascending.
 	StoreIDs() ([]int, error)
-	// LatestDay returns the latest day any store has a fact for.
+	// LatestDay returns the chain's as-of day (features.QuorumDay).
 	LatestDay() (topics.Date, bool, error)
 	// Recovered reports whether the tables caught up with their topics.
 	Recovered() bool

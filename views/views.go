@@ -198,15 +198,17 @@ func NewStoreStates(cfg Config, log *slog.Logger, opts ...goka.ViewOption) (*Sto
 // The state is shared: do not modify it.
 func (s *StoreStates) Get(store int) (*features.State, bool, error) { return s.get(store) }
 
-// Latest returns the latest day any store has a fact for.
+// Latest returns the chain's as-of day: the latest day that at least
+// features.AsOfQuorum of the stores have reached (features.QuorumDay), so
+// one store far ahead (a far-future event) or far behind does not move
+// it.
 func (s *StoreStates) Latest() (topics.Date, bool, error) {
 	it, err := s.v.Iterator()
 	if err != nil {
 		return 0, false, fmt.Errorf("view %s iterate: %w", s.name, err)
 	}
 	defer it.Release()
-	var latest topics.Date
-	found := false
+	var latest []topics.Date
 	for it.Next() {
 		v, err := it.Value()
 		if err != nil {
@@ -216,11 +218,15 @@ func (s *StoreStates) Latest() (topics.Date, bool, error) {
 		if !ok || st == nil {
 			continue
 		}
-		if l, ok := st.Latest(); ok && (!found || l > latest) {
-			latest, found = l, true
+		if l, ok := st.Latest(); ok {
+			latest = append(latest, l)
 		}
 	}
-	return latest, found, it.Err()
+	if err := it.Err(); err != nil {
+		return 0, false, fmt.Errorf("view %s iterate: %w", s.name, err)
+	}
+	day, ok := features.QuorumDay(latest, features.AsOfQuorum)
+	return day, ok, nil
 }
 
 // StoreInfo is a store_info value with its prepared features.Info.
@@ -350,9 +356,15 @@ func (v *Views) StoreState(store int) (*features.State, *features.Info, bool, er
 	return st, &si.Features, true, nil
 }
 
-// StoreIDs returns the stores with both a state and an info, ascending.
+// StoreIDs returns the stores that can be forecast, ascending: those
+// with both a state and an info whose latest day is not stale against the
+// as-of day (features.Stale).
 func (v *Views) StoreIDs() ([]int, error) {
 	ids, err := v.States.Stores()
+	if err != nil {
+		return nil, err
+	}
+	asOf, haveAsOf, err := v.States.Latest()
 	if err != nil {
 		return nil, err
 	}
@@ -362,14 +374,24 @@ func (v *Views) StoreIDs() ([]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		st, ok, err := v.States.Get(id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if l, has := st.Latest(); has && (!haveAsOf || !features.Stale(l, asOf)) {
 			out = append(out, id)
 		}
 	}
 	return out, nil
 }
 
-// LatestDay returns the latest day any store has a fact for.
+// LatestDay returns the chain's as-of day (StoreStates.Latest).
 func (v *Views) LatestDay() (topics.Date, bool, error) { return v.States.Latest() }
 
 // collector exports the views' metrics at scrape time.
