@@ -3,11 +3,13 @@ package features
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	feat "github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/ingest"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
@@ -18,7 +20,7 @@ import (
 // stop is called.
 func runProcessor(t *testing.T, cfg kafka.Config, n topics.Names) (stop func()) {
 	t.Helper()
-	p, err := New(Config{Names: n, Kafka: cfg, StorageDir: t.TempDir()}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	p, err := New(Config{Names: n, Kafka: cfg, StorageDir: t.TempDir(), MaxDaysAhead: feat.DefaultMaxDaysAhead}, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,5 +117,62 @@ func TestStoreInfoOrderGivesTheSameState(t *testing.T) {
 					got[j].SHA256, got[j].Keys, first[j].SHA256, first[j].Keys, loads[0].name)
 			}
 		}
+	}
+}
+
+// TestFarFutureSaleChangesNothing: on the real broker, one well-formed
+// sale dated 2030-01-01 for a store with history lands in the DLQ with its
+// reason and leaves the store table and training_examples as they were.
+func TestFarFutureSaleChangesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a load on the real broker")
+	}
+	cfg := testkit.Kafka(t)
+	all := loadRossmann(t)
+	var in ingest.Input
+	for _, s := range all.Stores {
+		if s.Store == 7 || s.Store == 8 {
+			in.Stores = append(in.Stores, s)
+		}
+	}
+	for _, s := range all.Sales {
+		if s.Store == 7 || s.Store == 8 {
+			in.Sales = append(in.Sales, s)
+		}
+	}
+	n := testkit.Names(t, cfg)
+	testkit.CreateTopics(t, cfg, n)
+	stop := runProcessor(t, cfg, n)
+	defer stop()
+	produce(t, cfg, n, in)
+	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 5*time.Minute)
+	digests := func() (table, examples kafka.Digest) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		var err error
+		if table, err = kafka.TopicDigest(ctx, cfg, string(n.StoreTable())); err != nil {
+			t.Fatal(err)
+		}
+		if examples, err = kafka.TopicDigest(ctx, cfg, string(n.TrainingExamples)); err != nil {
+			t.Fatal(err)
+		}
+		return table, examples
+	}
+	table, examples := digests()
+	far := topics.DateFromYMD(2030, 1, 1)
+	produce(t, cfg, n, ingest.Input{Sales: []topics.Sale{{V: topics.SaleVersion, Store: 7, DayOfWeek: far.Weekday(), Date: far,
+		Sales: 9000, Customers: 900, Open: 1, StateHoliday: "0"}}})
+	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 2*time.Minute)
+	if t2, e2 := digests(); t2.SHA256 != table.SHA256 || e2.SHA256 != examples.SHA256 {
+		t.Errorf("the 2030 sale changed the table (%v) or the examples (%v)", t2.SHA256 != table.SHA256, e2.SHA256 != examples.SHA256)
+	}
+	dlq := testkit.ReadTopic(t, cfg, string(n.SalesDLQ))
+	if len(dlq) != 1 || !strings.Contains(string(dlq[0].Value), "2030-01-01") || !strings.Contains(string(dlq[0].Value), "max-days-ahead") {
+		t.Fatalf("dead letters %d: %s", len(dlq), func() string {
+			if len(dlq) == 0 {
+				return ""
+			}
+			return string(dlq[0].Value)
+		}())
 	}
 }
