@@ -35,19 +35,9 @@ func runProcessor(t *testing.T, cfg kafka.Config, n topics.Names) (stop func()) 
 	}
 }
 
-// TestStoreInfoOrderGivesTheSameState loads the same data three times on
-// the real broker, each on its own topics, with the store info produced
-// before the sales, after them, and in the middle of them, while the
-// processor runs: the store tables and training_examples must be
-// byte-identical (the same digest), and no sale dead-lettered.
-func TestStoreInfoOrderGivesTheSameState(t *testing.T) {
-	if testing.Short() {
-		t.Skip("three loads on the real broker")
-	}
-	cfg := testkit.Kafka(t)
-	all := loadRossmann(t)
+// subset keeps the store info and sales of the stores keep accepts.
+func subset(all ingest.Input, keep func(store int) bool) ingest.Input {
 	var in ingest.Input
-	keep := func(store int) bool { return store%28 == 1 } // 40 stores
 	for _, s := range all.Stores {
 		if keep(s.Store) {
 			in.Stores = append(in.Stores, s)
@@ -58,6 +48,20 @@ func TestStoreInfoOrderGivesTheSameState(t *testing.T) {
 			in.Sales = append(in.Sales, s)
 		}
 	}
+	return in
+}
+
+// TestStoreInfoOrderGivesTheSameState loads the same data three times on
+// the real broker, each on its own topics, with the store info produced
+// before the sales, after them, and in the middle of them, while the
+// processor runs: the store tables and training_examples must be
+// byte-identical (the same digest), and no sale dead-lettered.
+func TestStoreInfoOrderGivesTheSameState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three loads on the real broker")
+	}
+	cfg := testkit.Kafka(t)
+	in := subset(loadRossmann(t), func(store int) bool { return store%28 == 1 }) // 40 stores
 	half := len(in.Sales) / 2
 	wait := func(n topics.Names) {
 		waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 5*time.Minute)
@@ -128,18 +132,7 @@ func TestFarFutureSaleChangesNothing(t *testing.T) {
 		t.Skip("a load on the real broker")
 	}
 	cfg := testkit.Kafka(t)
-	all := loadRossmann(t)
-	var in ingest.Input
-	for _, s := range all.Stores {
-		if s.Store == 7 || s.Store == 8 {
-			in.Stores = append(in.Stores, s)
-		}
-	}
-	for _, s := range all.Sales {
-		if s.Store == 7 || s.Store == 8 {
-			in.Sales = append(in.Sales, s)
-		}
-	}
+	in := subset(loadRossmann(t), func(store int) bool { return store == 7 || store == 8 })
 	n := testkit.Names(t, cfg)
 	testkit.CreateTopics(t, cfg, n)
 	stop := runProcessor(t, cfg, n)
