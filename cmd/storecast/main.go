@@ -30,7 +30,7 @@ type Globals struct {
 	LogLevel     string        `help:"Log level: debug, info, warn, error." default:"info" env:"STORECAST_LOG_LEVEL"`
 	LogFormat    string        `help:"Log format: text or json." default:"text" env:"STORECAST_LOG_FORMAT" enum:"text,json"`
 	Restarts     int           `help:"Times a process supervisor restarted this command (deploy/local/supervise.sh sets it; exported as storecast_supervisor_restarts_total)." default:"0" env:"STORECAST_RESTARTS"`
-	MLflowURI    string        `name:"mlflow-tracking-uri" help:"MLflow tracking server (serving artifacts): serve and process fetch model artifacts published by runs:/ URI from it and read the registry's aliases; empty: no fetching." default:"http://127.0.0.1:5050" env:"STORECAST_MLFLOW_TRACKING_URI"`
+	MLflowURI    string        `name:"mlflow-tracking-uri" help:"MLflow tracking server (serving artifacts): serve and process fetch model artifacts published by runs:/ URI from it and read the registry's aliases, and serve lists its versions on /v1/models (the dashboard's Models page); empty: no fetching." default:"http://127.0.0.1:5050" env:"STORECAST_MLFLOW_TRACKING_URI"`
 	FetchTimeout time.Duration `name:"model-fetch-timeout" help:"Give up fetching one model artifact after this long (the previous model keeps serving)." default:"2m" env:"STORECAST_MODEL_FETCH_TIMEOUT"`
 
 	log *slog.Logger
