@@ -28,10 +28,11 @@ func sinkDatabase(ctx context.Context, t *testing.T) (string, *pgx.Conn) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = admin.Close(context.Background()) })
-	// The stack's role creates storecast_reader (sink migration 00002); here
-	// it becomes a member, as an operator would make the dashboard's login.
-	if _, err := admin.Exec(ctx, "GRANT storecast_reader TO CURRENT_USER"); err != nil {
-		t.Fatalf("grant storecast_reader: %v", err)
+	// The sink's migrations create storecast_reader (00002) and make the
+	// migrating role a member (00005), so sessions may SET ROLE to it.
+	var member bool
+	if err := admin.QueryRow(ctx, "SELECT pg_has_role(current_user, 'storecast_reader', 'MEMBER')").Scan(&member); err != nil || !member {
+		t.Fatalf("the migrating role is not a member of storecast_reader (%v)", err)
 	}
 	return dsn, admin
 }

@@ -9,6 +9,7 @@
 #   STORECAST_TRAIN_ADDR     127.0.0.1:4243  training API
 #   STORECAST_DASHBOARD_ADDR 127.0.0.1:8000  web dashboard
 #   STORECAST_PG_READ_DSN    STORECAST_PG_DSN of .state/env  the dashboard's history (read-only sessions)
+#   STORECAST_PG_READ_ROLE   storecast_reader                the role those sessions switch to
 #   STORECAST_API_TOKEN      contents of $STATE_DIR/api-token
 #   STORECAST_BIN            <repo>/bin/storecast (make build)
 #   STORECAST_STATE_DIR      <repo>/.state
@@ -54,6 +55,8 @@ cmd_up() {
 		)"
 	fi
 	export STORECAST_PG_READ_DSN="${STORECAST_PG_READ_DSN:-}"
+	# ... as the read-only role (sink migration 00005 makes the stack's role a member).
+	export STORECAST_PG_READ_ROLE="${STORECAST_PG_READ_ROLE-storecast_reader}"
 	go_service_up serve "$PIDFILE" "$LOGFILE" "$NEEDLE" "$WHERE" healthy -- \
 		serve --forecast-addr "$FORECAST_ADDR" --train-addr "$TRAIN_ADDR" --dashboard-addr "$DASHBOARD_ADDR"
 }
