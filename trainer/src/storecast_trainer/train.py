@@ -32,10 +32,11 @@ TRANSFORM = "log1p"
 class TrainParams:
     """Training parameters; a request may override any of them by name (as strings)."""
 
-    # Defaults fit the two-core budget of three fits (inner, outer, refit) on the ~800k Rossmann
-    # examples: eta 0.25 keeps about 70 trees. On the inner split of a 10% store sample eta 0.1
-    # (about 200 trees) scored 0.007 RMSPE better on the reported window but costs three times the
-    # CPU (about 600 s on two idle cores); a request may ask for it (params eta, num_boost_round).
+    # Defaults: eta 0.25 (about 100 trees on the Rossmann examples) is what bench-train measured
+    # (bench/results/train.json). On the inner split of a 10% store sample eta 0.1 (about 200 trees)
+    # scored 0.007 RMSPE better on the reported window (docs/decisions/0003-honest-validation.md);
+    # its three fits should fit the 300 s budget on two idle cores but were not measured on the full
+    # data (the shared machine ran at load 30). A request may ask for it (params eta, ...).
     max_depth: int = 10
     eta: float = 0.25
     num_boost_round: int = 3000
