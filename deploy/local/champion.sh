@@ -12,7 +12,9 @@
 #      API token, then poll GET /train/{id}?wait=... until the trainer
 #      reports succeeded or failed, printing progress;
 #   4. wait until GET /ready answers 200 and print a sample /predict;
-#   5. print the training_examples checksum and the dead letters of
+#   5. warn when MLflow's champion is not the served version (/model/info
+#      registry.in_step), naming the refusal and the fix;
+#   6. print the training_examples checksum and the dead letters of
 #      sale_rossman_store.dlq (`storecast topics checksum`): two fresh loads
 #      of the same data print the same checksum.
 #
@@ -118,8 +120,7 @@ train() {
 		case "$status" in
 		succeeded)
 			log "champion: trained ($(elapsed)): $body"
-			[[ "$body" == *'"promoted":true'* ]] ||
-				die "champion: the trainer did not promote the new model (an MLflow champion from other data wins: 'make reset' clears the registry too); see $LOG_DIR/trainer.log"
+			[[ "$body" == *'"promoted":true'* ]] || not_promoted
 			return 0
 			;;
 		failed) die "champion: training failed: $body" ;;
@@ -132,6 +133,30 @@ train() {
 		fi
 		((SECONDS < deadline)) || die "champion: no train result within ${TRAIN_TIMEOUT}s (last: $body); see $LOG_DIR/trainer.log"
 	done
+}
+
+# The trainer kept the registry's champion (it validates better than the
+# new model), yet serving has no model: say why, from /model/info.
+not_promoted() {
+	local info
+	info="$(curl -sS --max-time 5 "$FORECAST/model/info" 2>/dev/null || true)"
+	if [[ "$info" == *"was refused"* ]]; then
+		die "champion: the trainer kept MLflow's champion (better than the new model), but serving refused it: $(json_field detail <<<"$info"). Fix that cause (MLflow at ${STORECAST_MLFLOW_TRACKING_URI:-http://127.0.0.1:5050} must serve the artifact; $LOG_DIR/serve.log), then 'deploy/local/serve.sh down; make up' (serving re-reads the models topic)"
+	fi
+	die "champion: the trainer kept MLflow's champion (better than the new model), but its model event is not on this Kafka log (the registry holds a model from other data): 'make reset' clears Kafka and the registry together; see $LOG_DIR/trainer.log"
+}
+
+# registry_check: warn when MLflow's champion is not the served version.
+registry_check() {
+	local info champion
+	info="$(curl -sS --max-time 5 "$FORECAST/model/info" 2>/dev/null || true)"
+	[[ "$info" == *'"in_step":false'* ]] || return 0
+	champion="$(sed -nE 's/.*"registry":\{[^}]*"champion":"([^"]*)".*/\1/p' <<<"$info")"
+	if [[ "$info" == *'"latest_offer":{'*'"loaded":false'* ]]; then
+		log "champion: warning: MLflow's champion is version ${champion:-?} but serving keeps the previous model: the latest model event was refused: $(sed -nE 's/.*"latest_offer":\{[^}]*"error":"([^"]*)".*/\1/p' <<<"$info"). Fix the cause ($LOG_DIR/serve.log), then restart the forecast API ('deploy/local/serve.sh down; deploy/local/serve.sh up'): it re-reads the models topic and loads the champion"
+	else
+		log "champion: warning: MLflow's champion is version ${champion:-?} but serving serves another version (curl -s $FORECAST/model/info shows both); the champion's model event may not be on this Kafka log"
+	fi
 }
 
 # 4. /ready answers 200: the champion is loaded.
@@ -180,4 +205,5 @@ else
 	wait_ready
 fi
 sample
+registry_check
 checksum
