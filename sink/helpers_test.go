@@ -69,6 +69,13 @@ func newEnv(t *testing.T) *env {
 	kc := testkit.Kafka(t)
 	dsn := testkit.Postgres(t)
 	t.Cleanup(func() { dropDatabase(t, dsn) })
+	return newEnvOn(t, kc, dsn)
+}
+
+// newEnvOn gives the test its own topics (deleted afterwards) on kc and
+// applies the sink's migrations to dsn's database.
+func newEnvOn(t *testing.T, kc kafka.Config, dsn string) *env {
+	t.Helper()
 	e := &env{kafka: kc, suffix: testkit.UniqueSuffix(t), dsn: dsn}
 	e.names = topics.DefaultNames().WithSuffix(e.suffix)
 	testkit.CreateTopics(t, kc, e.names)
