@@ -426,6 +426,12 @@ func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 	if meta.ArtifactURI != "" {
 		info.ArtifactUri = &meta.ArtifactURI
 	}
+	if meta.Protocol != "" {
+		info.Protocol = &meta.Protocol
+	}
+	if iv := meta.Intervals; iv != nil {
+		info.Intervals = &forecastgen.ModelIntervals{Level: iv.Level, Method: iv.Method, HorizonWeeks: len(iv.Low)}
+	}
 	if s.cfg.Offers != nil {
 		if o, ok := s.cfg.Offers.Latest(meta.Name); ok {
 			lo := forecastgen.ModelOffer{Version: o.Version, Loaded: o.Err == nil, At: o.At}
@@ -467,6 +473,7 @@ func appendPredict(b []byte, r *forecasting.Row, st forecasting.Stamp) []byte {
 	b = r.Date.AppendText(b)
 	b = append(b, `","predicted_sales":`...)
 	b = topics.AppendJSONFloat(b, r.Sales)
+	b = appendInterval(b, r)
 	b = append(b, `,"model_version":`...)
 	b = topics.AppendJSONString(b, r.Model.Version)
 	b = append(b, `,"model_name":`...)
@@ -476,6 +483,18 @@ func appendPredict(b []byte, r *forecasting.Row, st forecasting.Stamp) []byte {
 	b = append(b, `","horizon":`...)
 	b = strconv.AppendInt(b, int64(r.Horizon), 10)
 	return append(b, '}', '\n')
+}
+
+// appendInterval appends a row's predicted_sales_low and _high when its
+// model has intervals.
+func appendInterval(b []byte, r *forecasting.Row) []byte {
+	if !r.HasInterval {
+		return b
+	}
+	b = append(b, `,"predicted_sales_low":`...)
+	b = topics.AppendJSONFloat(b, r.Low)
+	b = append(b, `,"predicted_sales_high":`...)
+	return topics.AppendJSONFloat(b, r.High)
 }
 
 // appendForecasts encodes a ForecastsResponse.
@@ -502,6 +521,7 @@ func appendForecasts(b []byte, rows []forecasting.Row, st forecasting.Stamp) []b
 		b = strconv.AppendInt(b, int64(r.Horizon), 10)
 		b = append(b, `,"predicted_sales":`...)
 		b = topics.AppendJSONFloat(b, r.Sales)
+		b = appendInterval(b, r)
 		b = append(b, `,"open":`...)
 		b = strconv.AppendInt(b, int64(r.In.Open), 10)
 		if r.Model != st.Model && r.Model != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/storecast/storecast/api/stores"
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/forecasting"
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
@@ -88,16 +89,21 @@ func (f fakeFeatures) Features(dst []float64, target, asOf topics.Date, in topic
 	return append(dst, float64(f.store), float64(target-asOf), float64(in.Promo)), nil
 }
 
-// fakeModel predicts 1000*store + 10*horizon + 500*promo + 0.1234.
+// fakeModel predicts 1000*store + 10*horizon + 500*promo + 0.1234, and
+// when meta.Intervals is set an interval of ±100.
 type fakeModel struct{ meta forecasting.ModelMeta }
 
 func (m *fakeModel) Meta() *forecasting.ModelMeta { return &m.meta }
 
-func (m *fakeModel) Predict(x []float64) (float64, error) {
+func (m *fakeModel) Predict(x []float64, _ int) (model.Prediction, error) {
 	if len(x) != len(m.meta.FeatureNames) {
-		return 0, errors.New("wrong feature count")
+		return model.Prediction{}, errors.New("wrong feature count")
 	}
-	return 1000*x[0] + 10*x[1] + 500*x[2] + 0.1234, nil
+	p := model.Prediction{Sales: 1000*x[0] + 10*x[1] + 500*x[2] + 0.1234}
+	if m.meta.Intervals != nil {
+		p.Low, p.High, p.HasInterval = p.Sales-100, p.Sales+100, true
+	}
+	return p, nil
 }
 
 func wantSales(store, horizon, promo int) float64 {

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -36,14 +37,14 @@ type predCache struct {
 	max    int // per shard
 	shards [cacheShards]struct {
 		mu sync.RWMutex
-		m  map[predKey]float64
+		m  map[predKey]model.Prediction
 	}
 }
 
 func newPredCache(size int) *predCache {
 	c := &predCache{seed: maphash.MakeSeed(), max: max(size/cacheShards, 1)}
 	for i := range c.shards {
-		c.shards[i].m = make(map[predKey]float64)
+		c.shards[i].m = make(map[predKey]model.Prediction)
 	}
 	return c
 }
@@ -58,7 +59,7 @@ func (c *predCache) shard(k *predKey) int {
 	return int(h.Sum64() % cacheShards)
 }
 
-func (c *predCache) get(k *predKey) (float64, bool) {
+func (c *predCache) get(k *predKey) (model.Prediction, bool) {
 	s := &c.shards[c.shard(k)]
 	s.mu.RLock()
 	v, ok := s.m[*k]
@@ -66,7 +67,7 @@ func (c *predCache) get(k *predKey) (float64, bool) {
 	return v, ok
 }
 
-func (c *predCache) put(k *predKey, v float64) {
+func (c *predCache) put(k *predKey, v model.Prediction) {
 	s := &c.shards[c.shard(k)]
 	s.mu.Lock()
 	if len(s.m) >= c.max {

@@ -22,13 +22,19 @@ import (
 var ErrNotReady = errors.New("not ready")
 
 // Row is one forecast: the inputs (Store, Date, In) and, once forecast,
-// the answer (Horizon, Sales, Model).
+// the answer (Horizon, Sales, its interval Low..High when HasInterval,
+// Model).
 type Row struct {
 	Store   int
 	Date    topics.Date
 	In      topics.KnownInputs
 	Horizon int
 	Sales   float64
+	// Low and High bound the model's prediction interval around Sales
+	// (ModelMeta.Intervals.Level coverage) when HasInterval; a closed day's
+	// interval is 0..0.
+	Low, High   float64
+	HasInterval bool
 	// Model is the model that answered.
 	Model *ModelMeta
 }
@@ -37,11 +43,15 @@ type Row struct {
 // asOf: the record both the API's forecast log and the processor emit.
 // Its ID is empty (the caller names it).
 func (r *Row) Result(asOf topics.Date, requestID, source string, at time.Time) topics.ForecastResult {
-	return topics.ForecastResult{
+	res := topics.ForecastResult{
 		V: topics.ForecastResultVersion, RequestID: requestID, Store: r.Store, Date: r.Date,
 		AsOf: asOf, Horizon: r.Horizon, PredictedSales: r.Sales, ModelName: r.Model.Name,
 		ModelVersion: r.Model.Version, Source: source, CreatedAt: at,
 	}
+	if r.HasInterval {
+		res.PredictedSalesLow, res.PredictedSalesHigh = &r.Low, &r.High
+	}
+	return res
 }
 
 // Stamp says how a batch of rows was forecast: the as-of day and the
@@ -292,9 +302,10 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 }
 
 // forecastStore is the recipe for rows of one store with one model:
-// closed days forecast 0; otherwise features, predict, clamp at 0, round
-// to cents. With a cache and a non-nil identity, predictions are reused.
-// It returns the cache hits.
+// closed days forecast 0 (and an interval of 0..0 when the model has
+// intervals); otherwise features, predict, clamp at 0, round to cents,
+// for the point forecast and the interval alike. With a cache and a
+// non-nil identity, predictions are reused. It returns the cache hits.
 func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m Model, src StoreFeatures, asOf topics.Date, rows []Row) (int, error) {
 	meta := m.Meta()
 	hits := 0
@@ -302,14 +313,14 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 		r := &rows[i]
 		r.Model = meta
 		if r.In.Open == 0 {
-			r.Sales = 0
+			r.set(model.Prediction{HasInterval: meta.Intervals != nil})
 			continue
 		}
 		var key predKey
 		if identity != nil {
 			key = keyOf(meta, identity, asOf, r)
-			if v, ok := cache.get(&key); ok {
-				r.Sales = v
+			if p, ok := cache.get(&key); ok {
+				r.set(p)
 				hits++
 				continue
 			}
@@ -320,16 +331,33 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 		}
 		sc.feat = x[:0]
 		drift.Observe(meta, x)
-		y, err := m.Predict(x)
+		p, err := m.Predict(x, r.Horizon)
 		if err != nil {
 			return hits, fmt.Errorf("predict store %d for %s with model %s version %s: %w", r.Store, r.Date, meta.Name, meta.Version, err)
 		}
-		r.Sales = roundCents(math.Max(0, y))
+		p = served(p)
+		r.set(p)
 		if identity != nil {
-			cache.put(&key, r.Sales)
+			cache.put(&key, p)
 		}
 	}
 	return hits, nil
+}
+
+// set fills the row's answer from p.
+func (r *Row) set(p model.Prediction) {
+	r.Sales, r.Low, r.High, r.HasInterval = p.Sales, p.Low, p.High, p.HasInterval
+}
+
+// served is p as forecasts carry it: clamped at 0 and rounded to cents,
+// with the interval around the point forecast.
+func served(p model.Prediction) model.Prediction {
+	p.Sales = roundCents(math.Max(0, p.Sales))
+	if p.HasInterval {
+		p.Low = min(roundCents(math.Max(0, p.Low)), p.Sales)
+		p.High = max(roundCents(math.Max(0, p.High)), p.Sales)
+	}
+	return p
 }
 
 // roundCents rounds to two decimals: the value responses and

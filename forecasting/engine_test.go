@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/forecasting"
@@ -108,8 +109,8 @@ func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, _ := (&forecastingtest.SumModel{}).Predict(x)
-	return math.Round(math.Max(0, y)*100) / 100
+	y, _ := (&forecastingtest.SumModel{}).Predict(x, r.Horizon)
+	return math.Round(math.Max(0, y.Sales)*100) / 100
 }
 
 func TestEngineAndForecastStateAreOneRecipe(t *testing.T) {
@@ -261,5 +262,38 @@ func TestStaleStoreIsRefused(t *testing.T) {
 	rows := []forecasting.Row{{Store: 3, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}}
 	if _, err := e.Forecast(context.Background(), rows); err != nil || rows[0].Sales <= 0 {
 		t.Fatalf("store %d days behind: %v, sales %v", features.StaleDays, err, rows[0].Sales)
+	}
+}
+
+// TestIntervalsFollowTheRecipe: a model with intervals gives every open
+// row its interval, clamped at 0, rounded to cents and around the point
+// forecast, the same from the cache as from the model; closed rows 0..0;
+// the forecast_results record carries it.
+func TestIntervalsFollowTheRecipe(t *testing.T) {
+	t.Parallel()
+	tb := newTables(t)
+	models := forecastingtest.NewModels("")
+	models.SetModel(&forecastingtest.SumModel{M: forecasting.ModelMeta{Name: model.GlobalModelName, Version: "8",
+		Intervals: &topics.ModelIntervals{Level: 0.8, Method: "test", WeekDays: 7, Low: []float64{-1}, High: []float64{1}}}})
+	e := forecasting.NewEngine(forecasting.NewTableStores(tb), models, nil, forecasting.EngineConfig{Workers: 2})
+	for pass := range 2 { // the second pass answers from the prediction cache
+		rows := allRows()
+		if _, err := e.Forecast(context.Background(), rows); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			want := wantSales(t, tb, r)
+			low, high := math.Max(0, math.Round((want-float64(r.Horizon))*100)/100), want+float64(r.Horizon)
+			if r.In.Open == 0 {
+				low, high = 0, 0
+			}
+			if !r.HasInterval || r.Sales != want || math.Abs(r.Low-low) > 0.01 || math.Abs(r.High-high) > 0.01 || r.Low > r.Sales || r.High < r.Sales {
+				t.Fatalf("pass %d: store %d %s: %v in %v..%v (interval %v), want %v in %v..%v", pass, r.Store, r.Date, r.Sales, r.Low, r.High, r.HasInterval, want, low, high)
+			}
+			res := r.Result(lastDay, "req", "test", time.Unix(0, 0))
+			if res.PredictedSalesLow == nil || *res.PredictedSalesLow != r.Low || res.PredictedSalesHigh == nil || *res.PredictedSalesHigh != r.High {
+				t.Fatalf("result %+v does not carry the row's interval", res)
+			}
+		}
 	}
 }

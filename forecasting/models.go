@@ -14,10 +14,11 @@ import (
 type Model interface {
 	// Meta describes the model; it returns the same pointer every call.
 	Meta() *ModelMeta
-	// Predict returns the predicted sales (in sales units, the target
-	// transform undone) of one feature vector in the order of
-	// Meta().FeatureNames.
-	Predict(x []float64) (float64, error)
+	// Predict returns the forecast (in sales units, the target transform
+	// undone) of one feature vector in the order of Meta().FeatureNames,
+	// horizon days ahead of the as-of day: the point forecast and, when
+	// the model has them, its interval for that horizon.
+	Predict(x []float64, horizon int) (model.Prediction, error)
 }
 
 // Models gives the models in service; implementations swap models
@@ -51,6 +52,10 @@ type ModelMeta struct {
 	Trees       int
 	// FeatureBins is the training distribution per feature (drift).
 	FeatureBins []topics.FeatureBins
+	// Intervals describes the model's prediction intervals (nil: none).
+	Intervals *topics.ModelIntervals
+	// Protocol is the trainer's validation protocol.
+	Protocol string
 }
 
 // RegistryModels serves the models of a model.Registry as Models, and
@@ -69,8 +74,10 @@ type servedModel struct {
 	meta ModelMeta
 }
 
-func (s *servedModel) Meta() *ModelMeta                     { return &s.meta }
-func (s *servedModel) Predict(x []float64) (float64, error) { return s.m.Predict(x) }
+func (s *servedModel) Meta() *ModelMeta { return &s.meta }
+func (s *servedModel) Predict(x []float64, horizon int) (model.Prediction, error) {
+	return s.m.Forecast(x, horizon)
+}
 
 // loadTimes is the registry's model.Observer: it records when each model
 // version was loaded.
@@ -132,6 +139,7 @@ func (r *RegistryModels) wrap(m *model.Model) Model {
 		FeatureSchema: md.FeatureSchema, FeatureNames: md.FeatureNames, SHA256: md.SHA256, Metrics: md.Metrics,
 		TrainedThrough: md.TrainedThrough, LoadedAt: r.loaded.of(md.Name, md.Version),
 		Source: md.Source, ArtifactURI: md.ArtifactURI, Size: md.Size, Trees: m.Trees(), FeatureBins: md.FeatureBins,
+		Intervals: md.Intervals, Protocol: md.Protocol,
 	}}
 	if w.meta.LoadedAt.IsZero() {
 		w.meta.LoadedAt = time.Now().UTC()

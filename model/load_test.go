@@ -100,6 +100,43 @@ func TestIntervalByHorizonWeek(t *testing.T) {
 	}
 }
 
+func TestForecastIsPredictAndInterval(t *testing.T) {
+	t.Parallel()
+	meta := tinyMeta(tinyModel)
+	meta.Transform = TransformLog1p
+	meta.Intervals = &topics.ModelIntervals{Level: 0.8, Method: "test", WeekDays: 7, Low: []float64{-0.1, -0.2}, High: []float64{0.1, 0.3}}
+	m, err := Load([]byte(tinyModel), meta, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := []float64{0, 0}
+	margin, _ := m.PredictMargin(x)
+	sales, _ := m.Predict(x)
+	for _, h := range []int{1, 9, 48} {
+		p, err := m.Forecast(x, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi, ok := m.Interval(margin, h)
+		if want := (Prediction{Sales: sales, Low: lo, High: hi, HasInterval: ok}); p != want || !ok {
+			t.Errorf("horizon %d: Forecast = %+v, want %+v", h, p, want)
+		}
+		if p.Low > p.Sales || p.Sales > p.High {
+			t.Errorf("horizon %d: %v is outside its interval %v..%v", h, p.Sales, p.Low, p.High)
+		}
+	}
+	plain, err := Load([]byte(tinyModel), tinyMeta(tinyModel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := plain.Forecast(x, 1); p.HasInterval || p.Low != 0 || p.High != 0 {
+		t.Errorf("a model without intervals forecasts %+v", p)
+	}
+	if _, err := m.Forecast([]float64{0}, 1); !errors.Is(err, ErrInput) {
+		t.Errorf("Forecast of a short vector: %v, want ErrInput", err)
+	}
+}
+
 // TestLoadRefuses lists artifacts and claims Load must refuse, each with
 // the error it must wrap.
 func TestLoadRefuses(t *testing.T) {

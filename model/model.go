@@ -83,6 +83,8 @@ type Meta struct {
 	Intervals *topics.ModelIntervals
 	// FeatureBins is the training distribution per feature (may be empty).
 	FeatureBins []topics.FeatureBins
+	// Protocol is the trainer's validation protocol (ModelEvent.Protocol).
+	Protocol string
 }
 
 // Sources of an artifact (Meta.Source).
@@ -98,6 +100,7 @@ func MetaOf(ev *topics.ModelEvent) Meta {
 		Transform: ev.Transform, FeatureNames: ev.FeatureNames, FeatureSchema: ev.FeatureSchema,
 		Metrics: ev.Metrics, TrainedThrough: ev.TrainedThrough, At: ev.At, ArtifactURI: ev.ArtifactURI,
 		Intervals: ev.Intervals, FeatureBins: ev.FeatureBins,
+		Protocol: ev.Protocol,
 	}
 }
 
@@ -289,6 +292,29 @@ func (m *Model) Predict(features []float64) (float64, error) {
 		return 0, err
 	}
 	return m.untransform(p), nil
+}
+
+// Prediction is one forecast in the target's units: the point forecast
+// and, when the model has intervals, its prediction interval.
+type Prediction struct {
+	Sales float64
+	// Low and High bound the interval (Meta.Intervals.Level coverage);
+	// both 0 when HasInterval is false.
+	Low, High   float64
+	HasInterval bool
+}
+
+// Forecast predicts features (see PredictMargin) horizon days ahead: the
+// point forecast with the target transform undone (as Predict) and the
+// interval of that horizon (as Interval), from one pass over the trees.
+func (m *Model) Forecast(features []float64, horizon int) (Prediction, error) {
+	margin, err := m.PredictMargin(features)
+	if err != nil {
+		return Prediction{}, err
+	}
+	p := Prediction{Sales: m.untransform(margin)}
+	p.Low, p.High, p.HasInterval = m.Interval(margin, horizon)
+	return p, nil
 }
 
 // untransform undoes the target transform of a margin.

@@ -381,6 +381,11 @@ func (l *MemoryForecastLog) Append(ctx context.Context, rs []topics.ForecastResu
 		if rs[i].ID == "" {
 			rs[i].ID = l.ids.Next()
 		}
+		select { // room now wins over a timer that fired while this goroutine waited for a CPU
+		case l.ch <- rs[i]:
+			continue
+		default:
+		}
 		select {
 		case l.ch <- rs[i]:
 		case <-timer.C:

@@ -72,6 +72,14 @@ func AppendForecastResult(b []byte, r *ForecastResult) []byte {
 	b = strconv.AppendInt(b, int64(r.Horizon), 10)
 	b = append(b, `,"predicted_sales":`...)
 	b = AppendJSONFloat(b, r.PredictedSales)
+	if r.PredictedSalesLow != nil {
+		b = append(b, `,"predicted_sales_low":`...)
+		b = AppendJSONFloat(b, *r.PredictedSalesLow)
+	}
+	if r.PredictedSalesHigh != nil {
+		b = append(b, `,"predicted_sales_high":`...)
+		b = AppendJSONFloat(b, *r.PredictedSalesHigh)
+	}
 	b = append(b, `,"model_name":`...)
 	b = AppendJSONString(b, r.ModelName)
 	b = append(b, `,"model_version":`...)

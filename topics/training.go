@@ -180,6 +180,9 @@ type ModelEvent struct {
 	// FeatureBins is the training distribution of each feature, for drift
 	// monitoring; optional (older events have none).
 	FeatureBins []FeatureBins `json:"feature_bins,omitempty"`
+	// Protocol names the validation protocol the trainer made its choices
+	// under (trees, calibration, intervals); empty for older models.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // FeatureBins is one feature's distribution over a model's training
@@ -247,20 +250,24 @@ const ForecastResultVersion = 1
 // keyed by StoreKey(Store). ID is unique per forecast. JobID and JobRows
 // are copied from the ForecastRequest of a forecast job.
 type ForecastResult struct {
-	V              int       `json:"v"`
-	ID             string    `json:"forecast_id"`
-	RequestID      string    `json:"request_id,omitempty"`
-	JobID          string    `json:"job_id,omitempty"`
-	JobRows        int       `json:"job_rows,omitempty"`
-	Store          int       `json:"store"`
-	Date           Date      `json:"date"`
-	AsOf           Date      `json:"as_of"`
-	Horizon        int       `json:"horizon"`
-	PredictedSales float64   `json:"predicted_sales"`
-	ModelName      string    `json:"model_name"`
-	ModelVersion   string    `json:"model_version"`
-	Source         string    `json:"source"`
-	CreatedAt      time.Time `json:"created_at"`
+	V              int     `json:"v"`
+	ID             string  `json:"forecast_id"`
+	RequestID      string  `json:"request_id,omitempty"`
+	JobID          string  `json:"job_id,omitempty"`
+	JobRows        int     `json:"job_rows,omitempty"`
+	Store          int     `json:"store"`
+	Date           Date    `json:"date"`
+	AsOf           Date    `json:"as_of"`
+	Horizon        int     `json:"horizon"`
+	PredictedSales float64 `json:"predicted_sales"`
+	// PredictedSalesLow and PredictedSalesHigh bound the model's
+	// prediction interval (nil for a model without intervals).
+	PredictedSalesLow  *float64  `json:"predicted_sales_low,omitempty"`
+	PredictedSalesHigh *float64  `json:"predicted_sales_high,omitempty"`
+	ModelName          string    `json:"model_name"`
+	ModelVersion       string    `json:"model_version"`
+	Source             string    `json:"source"`
+	CreatedAt          time.Time `json:"created_at"`
 }
 
 // FeatureSnapshotRequestVersion is the schema version of FeatureSnapshotRequest.

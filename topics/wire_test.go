@@ -109,13 +109,16 @@ func FuzzSaleEncode(f *testing.F) {
 }
 
 func FuzzForecastResultEncode(f *testing.F) {
-	f.Add(1, "abc-1", "", 1, int32(16617), int32(16605), 12, 5847.32, "storecast-sales", "3", "api-predict", int64(1795766462), int64(345678900))
-	f.Add(1, "ctl\x01\n", "req", 1115, int32(16653), int32(16605), 48, 0.0, `we"ird\name<&>`, "ünïcode ✓", "api-forecasts", int64(0), int64(0))
-	f.Add(1, "tiny", "", 2, int32(0), int32(0), 0, 1e-7, "", "", "", int64(-1), int64(1))
-	f.Add(1, "huge", "", 2, int32(0), int32(0), 0, 3e21, "", "", "", int64(1e10), int64(999999999))
-	f.Fuzz(func(t *testing.T, v int, id, reqID string, store int, date, asOf int32, horizon int, sales float64, name, version, source string, sec, nsec int64) {
+	f.Add(1, "abc-1", "", 1, int32(16617), int32(16605), 12, 5847.32, 4903.1, 6811.9, true, "storecast-sales", "3", "api-predict", int64(1795766462), int64(345678900))
+	f.Add(1, "ctl\x01\n", "req", 1115, int32(16653), int32(16605), 48, 0.0, 0.0, 0.0, true, `we"ird\name<&>`, "ünïcode ✓", "api-forecasts", int64(0), int64(0))
+	f.Add(1, "tiny", "", 2, int32(0), int32(0), 0, 1e-7, 0.0, 0.0, false, "", "", "", int64(-1), int64(1))
+	f.Add(1, "huge", "", 2, int32(0), int32(0), 0, 3e21, 1e-7, 4e21, true, "", "", "", int64(1e10), int64(999999999))
+	f.Fuzz(func(t *testing.T, v int, id, reqID string, store int, date, asOf int32, horizon int, sales, low, high float64, interval bool, name, version, source string, sec, nsec int64) {
 		r := ForecastResult{V: v, ID: id, RequestID: reqID, Store: store, Date: Date(date), AsOf: Date(asOf), Horizon: horizon,
 			PredictedSales: sales, ModelName: name, ModelVersion: version, Source: source, CreatedAt: time.Unix(sec, nsec%1e9).UTC()}
+		if interval {
+			r.PredictedSalesLow, r.PredictedSalesHigh = &low, &high
+		}
 		want, err := json.Marshal(&r)
 		if err != nil {
 			t.Skip(err) // NaN, infinities, years beyond 9999: encoding/json refuses them too

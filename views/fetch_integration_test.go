@@ -81,7 +81,7 @@ func TestIntegrationFetchedModel(t *testing.T) {
 		t.Fatalf("served %+v", meta)
 	}
 	x := make([]float64, len(features.Names()))
-	if p, err := models.Default().Predict(x); err != nil || p <= 0 {
+	if p, err := models.Default().Predict(x, 1); err != nil || p.Sales <= 0 {
 		t.Fatalf("predict: %v %v", p, err)
 	}
 	if st := watch.Check(ctx); st.Err != nil || !st.InStep || st.Champion != v1 {

@@ -62,7 +62,7 @@ func TestIntegrationModelFeedHotSwap(t *testing.T) {
 		t.Fatalf("after recovery: %v", models.Default())
 	}
 	x := make([]float64, features.NumFeatures)
-	if y, _ := models.Default().Predict(x); math.Abs(y-4000) > 0.01 {
+	if y, _ := models.Default().Predict(x, 1); math.Abs(y.Sales-4000) > 0.01 {
 		t.Errorf("predict without promo = %v, want 4000", y)
 	}
 

@@ -402,7 +402,13 @@ type ForecastRow struct {
 	ModelVersion   *string         `json:"model_version,omitempty"`
 	Open           ForecastRowOpen `json:"open"`
 	PredictedSales float64         `json:"predicted_sales"`
-	StoreId        int             `json:"store_id"`
+
+	// PredictedSalesHigh High end of the prediction interval (0 on a closed day); absent when the model has no intervals.
+	PredictedSalesHigh *float64 `json:"predicted_sales_high,omitempty"`
+
+	// PredictedSalesLow Low end of the prediction interval (0 on a closed day); absent when the model has no intervals.
+	PredictedSalesLow *float64 `json:"predicted_sales_low,omitempty"`
+	StoreId           int      `json:"store_id"`
 }
 
 // ForecastRowOpen defines model for ForecastRow.Open.
@@ -501,6 +507,9 @@ type ModelInfo struct {
 	// Format Example: lightgbm-text-v3
 	Format string `json:"format"`
 
+	// Intervals How the served model's prediction intervals were fitted: forecasts carry predicted_sales_low/high with this nominal coverage.
+	Intervals *ModelIntervals `json:"intervals,omitempty"`
+
 	// LatestOffer The latest model event of this name and what serving did with it. When it was refused, the model above (an older version) still serves and error says why.
 	LatestOffer *ModelOffer         `json:"latest_offer,omitempty"`
 	LoadedAt    time.Time           `json:"loaded_at"`
@@ -508,6 +517,9 @@ type ModelInfo struct {
 
 	// Name Example: storecast-sales
 	Name string `json:"name"`
+
+	// Protocol The validation protocol the trainer chose trees, calibration and intervals under (e.g. inner-split-v1: every choice made on an inner window before the reported one).
+	Protocol *string `json:"protocol,omitempty"`
 
 	// Registry What the MLflow model registry says, beside what serves. in_step is false when the registry's champion is not the served version (storecast_model_registry_diverged is then 1).
 	Registry *ModelRegistryStatus `json:"registry,omitempty"`
@@ -533,6 +545,24 @@ type ModelInfo struct {
 
 // ModelInfoSource Where the served artifact came from, the models event itself (inline) or the MLflow artifact store (fetched, from artifact_uri).
 type ModelInfoSource string
+
+// ModelIntervals How the served model's prediction intervals were fitted: forecasts carry predicted_sales_low/high with this nominal coverage.
+type ModelIntervals struct {
+	// HorizonWeeks Horizon weeks with an interval of their own (days 1-7 are week 1; the last week also covers longer horizons).
+	//
+	// Example: 7
+	HorizonWeeks int `json:"horizon_weeks"`
+
+	// Level Nominal coverage of the interval.
+	//
+	// Example: 0.8
+	Level float64 `json:"level"`
+
+	// Method How the interval was fitted.
+	//
+	// Example: conformal-log-residual-quantiles
+	Method string `json:"method"`
+}
 
 // ModelOffer The latest model event of this name and what serving did with it. When it was refused, the model above (an older version) still serves and error says why.
 type ModelOffer struct {
@@ -638,6 +668,16 @@ type PredictResponse struct {
 
 	// PredictedSales Example: 5847.32
 	PredictedSales float64 `json:"predicted_sales"`
+
+	// PredictedSalesHigh High end of the 80% prediction interval; absent when the model has no intervals.
+	//
+	// Example: 6811.9
+	PredictedSalesHigh *float64 `json:"predicted_sales_high,omitempty"`
+
+	// PredictedSalesLow Low end of the 80% prediction interval (the model's `intervals.level`); absent when the model has no intervals.
+	//
+	// Example: 4903.1
+	PredictedSalesLow *float64 `json:"predicted_sales_low,omitempty"`
 
 	// StoreId Example: 1
 	StoreId int `json:"store_id"`

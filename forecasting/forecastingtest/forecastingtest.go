@@ -16,7 +16,8 @@ import (
 )
 
 // SumModel predicts the sum of the features it is given (NaN as 0), so a
-// test can recompute a forecast from features.Compute.
+// test can recompute a forecast from features.Compute. When M.Intervals is
+// set, its interval at horizon h is sum-h..sum+h.
 type SumModel struct{ M forecasting.ModelMeta }
 
 var _ forecasting.Model = (*SumModel)(nil)
@@ -25,9 +26,9 @@ var _ forecasting.Model = (*SumModel)(nil)
 func (m *SumModel) Meta() *forecasting.ModelMeta { return &m.M }
 
 // Predict implements forecasting.Model.
-func (m *SumModel) Predict(x []float64) (float64, error) {
+func (m *SumModel) Predict(x []float64, horizon int) (model.Prediction, error) {
 	if len(x) != features.NumFeatures {
-		return 0, fmt.Errorf("%d features, want %d", len(x), features.NumFeatures)
+		return model.Prediction{}, fmt.Errorf("%d features, want %d", len(x), features.NumFeatures)
 	}
 	s := 0.0
 	for _, v := range x {
@@ -35,7 +36,11 @@ func (m *SumModel) Predict(x []float64) (float64, error) {
 			s += v
 		}
 	}
-	return s, nil
+	p := model.Prediction{Sales: s}
+	if m.M.Intervals != nil {
+		p.Low, p.High, p.HasInterval = s-float64(horizon), s+float64(horizon), true
+	}
+	return p, nil
 }
 
 // Models serves one SumModel for every store; Set swaps it atomically.
@@ -58,6 +63,9 @@ func (f *Models) Set(version string) {
 	}
 	f.m.Store(&SumModel{M: forecasting.ModelMeta{Name: model.GlobalModelName, Version: version}})
 }
+
+// SetModel serves m (nil: none).
+func (f *Models) SetModel(m *SumModel) { f.m.Store(m) }
 
 // Default implements forecasting.Models.
 func (f *Models) Default() forecasting.Model {

@@ -105,8 +105,8 @@ func TestForecastsEveryDay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			y, _ := f.models.ForStore(1).Predict(x)
-			want = math.Round(math.Max(0, y)*100) / 100
+			y, _ := f.models.ForStore(1).Predict(x, i+1)
+			want = math.Round(math.Max(0, y.Sales)*100) / 100
 		}
 		if r.PredictedSales != want {
 			t.Errorf("day %s: predicted %v, want %v (the same features and model as the API)", d, r.PredictedSales, want)

@@ -115,6 +115,7 @@ def test_published_events_have_the_fixture_fields(monkeypatch: pytest.MonkeyPatc
         parse_day(ev["trained_through"]),
         intervals=ev["intervals"],
         feature_bins=ev["feature_bins"],
+        protocol=ev["protocol"],
     )
     (t1, k1, got_res), (t2, k2, got_ev) = cap.sent
     assert (t1, k1, t2, k2) == ("train_results", res["id"], "models", ev["name"])

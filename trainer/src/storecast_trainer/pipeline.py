@@ -349,6 +349,7 @@ class Trainer:
                         r.trained_through,
                         intervals=r.validation.intervals.to_json(),
                         feature_bins=drift.training_bins(r.examples.x, r.examples.names),
+                        protocol=train.PROTOCOL,
                     )
                 if self.metrics:
                     self.metrics.champion(r.name, val_rmspe)

@@ -65,9 +65,11 @@ class Publisher:
         trained_through: int,
         intervals: Mapping[str, Any] | None = None,
         feature_bins: list[dict[str, Any]] | None = None,
+        protocol: str = "",
     ) -> None:
         """Publish the promoted model on the compacted models topic, keyed by its name; intervals
-        (train.Intervals.to_json(), topics.ModelIntervals) when the model has them."""
+        (train.Intervals.to_json(), topics.ModelIntervals) when the model has them, and the
+        validation protocol its choices were made under (train.PROTOCOL)."""
         ev: dict[str, Any] = {
             "v": MODEL_EVENT_VERSION,
             "name": name,
@@ -86,6 +88,8 @@ class Publisher:
             ev["intervals"] = dict(intervals)
         if feature_bins:
             ev["feature_bins"] = feature_bins  # training distribution (drift.py)
+        if protocol:
+            ev["protocol"] = protocol
         if len(artifact) <= MAX_INLINE_ARTIFACT:
             ev["artifact"] = base64.b64encode(artifact).decode()
         else:
