@@ -97,6 +97,12 @@ func validateForecast(f *topics.ForecastResult) error {
 	if f.CreatedAt.IsZero() {
 		bad("created_at", "created time is missing")
 	}
+	switch lo, hi := f.PredictedSalesLow, f.PredictedSalesHigh; {
+	case (lo == nil) != (hi == nil):
+		bad("predicted_sales_low", "an interval needs both predicted_sales_low and predicted_sales_high")
+	case lo != nil && *lo > *hi:
+		bad("predicted_sales_low", "interval %g..%g is empty", *lo, *hi)
+	}
 	if f.JobRows < 0 || f.JobRows > math.MaxInt32 || (f.JobRows > 0) != (f.JobID != "") {
 		bad("job_rows", "job rows %d do not fit job id %q (both set, rows 1..%d, or neither)", f.JobRows, f.JobID, math.MaxInt32)
 	}

@@ -80,6 +80,11 @@ func TestDecodeForecast(t *testing.T) {
 		{"job rows without a job", func(f *topics.ForecastResult) { f.JobRows = 42 }, []string{"job_rows"}},
 		{"job without rows", func(f *topics.ForecastResult) { f.JobID = "j1" }, []string{"job_rows"}},
 		{"negative job rows", func(f *topics.ForecastResult) { f.JobID, f.JobRows = "j1", -1 }, []string{"job_rows"}},
+		{"interval without its high end", func(f *topics.ForecastResult) { lo := 1.0; f.PredictedSalesLow = &lo }, []string{"predicted_sales_low"}},
+		{"empty interval", func(f *topics.ForecastResult) {
+			lo, hi := 2.0, 1.0
+			f.PredictedSalesLow, f.PredictedSalesHigh = &lo, &hi
+		}, []string{"predicted_sales_low"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -153,11 +153,14 @@ func TestActualSales(t *testing.T) {
 	// Sale first, forecast later.
 	produce(t, e.kafka, salesTopic, saleMessages([]topics.Sale{sale(2, 777, day)}))
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, time.Minute, salesTopic, fcTopic)
-	// f3 belongs to a forecast job (job_id and job_rows columns).
+	// f3 belongs to a forecast job (job_id and job_rows columns) and has a
+	// prediction interval (predicted_sales_low/high columns).
 	f3 := forecast("f3", 3, day)
 	var job topics.ForecastResult
 	_ = json.Unmarshal(f3.value, &job)
 	job.JobID, job.JobRows = "job-1", 42
+	lo, hi := 900.5, 1300.25
+	job.PredictedSalesLow, job.PredictedSalesHigh = &lo, &hi
 	f3.value, _ = json.Marshal(job)
 	produce(t, e.kafka, fcTopic, []message{forecast("f2", 2, day), f3, {key: []byte("4"), value: []byte(`{"v":1,"forecast_id":""}`)}})
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, time.Minute, salesTopic, fcTopic)
@@ -180,6 +183,12 @@ func TestActualSales(t *testing.T) {
 	}
 	if got := query[string](t, e.dsn, `SELECT coalesce(job_id, '-') || '/' || coalesce(job_rows, 0) FROM forecast_results WHERE forecast_id = 'f3'`); got != "job-1/42" {
 		t.Errorf("f3 job columns = %q, want job-1/42", got)
+	}
+	if got := query[string](t, e.dsn, `SELECT predicted_sales_low || '..' || predicted_sales_high FROM forecast_results WHERE forecast_id = 'f3'`); got != "900.5..1300.25" {
+		t.Errorf("f3 interval = %q, want 900.5..1300.25", got)
+	}
+	if got := query[int64](t, e.dsn, `SELECT count(*) FROM forecast_results WHERE predicted_sales_low IS NOT NULL OR predicted_sales_high IS NOT NULL`); got != 1 {
+		t.Errorf("%d rows with an interval, want only f3", got)
 	}
 	if got := query[int64](t, e.dsn, `SELECT count(*) FROM forecast_results WHERE job_id IS NOT NULL OR job_rows IS NOT NULL`); got != 1 {
 		t.Errorf("%d rows with a job, want only f3", got)

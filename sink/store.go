@@ -86,7 +86,7 @@ CREATE TEMP TABLE IF NOT EXISTS sink_sales_stage (
 CREATE TEMP TABLE IF NOT EXISTS sink_forecast_stage (
     forecast_id text, store int4, target_date date, predicted_sales float8, model_name text,
     model_version text, as_of date, horizon int4, source text, request_id text, created_at timestamptz,
-    job_id text, job_rows int4
+    job_id text, job_rows int4, predicted_sales_low float8, predicted_sales_high float8
 ) ON COMMIT DELETE ROWS;`
 
 func (s *Store) connect(ctx context.Context) (*pgx.Conn, error) {
@@ -258,14 +258,16 @@ FROM sink_sales_stage s
 WHERE f.store = s.store AND f.target_date = s.date AND f.actual_sales IS DISTINCT FROM s.sales`
 
 var forecastStageColumns = []string{"forecast_id", "store", "target_date", "predicted_sales", "model_name",
-	"model_version", "as_of", "horizon", "source", "request_id", "created_at", "job_id", "job_rows"}
+	"model_version", "as_of", "horizon", "source", "request_id", "created_at", "job_id", "job_rows",
+	"predicted_sales_low", "predicted_sales_high"}
 
 const upsertForecasts = `
 INSERT INTO forecast_results AS f (forecast_id, store, target_date, predicted_sales, model_name, model_version,
-    as_of, horizon, source, request_id, created_at, job_id, job_rows, actual_sales, ingested_at)
+    as_of, horizon, source, request_id, created_at, job_id, job_rows, predicted_sales_low, predicted_sales_high,
+    actual_sales, ingested_at)
 SELECT st.forecast_id, st.store, st.target_date, st.predicted_sales, st.model_name, st.model_version,
     st.as_of, st.horizon, st.source, NULLIF(st.request_id, ''), st.created_at, NULLIF(st.job_id, ''),
-    NULLIF(st.job_rows, 0), s.sales, now()
+    NULLIF(st.job_rows, 0), st.predicted_sales_low, st.predicted_sales_high, s.sales, now()
 FROM sink_forecast_stage st
 LEFT JOIN rossman_sales s ON s.store = st.store AND s.date = st.target_date
 ON CONFLICT (forecast_id) DO UPDATE SET
@@ -273,12 +275,15 @@ ON CONFLICT (forecast_id) DO UPDATE SET
     model_name = EXCLUDED.model_name, model_version = EXCLUDED.model_version, as_of = EXCLUDED.as_of,
     horizon = EXCLUDED.horizon, source = EXCLUDED.source, request_id = EXCLUDED.request_id,
     created_at = EXCLUDED.created_at, job_id = EXCLUDED.job_id, job_rows = EXCLUDED.job_rows,
+    predicted_sales_low = EXCLUDED.predicted_sales_low, predicted_sales_high = EXCLUDED.predicted_sales_high,
     actual_sales = EXCLUDED.actual_sales, ingested_at = EXCLUDED.ingested_at
 WHERE (f.store, f.target_date, f.predicted_sales, f.model_name, f.model_version, f.as_of, f.horizon,
-       f.source, f.request_id, f.created_at, f.job_id, f.job_rows, f.actual_sales)
+       f.source, f.request_id, f.created_at, f.job_id, f.job_rows, f.predicted_sales_low,
+       f.predicted_sales_high, f.actual_sales)
     IS DISTINCT FROM (EXCLUDED.store, EXCLUDED.target_date, EXCLUDED.predicted_sales, EXCLUDED.model_name,
        EXCLUDED.model_version, EXCLUDED.as_of, EXCLUDED.horizon, EXCLUDED.source, EXCLUDED.request_id,
-       EXCLUDED.created_at, EXCLUDED.job_id, EXCLUDED.job_rows, EXCLUDED.actual_sales)`
+       EXCLUDED.created_at, EXCLUDED.job_id, EXCLUDED.job_rows, EXCLUDED.predicted_sales_low,
+       EXCLUDED.predicted_sales_high, EXCLUDED.actual_sales)`
 
 // applyRows writes rows in tx. Sales go first so forecasts of the same
 // days find them.
@@ -346,7 +351,8 @@ func (s *Store) applyRows(ctx context.Context, tx pgx.Tx, sales []saleRow, forec
 		src := pgx.CopyFromSlice(len(forecasts), func(i int) ([]any, error) {
 			f := &forecasts[i]
 			return []any{f.ID, int32(f.Store), f.Date.Time(), f.PredictedSales, f.ModelName, f.ModelVersion,
-				f.AsOf.Time(), int32(f.Horizon), f.Source, f.RequestID, f.CreatedAt, f.JobID, int32(f.JobRows)}, nil
+				f.AsOf.Time(), int32(f.Horizon), f.Source, f.RequestID, f.CreatedAt, f.JobID, int32(f.JobRows),
+				f.PredictedSalesLow, f.PredictedSalesHigh}, nil
 		})
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sink_forecast_stage"}, forecastStageColumns, src); err != nil {
 			return st, fmt.Errorf("copy forecasts: %w", translate(err))
