@@ -25,6 +25,7 @@ var contractCalls = map[string]struct {
 	"createForecastJob": {"f", "POST", "/v1/forecast-jobs", `{"days":42}`, []string{"Authorization", bearer}},
 	"getForecastJob":    {"f", "GET", "/v1/forecast-jobs/{id}", "", nil},
 	"getModelInfo":      {"f", "GET", "/model/info", "", nil},
+	"listStores":        {"f", "GET", "/v1/stores?type=a", "", nil},
 	"getStore":          {"f", "GET", "/v1/stores/1", "", nil},
 	"getStoreFeatures":  {"f", "GET", "/v1/stores/1/features?date=2015-07-01", "", nil},
 	"requestTraining":   {"t", "POST", "/train", `{"store_id":1,"start_date":"2013-01-01","end_date":"2015-06-19"}`, []string{"Authorization", bearer}},

@@ -166,7 +166,8 @@ type harness struct {
 // withStores mounts the store views' handler (api/stores) over fake views
 // of the stores the harness knows.
 func withStores(h *harness, fc *ForecastConfig, _ *TrainConfig) {
-	sv, err := stores.NewHandler(stores.Config{States: fakeStates{}, Infos: fakeInfos{}, Ready: func() bool { return h.stores.Recovered() }})
+	sv, err := stores.NewHandler(stores.Config{States: fakeStates{}, Infos: fakeInfos{}, Ready: func() bool { return h.stores.Recovered() },
+		IDs: func() ([]int, error) { return []int{1, 2, 3, 7, 9}, nil }})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -43,6 +44,9 @@ type InfoReader interface {
 type Config struct {
 	States StateReader
 	Infos  InfoReader
+	// IDs lists the store ids of store_info (views.StoreInfos.Stores),
+	// for GET / ; nil answers it 503.
+	IDs func() ([]int, error)
 	// Ready reports whether the views have recovered; nil means always.
 	Ready func() bool
 	// Logger logs internal errors; nil discards them.
@@ -66,6 +70,7 @@ func NewHandler(cfg Config) (http.Handler, error) {
 		w.Header().Set("Allow", http.MethodGet) // every route here is GET; RFC 9110 wants it on a 405
 		writeProblem(w, problem{Type: typeMethodNotAllowed, Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here"})
 	})
+	r.Get("/", h.list)
 	r.Get("/{id}", h.summary)
 	r.Get("/{id}/features", h.features)
 	return r, nil
@@ -146,6 +151,50 @@ func (h *handler) lookup(w http.ResponseWriter, r *http.Request) (int, *views.St
 		st = new(features.State)
 	}
 	return id, si, st, true
+}
+
+// Listed is one store of GET /: what a store picker searches by.
+type Listed struct {
+	Store               int      `json:"store_id"`
+	StoreType           string   `json:"store_type"`
+	Assortment          string   `json:"assortment"`
+	CompetitionDistance *float64 `json:"competition_distance"`
+	Promo2              int      `json:"promo2"`
+}
+
+// list serves GET /?type=&assortment=: the stores of store_info, by id.
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.IDs == nil || (h.cfg.Ready != nil && !h.cfg.Ready()) {
+		writeProblem(w, problem{Type: typeNotReady, Title: "Not ready", Status: http.StatusServiceUnavailable, Detail: "the store list is not available (views recovering)"})
+		return
+	}
+	typ, assort := r.URL.Query().Get("type"), r.URL.Query().Get("assortment")
+	if typ != "" && !strings.Contains("abcd", typ) || len(typ) > 1 {
+		invalid(w, "type", "store type %q is not one of a, b, c, d", typ)
+		return
+	}
+	if assort != "" && !strings.Contains("abc", assort) || len(assort) > 1 {
+		invalid(w, "assortment", "assortment %q is not one of a, b, c", assort)
+		return
+	}
+	ids, err := h.cfg.IDs()
+	if err != nil {
+		h.internal(w, r, err)
+		return
+	}
+	out := make([]Listed, 0, len(ids))
+	for _, id := range ids {
+		si, found, err := h.cfg.Infos.Get(id)
+		if err != nil {
+			h.internal(w, r, err)
+			return
+		}
+		if !found || (typ != "" && si.StoreType != typ) || (assort != "" && si.Assortment != assort) {
+			continue
+		}
+		out = append(out, Listed{Store: id, StoreType: si.StoreType, Assortment: si.Assortment, CompetitionDistance: si.CompetitionDistance, Promo2: si.Promo2})
+	}
+	writeJSON(w, map[string]any{"stores": out})
 }
 
 // num renders NaN as JSON null.

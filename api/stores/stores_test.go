@@ -3,6 +3,7 @@ package stores
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -196,4 +197,60 @@ func TestStoresOtherStatuses(t *testing.T) {
 	run(t, fixture(t, true), http.StatusMethodNotAllowed, []call{{name: "POST", method: http.MethodPost, path: "/1"}})
 	run(t, fixture(t, true), http.StatusInternalServerError, []call{{name: "reader fails", path: "/666"}})
 	run(t, fixture(t, false), http.StatusServiceUnavailable, []call{{name: "views recovering", path: "/1"}})
+}
+
+func TestListStores(t *testing.T) {
+	t.Parallel()
+	dist := 100.0
+	infos := fakeInfos{}
+	for id, typ := range map[int]string{1: "a", 2: "b", 3: "a"} {
+		si := &topics.StoreInfo{V: 1, Store: id, StoreType: typ, Assortment: "c", CompetitionDistance: &dist}
+		infos[id] = &views.StoreInfo{StoreInfo: si, Features: features.NewInfo(si)}
+	}
+	ids := func() ([]int, error) { return []int{1, 2, 3, 4}, nil }
+	h, err := NewHandler(Config{States: fakeStates{}, Infos: infos, IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	noIDs, _ := NewHandler(Config{States: fakeStates{}, Infos: infos})
+	tests := []struct {
+		name   string
+		h      http.Handler
+		target string
+		status int
+		want   []int
+	}{
+		{"every store in store_info", h, "/", http.StatusOK, []int{1, 2, 3}},
+		{"by type", h, "/?type=a", http.StatusOK, []int{1, 3}},
+		{"by assortment", h, "/?assortment=a", http.StatusOK, []int{}},
+		{"bad type", h, "/?type=x", http.StatusBadRequest, nil},
+		{"bad assortment", h, "/?assortment=ab", http.StatusBadRequest, nil},
+		{"no list configured", noIDs, "/", http.StatusServiceUnavailable, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := httptest.NewRecorder()
+			tc.h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.target, nil))
+			if rec.Code != tc.status {
+				t.Fatalf("GET %s: %d %s, want %d", tc.target, rec.Code, rec.Body, tc.status)
+			}
+			if tc.want == nil {
+				return
+			}
+			var body struct {
+				Stores []Listed `json:"stores"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			got := []int{}
+			for _, s := range body.Stores {
+				got = append(got, s.Store)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("GET %s: stores %v, want %v", tc.target, got, tc.want)
+			}
+		})
+	}
 }

@@ -316,5 +316,5 @@ func (c *ServeCmd) listen(ctx context.Context, log *slog.Logger, name, addr stri
 
 // storesHandler returns the /v1/stores handler over the views (api/stores).
 func storesHandler(vs *views.Views, log *slog.Logger) (http.Handler, error) {
-	return stores.NewHandler(stores.Config{States: vs.States, Infos: vs.Infos, Ready: vs.Recovered, Logger: log.With("component", "stores")})
+	return stores.NewHandler(stores.Config{States: vs.States, Infos: vs.Infos, IDs: vs.Infos.Stores, Ready: vs.Recovered, Logger: log.With("component", "stores")})
 }

@@ -60,3 +60,14 @@ test("training with a wrong token is refused", async ({ page }) => {
   await page.getByRole("button", { name: "Start training" }).click();
   await expect(page.getByRole("alert")).toContainText("401");
 });
+
+test("the store picker searches by type and assortment", async ({ page }) => {
+  await page.goto("/stores/1");
+  await page.locator("#store-type").selectOption("b");
+  const list = page.getByTestId("store-list");
+  await expect(list.locator("option").nth(1)).toContainText("type b");
+  const value = await list.locator("option").nth(1).getAttribute("value");
+  await list.selectOption(value ?? "");
+  await expect(page).toHaveURL(new RegExp(`/stores/${value}$`));
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Store ${value}`);
+});

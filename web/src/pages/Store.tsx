@@ -17,8 +17,6 @@ export default function Store() {
   const params = useParams();
   const navigate = useNavigate();
   const id = Number(params.id ?? "1");
-  const [pick, setPick] = useState(String(id));
-  useEffect(() => setPick(String(id)), [id]);
 
   const summary = useLoad(async () => {
     const c = await api();
@@ -36,17 +34,7 @@ export default function Store() {
   return (
     <>
       <h1>Store {id}</h1>
-      <form
-        className="inline-form"
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          if (Number(pick) >= 1) navigate(`/stores/${Number(pick)}`);
-        }}
-      >
-        <label htmlFor="store-pick">Store id</label>
-        <input id="store-pick" type="number" min={1} value={pick} onChange={(e) => setPick(e.target.value)} />
-        <button type="submit">Show</button>
-      </form>
+      <StorePicker id={id} onPick={(n) => navigate(`/stores/${n}`)} />
       <div className="columns">
         <section className="card" aria-labelledby="info-h">
           <h2 id="info-h">Store info</h2>
@@ -63,6 +51,60 @@ export default function Store() {
       </section>
       <Show what={baseline}>{(b) => <WhatIf id={id} baseline={b} />}</Show>
     </>
+  );
+}
+
+function StorePicker({ id, onPick }: { id: number; onPick: (id: number) => void }) {
+  const [pick, setPick] = useState(String(id));
+  const [type, setType] = useState("");
+  const [assortment, setAssortment] = useState("");
+  useEffect(() => setPick(String(id)), [id]);
+  const list = useLoad(async () => {
+    const q: { type?: "a" | "b" | "c" | "d"; assortment?: "a" | "b" | "c" } = {};
+    if (type) q.type = type as "a" | "b" | "c" | "d";
+    if (assortment) q.assortment = assortment as "a" | "b" | "c";
+    return unwrap(await (await api()).forecast.GET("/v1/stores", { params: { query: q } }));
+  }, [type, assortment]);
+  return (
+    <form
+      className="inline-form"
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        if (Number(pick) >= 1) onPick(Number(pick));
+      }}
+    >
+      <label htmlFor="store-pick">Store id</label>
+      <input id="store-pick" type="number" min={1} value={pick} onChange={(e) => setPick(e.target.value)} />
+      <button type="submit">Show</button>
+      <label htmlFor="store-type">Type</label>
+      <select id="store-type" value={type} onChange={(e) => setType(e.target.value)}>
+        <option value="">any</option>
+        {["a", "b", "c", "d"].map((t) => (
+          <option key={t} value={t}>
+            {t}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="store-assortment">Assortment</label>
+      <select id="store-assortment" value={assortment} onChange={(e) => setAssortment(e.target.value)}>
+        <option value="">any</option>
+        {["a", "b", "c"].map((t) => (
+          <option key={t} value={t}>
+            {t}
+          </option>
+        ))}
+      </select>
+      <label htmlFor="store-list">Stores</label>
+      <select id="store-list" value="" onChange={(e) => e.target.value && onPick(Number(e.target.value))} data-testid="store-list">
+        <option value="">{list.state === "ok" ? `${list.data.stores.length} stores…` : "…"}</option>
+        {list.state === "ok" &&
+          list.data.stores.map((s) => (
+            <option key={s.store_id} value={s.store_id}>
+              {s.store_id} (type {s.store_type}, assortment {s.assortment})
+            </option>
+          ))}
+      </select>
+    </form>
   );
 }
 
