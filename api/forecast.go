@@ -71,6 +71,9 @@ type ForecastConfig struct {
 	// Registry tells /model/info what the model registry says (a
 	// views.RegistryWatch); nil leaves registry out.
 	Registry RegistryAliases
+	// AsOf tells /model/info how the as-of day was derived (views.Views);
+	// nil leaves as_of out.
+	AsOf AsOfReporter
 	// Token is the bearer token of POST /v1/forecast-jobs; empty disables
 	// it (503), never opens it.
 	Token string
@@ -83,6 +86,12 @@ type ForecastConfig struct {
 // ModelOffers reports the latest offer of a model name (model.Registry).
 type ModelOffers interface {
 	Latest(name string) (model.Offered, bool)
+}
+
+// AsOfReporter derives the as-of day and the stores excluded from it
+// (views.Views).
+type AsOfReporter interface {
+	AsOfReport() (views.AsOf, bool, error)
 }
 
 // RegistryAliases reports the model registry's aliases beside the served
@@ -459,6 +468,15 @@ func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 			rs.Error = &msg
 		}
 		info.Registry = &rs
+	}
+	if s.cfg.AsOf != nil {
+		if rep, ok, err := s.cfg.AsOf.AsOfReport(); err == nil && ok {
+			ai := forecastgen.AsOfInfo{Day: rep.Day.String(), Rule: features.AsOfRule, Stores: rep.Stores, Excluded: []forecastgen.ExcludedStore{}}
+			for _, x := range rep.Excluded {
+				ai.Excluded = append(ai.Excluded, forecastgen.ExcludedStore{StoreId: x.Store, LatestDay: x.Latest.String(), Reason: x.Reason})
+			}
+			info.AsOf = &ai
+		}
 	}
 	writeJSON(w, http.StatusOK, info)
 }

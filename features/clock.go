@@ -23,6 +23,9 @@ const (
 	StaleDays = 28
 )
 
+// AsOfRule says, for people, how the as-of day is derived.
+const AsOfRule = "the latest day at least half of the stores have sales for (features.QuorumDay); stores whose latest day is more than 28 days (features.StaleDays) before it, or whose sales run so far past it that their state cannot serve it, are excluded"
+
 // QuorumDay returns the latest day that at least quorum (0..1] of the
 // given latest days have reached: with n stores, the k-th latest of their
 // latest days, k = ceil(quorum·n). One store far ahead (or far behind)

@@ -384,11 +384,70 @@ func (v *Views) StoreIDs() ([]int, error) {
 		if !ok {
 			continue
 		}
-		if l, has := st.Latest(); has && (!haveAsOf || !features.Stale(l, asOf)) {
+		if _, has := st.Latest(); has && (!haveAsOf || excluded(st, asOf) == "") {
 			out = append(out, id)
 		}
 	}
 	return out, nil
+}
+
+// AsOf is how the chain's as-of day was derived (features.AsOfRule).
+type AsOf struct {
+	Day topics.Date
+	// Stores is how many stores have facts.
+	Stores int
+	// Excluded are the stores too far behind Day to be forecast.
+	Excluded []ExcludedStore
+}
+
+// ExcludedStore is a store left out of forecasts, and why.
+type ExcludedStore struct {
+	Store  int
+	Latest topics.Date
+	Reason string
+}
+
+// excluded returns why a store with state st cannot be forecast as of
+// asOf, or "": its latest day is stale (features.Stale), or its facts run
+// so far past asOf that the state no longer holds the days before it.
+func excluded(st *features.State, asOf topics.Date) string {
+	l, _ := st.Latest()
+	switch {
+	case features.Stale(l, asOf):
+		return fmt.Sprintf("no sales since %s, %d days before the as-of day (more than %d)", l, asOf-l, features.StaleDays)
+	case st.EarliestAsOf() > asOf:
+		return fmt.Sprintf("its sales run to %s, so far past the as-of day that its state no longer holds the days before it", l)
+	}
+	return ""
+}
+
+// AsOfReport returns the as-of day, the stores it was derived from and
+// the stores excluded; ok is false while the table is empty.
+func (v *Views) AsOfReport() (rep AsOf, ok bool, err error) {
+	day, ok, err := v.States.Latest()
+	if err != nil || !ok {
+		return rep, ok, err
+	}
+	rep.Day = day
+	ids, err := v.States.Stores()
+	if err != nil {
+		return rep, false, err
+	}
+	for _, id := range ids {
+		st, found, err := v.States.Get(id)
+		if err != nil {
+			return rep, false, err
+		}
+		l, has := st.Latest()
+		if !found || !has {
+			continue
+		}
+		rep.Stores++
+		if why := excluded(st, day); why != "" {
+			rep.Excluded = append(rep.Excluded, ExcludedStore{Store: id, Latest: l, Reason: why})
+		}
+	}
+	return rep, true, nil
 }
 
 // LatestDay returns the chain's as-of day (StoreStates.Latest).

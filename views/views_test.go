@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +149,28 @@ func TestCorruptStateIsAnError(t *testing.T) {
 	}
 	if len(c.m) > 2 {
 		t.Errorf("cache holds %d entries, max 2", len(c.m))
+	}
+}
+
+// TestAsOfQuorumAndStaleStores: one store far ahead does not move the
+// as-of day; a store silent for 60 days is left out of the stores to
+// forecast and reported as excluded.
+func TestAsOfQuorumAndStaleStores(t *testing.T) {
+	v, tt, n := testViews(t)
+	day := topics.DateFromYMD(2015, 6, 19)
+	for store, last := range map[int]topics.Date{1: day, 2: day, 3: day - 1, 4: topics.DateFromYMD(2030, 1, 1), 5: day - 60} {
+		tt.SetTableValue(n.StoreTable(), topics.StoreKey(store), stateOf(last-100, last))
+		tt.SetTableValue(n.StoreInfo, topics.StoreKey(store), &topics.StoreInfo{V: 1, Store: store, StoreType: "a", Assortment: "a"})
+	}
+	if l, ok, err := v.LatestDay(); err != nil || !ok || l != day {
+		t.Fatalf("as-of day %s %v %v, want %s (the 2030 store does not count)", l, ok, err, day)
+	}
+	if ids, err := v.StoreIDs(); err != nil || !slices.Equal(ids, []int{1, 2, 3}) {
+		t.Errorf("store ids %v %v, want [1 2 3] (4 is years ahead, 5 stale)", ids, err)
+	}
+	rep, ok, err := v.AsOfReport()
+	if err != nil || !ok || rep.Day != day || rep.Stores != 5 || len(rep.Excluded) != 2 ||
+		rep.Excluded[0].Store != 4 || rep.Excluded[1].Store != 5 || rep.Excluded[1].Latest != day-60 || !strings.Contains(rep.Excluded[1].Reason, "60 days before") {
+		t.Errorf("as-of report %+v %v %v", rep, ok, err)
 	}
 }

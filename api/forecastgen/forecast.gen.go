@@ -289,6 +289,16 @@ type AccuracyList struct {
 	Accuracy []Accuracy `json:"accuracy"`
 }
 
+// AsOfInfo The day forecasts are made as of, how it was derived, and the stores left out.
+type AsOfInfo struct {
+	Day      string          `json:"day"`
+	Excluded []ExcludedStore `json:"excluded"`
+	Rule     string          `json:"rule"`
+
+	// Stores Stores with sales in the store table.
+	Stores int `json:"stores"`
+}
+
 // Check defines model for Check.
 type Check struct {
 	Detail *string `json:"detail,omitempty"`
@@ -330,6 +340,13 @@ type DeadLetterCount struct {
 // DeadLetterList defines model for DeadLetterList.
 type DeadLetterList struct {
 	DeadLetters []DeadLetterCount `json:"dead_letters"`
+}
+
+// ExcludedStore defines model for ExcludedStore.
+type ExcludedStore struct {
+	LatestDay string `json:"latest_day"`
+	Reason    string `json:"reason"`
+	StoreId   int    `json:"store_id"`
 }
 
 // ForecastJob defines model for ForecastJob.
@@ -500,9 +517,12 @@ type MessageList struct {
 // ModelInfo defines model for ModelInfo.
 type ModelInfo struct {
 	// ArtifactUri The runs:/ URI a fetched artifact came from.
-	ArtifactUri   *string  `json:"artifact_uri,omitempty"`
-	FeatureNames  []string `json:"feature_names"`
-	FeatureSchema string   `json:"feature_schema"`
+	ArtifactUri *string `json:"artifact_uri,omitempty"`
+
+	// AsOf The day forecasts are made as of, how it was derived, and the stores left out.
+	AsOf          *AsOfInfo `json:"as_of,omitempty"`
+	FeatureNames  []string  `json:"feature_names"`
+	FeatureSchema string    `json:"feature_schema"`
 
 	// Format Example: lightgbm-text-v3
 	Format string `json:"format"`

@@ -173,7 +173,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	fcfg := api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: forecastSeries, Logger: log, MaxRows: c.MaxRows,
-		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry, Versions: versions,
+		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry, AsOf: vs, Versions: versions,
 		Token: c.APIToken, JobRequests: jobRequests, JobProgress: jobProgress,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
