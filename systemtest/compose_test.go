@@ -336,3 +336,28 @@ func knownVariables(t *testing.T) map[string]bool {
 	}
 	return known
 }
+
+// TestComposeChampionJobHasItsScripts keeps the trainer image in step with
+// deploy/local/champion.sh, which compose's champion job runs unchanged:
+// every deploy/local file it uses must be copied into the image.
+func TestComposeChampionJobHasItsScripts(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	script, err := os.ReadFile(filepath.Join(root, "deploy/local/champion.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile, err := os.ReadFile(filepath.Join(root, "deploy/docker/trainer.Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{"lib.sh": true}
+	for _, m := range regexp.MustCompile(`\$LOCAL_DIR/([A-Za-z0-9_.-]+)`).FindAllStringSubmatch(string(script), -1) {
+		used[m[1]] = true
+	}
+	for f := range used {
+		if !strings.Contains(string(dockerfile), "deploy/local/"+f) {
+			t.Errorf("champion.sh uses deploy/local/%s, which trainer.Dockerfile does not copy", f)
+		}
+	}
+}
