@@ -14,9 +14,12 @@ from typing import Any
 from airflow.exceptions import AirflowFailException
 from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
 
-from storecast_airflow import clients, pipeline
+from storecast_airflow import clients, compat, pipeline
 
 log = logging.getLogger(__name__)
+
+# The sensors below run in reschedule mode; Airflow 3.0.2 breaks them under `airflow dags test`.
+compat.fix_first_reschedule_date()
 
 DOC = """
 ### train_predict_to_db
