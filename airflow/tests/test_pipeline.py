@@ -198,7 +198,7 @@ def test_report_with_forecast():
         "model_name": "m",
         "model_version": "7",
         "promoted": True,
-        "metrics": {"rmspe": 0.1},
+        "metrics": {"val_rmspe": 0.1, "read_seconds": 4.4},
         "rows": 9,
         "training_seconds": 50,
     }
@@ -213,10 +213,10 @@ def test_report_with_forecast():
     got = pipeline.report({"latest_day": "2015-06-19"}, trained, job, verified)
     assert got["rows_written"] == 100
     assert got["model_version"] == "7"
-    assert got["validation_metrics"] == {"rmspe": 0.1}
+    assert got["validation_metrics"] == {"val_rmspe": 0.1, "read_seconds": 4.4}
     assert got["forecast"]["job_id"] == "j1"
     note = pipeline.note_markdown(got)
-    assert "forecast job j1: 100 rows" in note and "rmspe 0.1" in note
+    assert "forecast job j1: 100 rows" in note and "val_rmspe 0.1" in note and "read_seconds" not in note
 
 
 def test_report_challenger_lost():

@@ -207,6 +207,9 @@ def report(
     }
 
 
+NOTE_METRICS = frozenset({"val_rmspe", "val_rmse", "val_mae", "val_r2", "val_rows", "train_rows"})
+
+
 def note_markdown(summary: dict[str, Any]) -> str:
     """The summary as a DAG run note (Markdown, shown in the UI)."""
     lines = [f"**{summary['outcome']}**", ""]
@@ -215,7 +218,8 @@ def note_markdown(summary: dict[str, Any]) -> str:
         f"- model: {summary.get('model_name')} v{summary.get('model_version')} "
         f"(promoted: {summary.get('promoted')}), trained in {summary.get('training_seconds')} s"
     )
-    metrics = summary.get("validation_metrics") or {}
+    # The headline validation scores; the full set is in the summary (XCom) and in MLflow.
+    metrics = {k: v for k, v in (summary.get("validation_metrics") or {}).items() if k in NOTE_METRICS}
     if metrics:
         lines.append("- validation: " + ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items())))
     fc = summary.get("forecast")
