@@ -2,8 +2,16 @@
 import { lazy, Suspense } from "react";
 import { NavLink, Route, Routes } from "react-router-dom";
 
+const loadStore = () => import("./pages/Store");
 const Overview = lazy(() => import("./pages/Overview"));
-const Store = lazy(() => import("./pages/Store"));
+const Store = lazy(loadStore);
+
+// The store page is the one people open most: fetch its chunk (and the
+// chart library) once the first page is idle, so opening it costs no download.
+if (typeof window !== "undefined") {
+  const idle = window.requestIdleCallback ?? ((f: () => void) => window.setTimeout(f, 1500));
+  idle(() => void loadStore());
+}
 const Predict = lazy(() => import("./pages/Predict"));
 const Models = lazy(() => import("./pages/Models"));
 const Training = lazy(() => import("./pages/Training"));

@@ -58,15 +58,20 @@ function StorePicker({ id, onPick }: { id: number; onPick: (id: number) => void 
   const [pick, setPick] = useState(String(id));
   const [type, setType] = useState("");
   const [assortment, setAssortment] = useState("");
+  // The list loads on first use: the page's first paint does not wait for it.
+  const [wanted, setWanted] = useState(false);
   useEffect(() => setPick(String(id)), [id]);
   const list = useLoad(async () => {
+    if (!wanted) return { stores: [] };
     const q: { type?: "a" | "b" | "c" | "d"; assortment?: "a" | "b" | "c" } = {};
     if (type) q.type = type as "a" | "b" | "c" | "d";
     if (assortment) q.assortment = assortment as "a" | "b" | "c";
     return unwrap(await (await api()).forecast.GET("/v1/stores", { params: { query: q } }));
-  }, [type, assortment]);
+  }, [type, assortment, wanted]);
   return (
     <form
+      onFocus={() => setWanted(true)}
+      onPointerEnter={() => setWanted(true)}
       className="inline-form"
       onSubmit={(e: FormEvent) => {
         e.preventDefault();
@@ -77,7 +82,10 @@ function StorePicker({ id, onPick }: { id: number; onPick: (id: number) => void 
       <input id="store-pick" type="number" min={1} value={pick} onChange={(e) => setPick(e.target.value)} />
       <button type="submit">Show</button>
       <label htmlFor="store-type">Type</label>
-      <select id="store-type" value={type} onChange={(e) => setType(e.target.value)}>
+      <select id="store-type" value={type} onChange={(e) => {
+          setWanted(true);
+          setType(e.target.value);
+        }}>
         <option value="">any</option>
         {["a", "b", "c", "d"].map((t) => (
           <option key={t} value={t}>
@@ -86,7 +94,10 @@ function StorePicker({ id, onPick }: { id: number; onPick: (id: number) => void 
         ))}
       </select>
       <label htmlFor="store-assortment">Assortment</label>
-      <select id="store-assortment" value={assortment} onChange={(e) => setAssortment(e.target.value)}>
+      <select id="store-assortment" value={assortment} onChange={(e) => {
+          setWanted(true);
+          setAssortment(e.target.value);
+        }}>
         <option value="">any</option>
         {["a", "b", "c"].map((t) => (
           <option key={t} value={t}>
@@ -96,7 +107,7 @@ function StorePicker({ id, onPick }: { id: number; onPick: (id: number) => void 
       </select>
       <label htmlFor="store-list">Stores</label>
       <select id="store-list" value="" onChange={(e) => e.target.value && onPick(Number(e.target.value))} data-testid="store-list">
-        <option value="">{list.state === "ok" ? `${list.data.stores.length} stores…` : "…"}</option>
+        <option value="">{list.state === "ok" && wanted ? `${list.data.stores.length} stores…` : "choose…"}</option>
         {list.state === "ok" &&
           list.data.stores.map((s) => (
             <option key={s.store_id} value={s.store_id}>
