@@ -66,7 +66,7 @@ func unmarshalBody(b []byte, v any) error {
 	}
 	err := json.Unmarshal(b, v)
 	if err == nil {
-		return nil
+		return rejectNull(b)
 	}
 	var (
 		typeErr *json.UnmarshalTypeError
@@ -86,6 +86,66 @@ func unmarshalBody(b []byte, v any) error {
 	default:
 		return &MalformedError{Err: err}
 	}
+}
+
+// rejectNull refuses a JSON null anywhere in a request body: no request
+// schema in openapi.yaml declares a nullable property, and encoding/json
+// would otherwise read null as "absent" (or as the zero value inside maps
+// and arrays). The error names the field the way the validators do
+// (inputs[0].open, params.wait). Bodies without the bytes "null" skip the
+// walk, so the hot path (/predict) pays one scan.
+func rejectNull(b []byte) error {
+	if !bytes.Contains(b, []byte("null")) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	path, found, err := findNull(dec, "")
+	if err != nil || !found {
+		return nil //nolint:nilerr // json.Unmarshal accepted b already; only nulls matter here.
+	}
+	if path == "" {
+		return &MalformedError{Err: errors.New("the body is null; send a JSON object")}
+	}
+	return &MalformedError{Field: path, Err: errors.New("null is not allowed; omit the field instead")}
+}
+
+// findNull walks the next JSON value of dec and returns the path of its
+// first null, in document order.
+func findNull(dec *json.Decoder, path string) (string, bool, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return "", false, err
+	}
+	switch tok {
+	case nil:
+		return path, true, nil
+	case json.Delim('{'):
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return "", false, err
+			}
+			name, _ := key.(string)
+			child := name
+			if path != "" {
+				child = path + "." + name
+			}
+			if p, found, err := findNull(dec, child); err != nil || found {
+				return p, found, err
+			}
+		}
+		_, err = dec.Token() // '}'
+		return "", false, err
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			if p, found, err := findNull(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil || found {
+				return p, found, err
+			}
+		}
+		_, err = dec.Token() // ']'
+		return "", false, err
+	}
+	return "", false, nil
 }
 
 func describeType(e *json.UnmarshalTypeError) string {

@@ -246,6 +246,19 @@ func TestForecastAPI400(t *testing.T) {
 		{"forecasts input for a store not asked for", "/v1/forecasts", `{"store_ids":[1],"inputs":[{"store_id":2,"date":"2015-06-22"}]}`, "inputs[0].store_id", typeInvalidField},
 		{"forecasts duplicate input", "/v1/forecasts", `{"inputs":[{"date":"2015-06-22"},{"date":"2015-06-22","promo":1}]}`, "inputs[1].date", typeInvalidField},
 		{"forecasts store_ids not an array", "/v1/forecasts", `{"store_ids":5}`, "store_ids", typeMalformed},
+		{"open null", "/predict", `{"store_id":1,"date":"2015-07-01","open":null}`, "open", typeMalformed},
+		{"promo null", "/predict", `{"store_id":1,"date":"2015-07-01","promo":null}`, "promo", typeMalformed},
+		{"schoolholiday null", "/predict", `{"store_id":1,"date":"2015-07-01","schoolholiday":null}`, "schoolholiday", typeMalformed},
+		{"stateholiday null", "/predict", `{"store_id":1,"date":"2015-07-01","stateholiday":null}`, "stateholiday", typeMalformed},
+		{"store_id null", "/predict", `{"store_id":null,"date":"2015-07-01"}`, "store_id", typeMalformed},
+		{"body null", "/predict", `null`, "", typeMalformed},
+		{"forecasts inputs null", "/v1/forecasts", `{"inputs":null}`, "inputs", typeMalformed},
+		{"forecasts store_ids null", "/v1/forecasts", `{"store_ids":null}`, "store_ids", typeMalformed},
+		{"forecasts start_date null", "/v1/forecasts", `{"start_date":null}`, "start_date", typeMalformed},
+		{"forecasts null store id", "/v1/forecasts", `{"store_ids":[1,null]}`, "store_ids[1]", typeMalformed},
+		{"forecasts null input", "/v1/forecasts", `{"inputs":[{"date":"2015-06-22"},null]}`, "inputs[1]", typeMalformed},
+		{"forecasts input open null", "/v1/forecasts", `{"inputs":[{"date":"2015-06-22","open":null}]}`, "inputs[0].open", typeMalformed},
+		{"forecasts body null", "/v1/forecasts", `null`, "", typeMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -120,6 +120,8 @@ func TestForecastJobs400(t *testing.T) {
 		{"days from start pass the horizon", `{"start_date":"2015-07-01","days":48}`, "end_date"},
 		{"bad store", `{"store_ids":[0]}`, "store_ids[0]"},
 		{"bad start", `{"start_date":"2015-13-01","days":2}`, "start_date"},
+		{"days null", `{"days":null}`, "days"},
+		{"inputs null", `{"inputs":null}`, "inputs"},
 	}
 	for _, c := range cases {
 		r := h.do("f", "POST", "/v1/forecast-jobs", c.body, "Authorization", bearer)

@@ -69,6 +69,14 @@ func (s *forecastServer) ListTopicMessages(w http.ResponseWriter, r *http.Reques
 		s.errs.write(w, r, errNoPipeline)
 		return
 	}
+	if p.Partition != nil && *p.Partition < 0 {
+		s.errs.write(w, r, bad("partition", "%d is negative; partitions count from 0", *p.Partition))
+		return
+	}
+	if p.Offset != nil && *p.Offset < 0 {
+		s.errs.write(w, r, bad("offset", "%d is negative; offsets count from 0", *p.Offset))
+		return
+	}
 	q := inspect.Query{Partition: p.Partition, Offset: p.Offset}
 	if p.Key != nil {
 		q.Key = *p.Key

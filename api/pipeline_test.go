@@ -110,6 +110,8 @@ func TestPipelineEndpoints(t *testing.T) {
 
 		{"limit too large", h, "/v1/topics/sale_rossman_store/messages?limit=201", http.StatusBadRequest, "limit"},
 		{"limit not a number", h, "/v1/topics/sale_rossman_store/messages?limit=x", http.StatusBadRequest, "limit"},
+		{"negative offset", h, "/v1/topics/sale_rossman_store/messages?offset=-1", http.StatusBadRequest, "offset"},
+		{"negative partition", h, "/v1/topics/sale_rossman_store/messages?partition=-1", http.StatusBadRequest, "partition"},
 		{"partition the topic lacks", h, "/v1/topics/sale_rossman_store/messages?partition=3", http.StatusBadRequest, "partition"},
 		{"bad from date", h, "/v1/sales/1?from=2015-13-01", http.StatusBadRequest, "from"},
 		{"store 0", h, "/v1/sales/0", http.StatusBadRequest, "id"},

@@ -106,6 +106,10 @@ func TestTrainAPI400(t *testing.T) {
 		{"store_id zero", "POST", "/train", `{"store_id":0}`, "store_id"},
 		{"bad start_date", "POST", "/train", `{"start_date":"2013-13-01"}`, "start_date"},
 		{"end before start", "POST", "/train", `{"start_date":"2015-01-01","end_date":"2014-01-01"}`, "end_date"},
+		{"store_id null", "POST", "/train", `{"store_id":null}`, "store_id"},
+		{"params null", "POST", "/train", `{"params":null}`, "params"},
+		{"a params value null", "POST", "/train", `{"params":{"eta":"0.1","max_depth":null}}`, "params.max_depth"},
+		{"end_date null", "POST", "/train", `{"end_date":null}`, "end_date"},
 		{"wait not a duration", "GET", "/train/x?wait=soon", "", "wait"},
 		{"wait too long", "GET", "/train/x?wait=2h", "", "wait"},
 	}
