@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/storecast/storecast/api/forecastgen"
 	"github.com/storecast/storecast/history"
@@ -40,6 +41,10 @@ type ModelVersionReader interface {
 // pipelineTimeout bounds one inspection request (metadata, offsets, a few
 // hundred records).
 const pipelineTimeout = 20 * time.Second
+
+// maxKeyLength is the longest record key /v1/topics/{name}/messages
+// filters by (maxLength in openapi.yaml).
+const maxKeyLength = 256
 
 var (
 	errNoPipeline = fmt.Errorf("%w: pipeline inspection is not configured on this server", ErrUnavailable)
@@ -79,6 +84,10 @@ func (s *forecastServer) ListTopicMessages(w http.ResponseWriter, r *http.Reques
 	}
 	q := inspect.Query{Partition: p.Partition, Offset: p.Offset}
 	if p.Key != nil {
+		if n := utf8.RuneCountInString(*p.Key); n > maxKeyLength {
+			s.errs.write(w, r, bad("key", "%d characters; a key has at most %d", n, maxKeyLength))
+			return
+		}
 		q.Key = *p.Key
 	}
 	if p.Limit != nil {

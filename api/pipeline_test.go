@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +113,8 @@ func TestPipelineEndpoints(t *testing.T) {
 		{"limit too large", h, "/v1/topics/sale_rossman_store/messages?limit=201", http.StatusBadRequest, "limit"},
 		{"limit not a number", h, "/v1/topics/sale_rossman_store/messages?limit=x", http.StatusBadRequest, "limit"},
 		{"negative offset", h, "/v1/topics/sale_rossman_store/messages?offset=-1", http.StatusBadRequest, "offset"},
+		{"key too long", h, "/v1/topics/sale_rossman_store/messages?key=" + strings.Repeat("k", 257), http.StatusBadRequest, "key"},
+		{"key of 256 characters", h, "/v1/topics/sale_rossman_store/messages?key=" + url.QueryEscape(strings.Repeat("é", 256)), http.StatusOK, ""},
 		{"negative partition", h, "/v1/topics/sale_rossman_store/messages?partition=-1", http.StatusBadRequest, "partition"},
 		{"partition the topic lacks", h, "/v1/topics/sale_rossman_store/messages?partition=3", http.StatusBadRequest, "partition"},
 		{"bad from date", h, "/v1/sales/1?from=2015-13-01", http.StatusBadRequest, "from"},
