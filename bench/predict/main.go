@@ -16,26 +16,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -191,6 +185,7 @@ type measurement struct {
 	batchColdSeconds         float64
 	batchRows, stores        int
 	modelVersion, asOf       string
+	cacheHitRate             float64
 }
 
 // measure runs the whole-chain batches (cold first), then the /predict load.
@@ -241,41 +236,40 @@ func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
 	fmt.Printf("/v1/forecasts: %d rows, cold %.3f s (%.0f rows/s), warm %.0f rows/s\n", m.batchRows, m.batchColdSeconds, m.batchCold, m.batchWarm)
 
 	reqs := buildPredicts(u.Host, ids, asOf, p.pool)
+	ld := benchkit.Load{Host: u.Host, Conns: p.conns, Warmup: p.warmup, Duration: p.duration,
+		Request: func(_ []byte, i int) []byte { return reqs[i%len(reqs)] }}
+	before, err := benchkit.ScrapeCache(ctx, base)
+	if err != nil {
+		return nil, err
+	}
 	// Closed loop: the most the server answers at this concurrency.
-	lat, n, errs, err := load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration, 0)
+	r, err := ld.Run(ctx)
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(lat)
-	m.requests, m.errors = n, errs
-	m.rps = float64(n) / p.duration.Seconds()
-	m.satP50, m.satP99 = pct(lat, 0.50), pct(lat, 0.99)
-	fmt.Printf("/predict saturated: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, %d errors\n", p.conns, m.rps, m.satP50, m.satP99, errs)
+	m.requests, m.errors = r.Requests, r.Errors
+	m.rps = r.RPS(p.duration)
+	m.satP50, m.satP99 = r.Percentile(0.50), r.Percentile(0.99)
+	fmt.Printf("/predict saturated: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, %d errors\n", p.conns, m.rps, m.satP50, m.satP99, r.Errors)
 	// Open loop at the target rate: the latency a client sees at that load.
-	lat, n, errs, err = load(ctx, u.Host, reqs, p.conns, p.warmup, p.duration, p.rate)
+	ld.Rate = p.rate
+	if r, err = ld.Run(ctx); err != nil {
+		return nil, err
+	}
+	m.errors += r.Errors
+	m.paced = r.RPS(p.duration)
+	m.p50, m.p99, m.p999 = r.Percentile(0.50), r.Percentile(0.99), r.Percentile(0.999)
+	if len(r.Latencies) > 0 {
+		m.max = benchkit.Millis(r.Latencies[len(r.Latencies)-1])
+	}
+	after, err := benchkit.ScrapeCache(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(lat)
-	m.errors += errs
-	m.paced = float64(n) / p.duration.Seconds()
-	m.p50, m.p99, m.p999 = pct(lat, 0.50), pct(lat, 0.99), pct(lat, 0.999)
-	if len(lat) > 0 {
-		m.max = ms(lat[len(lat)-1])
-	}
-	fmt.Printf("/predict at %.0f rps: %d connections, %.0f rps done, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors\n",
-		p.rate, p.conns, m.paced, m.p50, m.p99, m.p999, errs)
+	m.cacheHitRate = after.HitRateSince(before)
+	fmt.Printf("/predict at %.0f rps: %d connections, %.0f rps done, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors; cache hit rate %.3f\n",
+		p.rate, p.conns, m.paced, m.p50, m.p99, m.p999, r.Errors, m.cacheHitRate)
 	return m, nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func pct(sorted []time.Duration, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p * float64(len(sorted)-1))
-	return ms(sorted[i])
 }
 
 type forecasts struct {
@@ -320,128 +314,6 @@ func buildPredicts(host string, stores []int, asOf time.Time, n int) [][]byte {
 		out[i] = []byte(fmt.Sprintf("POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", host, len(body), body))
 	}
 	return out
-}
-
-// load runs conns connections, each sending requests back to back; it
-// returns the latencies measured after warmup for duration.
-func load(ctx context.Context, host string, reqs [][]byte, conns int, warmup, duration time.Duration, rate float64) ([]time.Duration, int64, int64, error) {
-	start := time.Now()
-	measureFrom, measureTo := start.Add(warmup), start.Add(warmup+duration)
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		all     []time.Duration
-		n, errs int64
-		firstE  error
-	)
-	for c := 0; c < conns; c++ {
-		wg.Go(func() {
-			lat := make([]time.Duration, 0, 1<<16)
-			var cn, ce int64
-			var interval time.Duration
-			if rate > 0 {
-				interval = time.Duration(float64(conns) / rate * float64(time.Second))
-			}
-			err := connLoop(ctx, host, reqs, c, start, interval, measureFrom, measureTo, &lat, &cn, &ce)
-			mu.Lock()
-			all = append(all, lat...)
-			n += cn
-			errs += ce
-			if err != nil && firstE == nil {
-				firstE = err
-			}
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	return all, n, errs, firstE
-}
-
-// connLoop sends requests on one connection: back to back (interval 0,
-// closed loop) or one per interval from a schedule (open loop), timing
-// each from its scheduled start so a slow answer delays no measurement.
-func connLoop(ctx context.Context, host string, reqs [][]byte, seed int, start time.Time, interval time.Duration, from, to time.Time, lat *[]time.Duration, n, errs *int64) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	r := bufio.NewReaderSize(conn, 16<<10)
-	i := seed * 131
-	// Spread the connections' schedules over one interval.
-	next := start
-	if interval > 0 {
-		next = start.Add(time.Duration(seed) * interval / 64)
-	}
-	for ctx.Err() == nil {
-		t0 := time.Now()
-		if interval > 0 {
-			if wait := next.Sub(t0); wait > 0 {
-				time.Sleep(wait)
-			}
-			t0 = next
-			next = next.Add(interval)
-		}
-		if t0.After(to) {
-			return nil
-		}
-		if _, err := conn.Write(reqs[i%len(reqs)]); err != nil {
-			return err
-		}
-		i++
-		status, err := readResponse(r)
-		if err != nil {
-			return err
-		}
-		t1 := time.Now()
-		if t0.After(from) && t1.Before(to) {
-			*lat = append(*lat, t1.Sub(t0))
-			*n++
-			if status != 200 {
-				*errs++
-			}
-		}
-	}
-	return nil
-}
-
-// readResponse reads one HTTP/1.1 response with a Content-Length body.
-func readResponse(r *bufio.Reader) (int, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
-		return 0, err
-	}
-	if len(line) < 12 {
-		return 0, fmt.Errorf("bad status line %q", line)
-	}
-	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		return 0, fmt.Errorf("bad status line %q", line)
-	}
-	length := -1
-	for {
-		h, err := r.ReadSlice('\n')
-		if err != nil {
-			return 0, err
-		}
-		if len(h) <= 2 {
-			break
-		}
-		if len(h) > 16 && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
-			length, err = strconv.Atoi(string(bytes.TrimSpace(h[15:])))
-			if err != nil {
-				return 0, fmt.Errorf("bad content length %q", h)
-			}
-		}
-	}
-	if length < 0 {
-		return 0, errors.New("response without Content-Length")
-	}
-	if _, err := r.Discard(length); err != nil {
-		return 0, err
-	}
-	return status, nil
 }
 
 func envOr(key, def string) string {
