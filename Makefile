@@ -289,7 +289,11 @@ bench-train: services build trainer-venv ## Train on the examples of the full sh
 
 .PHONY: bench-predict
 bench-predict: services build ## Load the forecast API from a second process (64 connections on /predict, whole-chain /v1/forecasts); writes bench/results/predict.json. Needs data and a model (make up).
-	$(WITH_ENV) $(GO) run ./bench/predict -serve $(BIN) -out bench/results/predict.json
+	$(WITH_ENV) $(GO) run ./bench/predict -serve $(BIN) -models-topic models -out bench/results/predict.json
+
+.PHONY: bench-predict-live
+bench-predict-live: services build trainer-venv ## /predict under live load in a sandbox (own topics and database): replay, process, sink, streaming sales, a 500-tree depth-10 model and the champion, cache on/off; writes bench/results/predict_live.json.
+	$(WITH_ENV) $(GO) run ./bench/predictlive -bin $(BIN) -champion-models-topic models -out bench/results/predict_live.json $(BENCH_PREDICT_LIVE_FLAGS)
 
 .PHONY: bench-sink
 bench-sink: services ## Replay train.csv (970,379 events) through the PostgreSQL sink into an empty database; writes bench/results/sink.json.

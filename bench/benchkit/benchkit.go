@@ -55,17 +55,19 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 		if len(only) > 0 && !slices.Contains(only, sp.Name) {
 			continue
 		}
-		if !strings.HasSuffix(sp.Name, s.Suffix) {
-			return fmt.Errorf("topic %s is not suffixed with %s", sp.Name, s.Suffix)
+		if !strings.Contains(sp.Name, s.Suffix) {
+			return fmt.Errorf("topic %s does not carry the sandbox suffix %s", sp.Name, s.Suffix)
 		}
 		specs = append(specs, kafka.TopicSpec{Name: sp.Name, Partitions: sp.Partitions, Configs: sp.Configs})
-		s.topics = append(s.topics, sp.Name)
 	}
 	if len(only) > 0 && len(specs) != len(only) {
 		return fmt.Errorf("create topics %v: not all are topics of the sandbox", only)
 	}
 	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
 		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, sp := range specs {
+		s.topics = append(s.topics, sp.Name)
 	}
 	return nil
 }

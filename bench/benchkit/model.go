@@ -3,6 +3,7 @@ package benchkit
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/storecast/storecast/internal/platform/kafka"
+	"github.com/storecast/storecast/topics"
 )
 
 // ModelShape returns the number of trees of a LightGBM text model and the
@@ -105,4 +109,34 @@ func Services(stateDir string, extra ...string) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// LatestModel returns the latest event of model name on a models topic
+// (read only), or nil when the topic has none with an inline artifact.
+func LatestModel(ctx context.Context, kc kafka.Config, topic, name string) (*topics.ModelEvent, error) {
+	var last []byte
+	err := kafka.ReadToHighWatermark(ctx, kc, topic, func(_ int32, _ int64, key, value []byte) error {
+		if string(key) == name {
+			last = value
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read model %s from %s: %w", name, topic, err)
+	}
+	if last == nil {
+		return nil, nil
+	}
+	v, err := topics.ModelEventCodec{}.Decode(last)
+	if err != nil {
+		return nil, fmt.Errorf("model %s on %s: %w", name, topic, err)
+	}
+	ev, ok := v.(*topics.ModelEvent)
+	if !ok {
+		return nil, fmt.Errorf("model %s on %s decodes to %T", name, topic, v)
+	}
+	if len(ev.Artifact) == 0 {
+		return nil, nil
+	}
+	return ev, nil
 }

@@ -53,25 +53,30 @@ type result struct {
 	// Warm batches repeat the first: the prediction cache answers them.
 	BatchRowsPerSWarm float64 `json:"batch_rows_per_s_warm"`
 	// The same loads against a server started with the prediction cache off.
-	RPSUncached           float64 `json:"rps_uncached,omitempty"`
-	P50msUncached         float64 `json:"p50_ms_uncached,omitempty"`
-	P99msUncached         float64 `json:"p99_ms_uncached,omitempty"`
-	RateDoneUncached      float64 `json:"latency_rps_done_uncached,omitempty"`
-	BatchRowsPerSUncached float64 `json:"batch_rows_per_s_uncached,omitempty"`
-	RequestPool           int     `json:"request_pool"`
-	Connections           int     `json:"connections"`
-	DurationS             float64 `json:"duration_s"`
-	Requests              int64   `json:"requests"`
-	Errors                int64   `json:"errors"`
-	BatchRows             int     `json:"batch_rows"`
-	BatchRuns             int     `json:"batch_runs"`
-	BatchSecondsP         float64 `json:"batch_seconds_cold"`
-	ModelVersion          string  `json:"model_version"`
-	AsOf                  string  `json:"as_of"`
-	Stores                int     `json:"stores"`
-	CPUs                  int     `json:"cpus"`
-	At                    string  `json:"at"`
-	Note                  string  `json:"note"`
+	RPSUncached           float64  `json:"rps_uncached,omitempty"`
+	P50msUncached         float64  `json:"p50_ms_uncached,omitempty"`
+	P99msUncached         float64  `json:"p99_ms_uncached,omitempty"`
+	RateDoneUncached      float64  `json:"latency_rps_done_uncached,omitempty"`
+	BatchRowsPerSUncached float64  `json:"batch_rows_per_s_uncached,omitempty"`
+	RequestPool           int      `json:"request_pool"`
+	Connections           int      `json:"connections"`
+	DurationS             float64  `json:"duration_s"`
+	Requests              int64    `json:"requests"`
+	Errors                int64    `json:"errors"`
+	ErrorsUncached        int64    `json:"errors_uncached"`
+	CacheHitRate          float64  `json:"cache_hit_rate"`
+	Trees                 int      `json:"trees"`
+	MaxDepth              int      `json:"max_depth"`
+	Services              []string `json:"services"`
+	BatchRows             int      `json:"batch_rows"`
+	BatchRuns             int      `json:"batch_runs"`
+	BatchSecondsP         float64  `json:"batch_seconds_cold"`
+	ModelVersion          string   `json:"model_version"`
+	AsOf                  string   `json:"as_of"`
+	Stores                int      `json:"stores"`
+	CPUs                  int      `json:"cpus"`
+	At                    string   `json:"at"`
+	Note                  string   `json:"note"`
 }
 
 func main() {
@@ -95,6 +100,8 @@ func run() error {
 		days     = flag.Int("days", 42, "days per store in a batch")
 		out      = flag.String("out", "bench/results/predict.json", "result file")
 		readyFor = flag.Duration("ready-timeout", 5*time.Minute, "how long to wait for the server's /ready")
+		models   = flag.String("models-topic", "", "models topic the server reads (read only: the served model's trees and depth; empty: not recorded)")
+		stateDir = flag.String("state-dir", envOr("STORECAST_STATE_DIR", ".state"), "the stack's state folder (which services run)")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -116,12 +123,12 @@ func run() error {
 	primary := func(m *measurement) {
 		res.RPS, res.P50ms, res.P99ms, res.P999ms, res.MaxMs = m.rps, m.p50, m.p99, m.p999, m.max
 		res.RateRPS, res.RateDone, res.P50msSaturated, res.P99msSaturated = *rate, m.paced, m.satP50, m.satP99
-		res.Requests, res.Errors = m.requests, m.errors
+		res.Requests, res.Errors, res.CacheHitRate = m.requests, m.errors, m.cacheHitRate
 		res.BatchRowsPerS, res.BatchRowsPerSWarm, res.BatchRows, res.BatchSecondsP = m.batchCold, m.batchWarm, m.batchRows, m.batchColdSeconds
 		res.ModelVersion, res.AsOf, res.Stores = m.modelVersion, m.asOf, m.stores
 	}
-	sandbox := benchkit.New(kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-predict"}, "predict",
-		slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	kc := kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-predict"}
+	sandbox := benchkit.New(kc, "predict", slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	logTopic := string(sandbox.Names.ForecastResults)
 	if err := sandbox.CreateTopics(logTopic); err != nil {
 		return err
@@ -139,7 +146,7 @@ func run() error {
 		if i == 1 {
 			into = func(m *measurement) {
 				res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
-				res.RateDoneUncached = m.paced
+				res.RateDoneUncached, res.ErrorsUncached = m.paced, m.errors
 			}
 		}
 		err = measure("http://"+addr, into)
@@ -148,13 +155,28 @@ func run() error {
 			return err
 		}
 	}
+	if *models != "" {
+		ev, err := benchkit.LatestModel(ctx, kc, *models, "storecast-sales")
+		if err != nil {
+			return err
+		}
+		if ev != nil && ev.Version == res.ModelVersion {
+			if res.Trees, res.MaxDepth, err = benchkit.ModelShape(ev.Artifact); err != nil {
+				return err
+			}
+		}
+	}
+	res.Services = benchkit.Services(*stateDir, "bench: storecast serve (prediction cache on, then off)")
 	res.Connections, res.DurationS, res.BatchRuns, res.RequestPool = *conns, duration.Seconds(), *batches, *pool
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
 	res.Note = "load generator, server and Kafka share this machine's cores; numbers are noisy when other work runs. " +
 		"rps: closed-loop maximum at 64 connections; p50/p99: open loop at latency_at_rps (latency_rps_done achieved), " +
 		"timed from each request's scheduled start; *_saturated: latencies of the closed loop. " +
 		"The default server (prediction cache on) over a pool of random requests; *_uncached: cache off. " +
-		"batch_rows_per_s: the first (cold) whole-chain run; _warm: repeats of it."
+		"batch_rows_per_s: the first (cold) whole-chain run; _warm: repeats of it. cache_hit_rate: cache hits / predictions " +
+		"over the /predict loads of the cached server; trees, max_depth: the served model's (read from -models-topic); " +
+		"services: what ran besides the benchmark (the stack's pid files); errors: non-200 answers of the cached server, " +
+		"errors_uncached: of the uncached one."
 
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
@@ -164,8 +186,8 @@ func run() error {
 		return err
 	}
 	fmt.Printf("wrote %s (targets: rps >= 10000, p99_ms <= 5, batch_rows_per_s >= 50000)\n%s\n", *out, b)
-	if res.Errors > 0 {
-		return fmt.Errorf("%d requests failed", res.Errors)
+	if res.Errors+res.ErrorsUncached > 0 {
+		return fmt.Errorf("%d requests failed", res.Errors+res.ErrorsUncached)
 	}
 	return nil
 }
