@@ -113,6 +113,7 @@ type config struct {
 	streamRate, rate                    float64
 	conns, trees, depth, trainRows      int
 	modelCache                          string
+	trainOnly                           bool
 	warmup, duration, readyFor, train   time.Duration
 }
 
@@ -140,13 +141,14 @@ func run() error {
 	flag.IntVar(&c.conns, "c", 64, "connections")
 	flag.IntVar(&c.trees, "trees", 500, "boosting rounds of the large model")
 	flag.IntVar(&c.depth, "depth", 10, "max depth of the large model's trees")
-	flag.IntVar(&c.trainRows, "train-rows", 60_000, "the large model trains on the latest this many examples (bounds the time; serving cost depends on trees and depth)")
+	flag.IntVar(&c.trainRows, "train-rows", 30_000, "the large model trains on the latest this many examples (bounds the time; serving cost depends on trees and depth)")
 	flag.StringVar(&c.modelCache, "model-cache", filepath.Join(envOr("STORECAST_STATE_DIR", ".state"), "bench-predict-live"),
 		"folder keeping trained large models (by trees, depth, rows and feature schema) for the next run; empty: always train")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "each measurement's duration")
 	flag.DurationVar(&c.readyFor, "ready-timeout", 5*time.Minute, "how long to wait for each server")
 	flag.DurationVar(&c.train, "train-timeout", 40*time.Minute, "how long the large model's training may take")
+	flag.BoolVar(&c.trainOnly, "train-only", false, "stop after training the large model into -model-cache (a later run reuses it)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -156,6 +158,9 @@ func run() error {
 	defer b.sandbox.Close()
 	defer b.stopAll()
 	res, err := b.run(ctx)
+	if errors.Is(err, errTrainOnly) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -169,6 +174,9 @@ func run() error {
 	fmt.Printf("wrote %s\n%s\n", c.out, out)
 	return nil
 }
+
+// errTrainOnly ends a -train-only run after the training.
+var errTrainOnly = errors.New("train only")
 
 type bench struct {
 	c       config
@@ -309,6 +317,10 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	if res.Trees, res.MaxDepth, err = benchkit.ModelShape(large.Artifact); err != nil {
 		return nil, err
+	}
+	if b.c.trainOnly {
+		fmt.Printf("the large model (%d trees, max depth %d) is in %s\n", res.Trees, res.MaxDepth, b.c.modelCache)
+		return nil, errTrainOnly
 	}
 	large.Name = "storecast-sales-" + suffix
 	var champion *topics.ModelEvent
@@ -597,7 +609,7 @@ func (b *bench) waitModel(ctx context.Context, base, version string) error {
 	}
 	deadline := time.Now().Add(b.c.readyFor)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/model/info") //nolint:noctx // a poll with a deadline
+		resp, err := http.Get(base + "/model/info")
 		if err == nil {
 			var info struct {
 				Version string `json:"version"`
@@ -619,7 +631,7 @@ func (b *bench) waitModel(ctx context.Context, base, version string) error {
 
 // seedAsOf learns the server's as-of day from one batch forecast.
 func (b *bench) seedAsOf(base string) error {
-	resp, err := http.Post(base+"/v1/forecasts", "application/json", strings.NewReader(`{"store_ids":[1]}`)) //nolint:noctx // one call
+	resp, err := http.Post(base+"/v1/forecasts", "application/json", strings.NewReader(`{"store_ids":[1]}`))
 	if err != nil {
 		return err
 	}

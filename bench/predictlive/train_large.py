@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from storecast_trainer.export import to_lightgbm_text
 from storecast_trainer.reading import read_examples
 from storecast_trainer.train import TrainParams, refit
@@ -26,7 +25,9 @@ def main() -> int:
     p.add_argument("--topic", required=True, help="the sandbox's training_examples topic")
     p.add_argument("--rounds", type=int, default=500)
     p.add_argument("--depth", type=int, default=10)
-    p.add_argument("--max-rows", type=int, default=60_000, help="train on the latest rows only (bounds the time)")
+    p.add_argument(
+        "--max-rows", type=int, default=30_000, help="train on the latest rows only (bounds the time)"
+    )
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
     t0 = time.perf_counter()
