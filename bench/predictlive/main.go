@@ -74,6 +74,8 @@ type figures struct {
 	CacheHitRate     float64          `json:"cache_hit_rate"`
 	IngestEventsPerS float64          `json:"ingest_events_per_s"`
 	FeaturesLagEnd   float64          `json:"features_lag_at_end"`
+	ReadyProbes      int64            `json:"ready_probes"`
+	ReadyNon200      int64            `json:"ready_non_200"`
 }
 
 type result struct {
@@ -441,7 +443,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		"server last answered (the as-of day moves one day per second with the stream; 1..2 would turn 400 when it moves between " +
 		"two answers) x promo x state holiday x school holiday. cache_hit_rate: cache hits / predictions over both loops. " +
 		"ingest_events_per_s: sales appended to the sandbox's sales topic per second during the loops; features_lag_at_end: the " +
-		"features group's lag right after. errors: non-200 answers of every measurement plus any bench service that died; " +
+		"features group's lag right after. ready_probes/ready_non_200: GET /ready every 30 ms during the loops. errors: non-200 answers of every measurement plus any bench service that died; " +
 		"server_errors: per service. profile_top: the serve CPU profile during the large model's open loop (go tool pprof -top)."
 	return res, nil
 }
@@ -730,6 +732,11 @@ func (b *bench) measure(ctx context.Context, base, debugBase, procBase, sales st
 		return nil, nil, err
 	}
 	t0 := time.Now()
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	var probes, non200 atomic.Int64
+	var probing sync.WaitGroup
+	probing.Go(func() { b.probeReady(probeCtx, base, &probes, &non200) })
 	ld := benchkit.Load{Host: host, Conns: b.c.conns, Warmup: b.c.warmup, Duration: b.c.duration, Request: b.request(host), Body: b.onBody}
 	closed, err := ld.Run(ctx)
 	if err != nil {
@@ -743,6 +750,8 @@ func (b *bench) measure(ctx context.Context, base, debugBase, procBase, sales st
 	}
 	open, err := ld.Run(ctx)
 	wg.Wait()
+	stopProbes()
+	probing.Wait()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -760,15 +769,48 @@ func (b *bench) measure(ctx context.Context, base, debugBase, procBase, sales st
 		RPS: closed.RPS(b.c.duration), P50ms: open.Percentile(0.50), P99ms: open.Percentile(0.99), P999ms: open.Percentile(0.999),
 		OpenLoopDone: open.RPS(b.c.duration), Errors: closed.Errors + open.Errors, Statuses: map[string]int64{},
 		CacheHitRate: after.HitRateSince(before), IngestEventsPerS: float64(hw1-hw0) / elapsed.Seconds(), FeaturesLagEnd: lag,
+		ReadyProbes: probes.Load(), ReadyNon200: non200.Load(),
 	}
 	for _, r := range []*benchkit.Result{closed, open} {
 		for s, n := range r.Statuses {
 			f.Statuses[strconv.Itoa(s)] += n
 		}
 	}
-	fmt.Printf("%s: closed %.0f rps; open at %.0f rps: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; errors %d; cache hit rate %.3f; ingest %.0f events/s, features lag %.0f\n",
-		base, f.RPS, b.c.rate, f.P50ms, f.P99ms, f.P999ms, f.Errors, f.CacheHitRate, f.IngestEventsPerS, f.FeaturesLagEnd)
+	fmt.Printf("%s: closed %.0f rps; open at %.0f rps: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms; errors %d; cache hit rate %.3f; ingest %.0f events/s, features lag %.0f; /ready %d of %d not 200\n",
+		base, f.RPS, b.c.rate, f.P50ms, f.P99ms, f.P999ms, f.Errors, f.CacheHitRate, f.IngestEventsPerS, f.FeaturesLagEnd, f.ReadyNon200, f.ReadyProbes)
 	return f, top, nil
+}
+
+// probeReady asks base/ready every 30 ms until ctx is done (what an
+// orchestrator does under load) and counts the answers that are not 200.
+func (b *bench) probeReady(ctx context.Context, base string, probes, non200 *atomic.Int64) {
+	t := time.NewTicker(30 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/ready", nil)
+		if err != nil {
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if ctx.Err() != nil {
+			return
+		}
+		probes.Add(1)
+		if err != nil {
+			non200.Add(1)
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			non200.Add(1)
+		}
+	}
 }
 
 // highWatermarks sums the high watermarks of topic's partitions.
