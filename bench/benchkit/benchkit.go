@@ -137,3 +137,25 @@ func (s *Sandbox) Close() error {
 	}
 	return err
 }
+
+// HighWatermarks sums the high watermarks of topic's partitions.
+func HighWatermarks(kc kafka.Config, topic string) (int64, error) {
+	client, err := sarama.NewClient(kc.Brokers, kc.Sarama())
+	if err != nil {
+		return 0, err
+	}
+	defer client.Close()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	for _, p := range parts {
+		o, err := client.GetOffset(topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return 0, err
+		}
+		sum += o
+	}
+	return sum, nil
+}

@@ -727,7 +727,7 @@ func (b *bench) measure(ctx context.Context, base, debugBase, procBase, sales st
 	if err != nil {
 		return nil, nil, err
 	}
-	hw0, err := b.highWatermarks(sales)
+	hw0, err := benchkit.HighWatermarks(b.kc, sales)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -756,7 +756,7 @@ func (b *bench) measure(ctx context.Context, base, debugBase, procBase, sales st
 		return nil, nil, err
 	}
 	elapsed := time.Since(t0)
-	hw1, err := b.highWatermarks(sales)
+	hw1, err := benchkit.HighWatermarks(b.kc, sales)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -811,28 +811,6 @@ func (b *bench) probeReady(ctx context.Context, base string, probes, non200 *ato
 			non200.Add(1)
 		}
 	}
-}
-
-// highWatermarks sums the high watermarks of topic's partitions.
-func (b *bench) highWatermarks(topic string) (int64, error) {
-	client, err := sarama.NewClient(b.kc.Brokers, b.kc.Sarama())
-	if err != nil {
-		return 0, err
-	}
-	defer client.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		return 0, err
-	}
-	var sum int64
-	for _, p := range parts {
-		hw, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		sum += hw
-	}
-	return sum, nil
 }
 
 // profile takes a CPU profile of the server for d and returns `go tool

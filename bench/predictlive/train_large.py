@@ -7,7 +7,6 @@ the Go benchmark publishes the model to its own models topic.
 """
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -35,15 +34,7 @@ def main() -> int:
     read_s = time.perf_counter() - t0
     if len(ex) > a.max_rows:
         idx = np.sort(np.argsort(ex.date, kind="stable")[-a.max_rows :])
-        ex = dataclasses.replace(
-            ex,
-            x=ex.x[idx],
-            store=ex.store[idx],
-            date=ex.date[idx],
-            as_of=ex.as_of[idx],
-            horizon=ex.horizon[idx],
-            label=ex.label[idx],
-        )
+        ex = ex.take(idx)
     # min_child_weight 1: trees grow to the full depth the benchmark asks for.
     params = TrainParams(max_depth=a.depth, num_boost_round=a.rounds, min_child_weight=1.0)
     booster, fit_s = refit(ex, params, a.rounds)

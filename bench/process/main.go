@@ -40,6 +40,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/bench/benchkit"
 	"github.com/storecast/storecast/ingest"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	featuresproc "github.com/storecast/storecast/processors/features"
@@ -120,7 +121,7 @@ func run() error {
 		return err
 	}
 	produceSecs := time.Since(t0).Seconds()
-	total, err := highWatermarks(kc, string(names.Sales))
+	total, err := benchkit.HighWatermarks(kc, string(names.Sales))
 	if err != nil {
 		return err
 	}
@@ -161,11 +162,11 @@ func run() error {
 	if err := stopProc(); err != nil {
 		return err
 	}
-	examples, err := highWatermarks(kc, string(names.TrainingExamples))
+	examples, err := benchkit.HighWatermarks(kc, string(names.TrainingExamples))
 	if err != nil {
 		return err
 	}
-	writes, err := highWatermarks(kc, string(names.StoreTable()))
+	writes, err := benchkit.HighWatermarks(kc, string(names.StoreTable()))
 	if err != nil {
 		return err
 	}
@@ -297,27 +298,6 @@ func startProcessor(ctx context.Context, cfg featuresproc.Config) (stop func() e
 		cancel()
 		return <-done
 	}, p.Ready(), nil
-}
-
-func highWatermarks(kc kafka.Config, topic string) (int64, error) {
-	client, err := sarama.NewClient(kc.Brokers, kc.Sarama())
-	if err != nil {
-		return 0, err
-	}
-	defer client.Close()
-	parts, err := client.Partitions(topic)
-	if err != nil {
-		return 0, err
-	}
-	var sum int64
-	for _, p := range parts {
-		o, err := client.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return 0, err
-		}
-		sum += o
-	}
-	return sum, nil
 }
 
 // waitCommitted polls until the group's committed offsets on topic reach
