@@ -102,6 +102,7 @@ type result struct {
 	TrainRows    int              `json:"train_rows"`
 	TrainSeconds float64          `json:"train_seconds"`
 	ProfileTop   []string         `json:"profile_top,omitempty"`
+	LoadAverage  []string         `json:"load_average"` // /proc/loadavg at the start and at the end
 	Targets      string           `json:"targets"`
 	CPUs         int              `json:"cpus"`
 	At           string           `json:"at"`
@@ -312,7 +313,8 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	fmt.Printf("features caught up at %s\n", time.Since(t0).Round(time.Second))
 
 	// 3. The large model.
-	res := &result{OpenLoopRPS: b.c.rate, Large: map[string]figures{}, Champion: map[string]figures{}, ServerErrors: map[string]int64{}}
+	res := &result{OpenLoopRPS: b.c.rate, Large: map[string]figures{}, Champion: map[string]figures{}, ServerErrors: map[string]int64{},
+		LoadAverage: []string{loadAverage()}}
 	large, err := b.trainLarge(ctx, string(names.TrainingExamples), res)
 	if err != nil {
 		return nil, err
@@ -436,6 +438,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		fmt.Sprintf("bench: storecast produce (%.0f sales/s)", b.c.streamRate))
 	res.Targets = fmt.Sprintf("at %.0f requests/s open loop: p99_ms <= 10 and errors = 0, with ingest_events_per_s >= 1115 and the features group keeping up", b.c.rate)
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
+	res.LoadAverage = append(res.LoadAverage, loadAverage())
 	res.Note = "The whole pipeline on this machine's cores, with other engineers' work running. Top-level keys: the large model " +
 		"(trees x max_depth, trained by train_large.py on the sandbox's examples), prediction cache on; large_model/champion hold " +
 		"each model with the cache on and off. rps: closed loop at the connection count; p50/p99/p999: open loop at open_loop_rps, " +
@@ -846,6 +849,12 @@ func (b *bench) profile(ctx context.Context, debugBase string, d time.Duration) 
 	}
 	fmt.Printf("serve CPU profile (saved to %s):\n  %s\n", path, strings.Join(lines, "\n  "))
 	return lines
+}
+
+// loadAverage is /proc/loadavg (empty where there is none).
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.TrimSpace(string(b))
 }
 
 func freeAddr() (string, error) {
