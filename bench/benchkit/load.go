@@ -32,16 +32,19 @@ type Load struct {
 	// Request appends request i (a complete HTTP/1.1 request) to buf.
 	Request func(buf []byte, i int) []byte
 	// Body, when set, sees every response's status and body (the body is
-	// only valid during the call). It must be safe for concurrent use.
-	Body func(status int, body []byte)
+	// only valid during the call) and reports whether a non-200 answer is
+	// a correct one (counted in Result.Expected, not in Errors). It must be
+	// safe for concurrent use.
+	Body func(status int, body []byte) (expected bool)
 }
 
 // Result is what a Load measured after its warmup.
 type Result struct {
 	// Latencies sorted ascending.
 	Latencies []time.Duration
-	// Requests answered in the measured window; Errors of them not 200.
-	Requests, Errors int64
+	// Requests answered in the measured window; Errors of them not 200
+	// and not Expected (see Load.Body).
+	Requests, Errors, Expected int64
 	// Statuses counts the measured answers by status.
 	Statuses map[int]int64
 }
@@ -83,6 +86,7 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 			res.Latencies = append(res.Latencies, part.Latencies...)
 			res.Requests += part.Requests
 			res.Errors += part.Errors
+			res.Expected += part.Expected
 			for s, n := range part.Statuses {
 				res.Statuses[s] += n
 			}
@@ -135,14 +139,19 @@ func (l Load) conn(ctx context.Context, seed int, start time.Time, interval time
 			return err
 		}
 		t1 := time.Now()
+		expected := false
 		if l.Body != nil {
-			l.Body(status, body)
+			expected = l.Body(status, body)
 		}
 		if t0.After(from) && t1.Before(to) {
 			res.Latencies = append(res.Latencies, t1.Sub(t0))
 			res.Requests++
 			res.Statuses[status]++
-			if status != 200 {
+			switch {
+			case status == 200:
+			case expected:
+				res.Expected++
+			default:
 				res.Errors++
 			}
 		}
