@@ -91,7 +91,12 @@ func TestIntegrationForecastLogProducesEveryForecast(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := publish.NewForecastLogMetrics(prometheus.NewRegistry())
-	fl := publish.NewForecastLog(p, publish.ForecastLogConfig{Topic: string(names.ForecastResults), Hold: 1024}, slog.New(slog.DiscardHandler), m)
+	fl := publish.NewForecastLog(p, publish.ForecastLogConfig{
+		Topic: string(names.ForecastResults), Hold: 1024,
+		// Appends wait for room as long as Kafka needs on a loaded machine:
+		// this test is about every forecast landing, not about latency.
+		MaxWait: time.Minute, FlushTimeout: time.Minute,
+	}, slog.New(slog.DiscardHandler), m)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- fl.Run(ctx) }()
