@@ -147,9 +147,19 @@ not_promoted() {
 }
 
 # registry_check: warn when MLflow's champion is not the served version.
+# Serving reads the registry every 30 s (views.RegistryWatch), so a model
+# just loaded is compared only once a check newer than its offer ran:
+# wait (bounded) for one before judging.
 registry_check() {
-	local info champion
-	info="$(curl -sS --max-time 5 "$FORECAST/model/info" 2>/dev/null || true)"
+	local info champion checked offered deadline=$((SECONDS + 45))
+	while :; do
+		info="$(curl -sS --max-time 5 "$FORECAST/model/info" 2>/dev/null || true)"
+		checked="$(sed -nE 's/.*"registry":\{[^}]*"checked_at":"([^"]*)".*/\1/p' <<<"$info")"
+		offered="$(sed -nE 's/.*"latest_offer":\{[^}]*"at":"([^"]*)".*/\1/p' <<<"$info")"
+		[[ -n "$checked" && ! "$checked" < "$offered" ]] && break
+		((SECONDS < deadline)) || break
+		sleep 2
+	done
 	[[ "$info" == *'"in_step":false'* ]] || return 0
 	champion="$(sed -nE 's/.*"registry":\{[^}]*"champion":"([^"]*)".*/\1/p' <<<"$info")"
 	if [[ "$info" == *'"latest_offer":{'*'"loaded":false'* ]]; then
