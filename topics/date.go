@@ -23,7 +23,7 @@ func DateFromYMD(y int, m time.Month, d int) Date {
 
 // ParseDate parses "YYYY-MM-DD".
 func ParseDate(s string) (Date, error) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !digits(s[0:4]) || !digits(s[5:7]) || !digits(s[8:10]) {
 		return 0, fmt.Errorf("date %q is not YYYY-MM-DD", s)
 	}
 	y, err1 := strconv.Atoi(s[0:4])
@@ -37,6 +37,17 @@ func ParseDate(s string) (Date, error) {
 		return 0, fmt.Errorf("date %q does not exist", s)
 	}
 	return Date(t.Unix() / 86400), nil
+}
+
+// digits reports whether s is all ASCII digits (no sign: strconv.Atoi
+// would take "-001" as a year that AppendText cannot write back).
+func digits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Time returns midnight UTC of the day.

@@ -31,7 +31,7 @@ func TestDate(t *testing.T) {
 			t.Errorf("%s: Weekday() disagrees with time.Weekday %v", tc.s, tm.Weekday())
 		}
 	}
-	for _, bad := range []string{"", "2015-6-19", "2015-02-30", "2015-13-01", "2015-00-10", "19/06/2015", "2015-06-1x", "2015-06-00"} {
+	for _, bad := range []string{"", "2015-6-19", "2015-02-30", "2015-13-01", "2015-00-10", "19/06/2015", "2015-06-1x", "2015-06-00", "-001-01-01", "+015-06-19", "2015-+6-19", "2015-06--1"} {
 		if d, err := ParseDate(bad); err == nil {
 			t.Errorf("ParseDate(%q) = %s, want an error", bad, d)
 		}
