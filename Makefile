@@ -260,13 +260,23 @@ vuln: ## govulncheck (pinned; needs the vulnerability database at vuln.go.dev or
 # ==============================================================================
 ##@ Benchmarks (measurements, not tests: each writes bench/results/<part>.json)
 
-# `make bench` runs every bench-* target defined in this file.
+# `make bench` runs every bench-* target defined in this file (or those named
+# in BENCH_TARGETS), each even when an earlier one failed, between two reads
+# of the user's world (bench/isolation): the high watermarks of the user's
+# topics, the offsets of the user's consumer groups, rows and largest keys of
+# rossman_sales and forecast_results. It writes bench/results/isolation.json
+# and fails when a benchmark changed any of them or left a sandbox topic,
+# group or database behind.
 BENCH_TARGETS = $(sort $(shell sed -n 's/^\(bench-[a-z0-9-]*\):.*/\1/p' $(MAKEFILE_LIST)))
+BENCH_ISOLATION_BEFORE = $(STORECAST_STATE_DIR)/bench/isolation-before.json
 
 .PHONY: bench
-bench: ## Run every bench-* target.
-	@if [ -z "$(BENCH_TARGETS)" ]; then echo "bench: no bench-* targets yet"; fi
-	@for t in $(BENCH_TARGETS); do echo "== $$t"; $(MAKE) $$t || exit 1; done
+bench: services ## Run every bench-* target; bench/results/isolation.json proves the user's topics, groups and tables unchanged.
+	$(WITH_ENV) $(GO) run ./bench/isolation snapshot -out $(BENCH_ISOLATION_BEFORE)
+	@failed=""; for t in $(BENCH_TARGETS); do echo "== $$t"; $(MAKE) $$t || failed="$$failed $$t"; done; \
+	$(WITH_ENV) $(GO) run ./bench/isolation compare -before $(BENCH_ISOLATION_BEFORE) -out bench/results/isolation.json \
+		-benches '$(BENCH_TARGETS)' -failed "$$failed"; \
+	if [ -n "$$failed" ]; then echo "bench: failed:$$failed"; exit 1; fi
 
 # ---- Add benchmark targets below, one per part, in this shape:
 #

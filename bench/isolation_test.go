@@ -94,6 +94,12 @@ func TestBenchmarksUseTheirOwnNames(t *testing.T) {
 		if strings.HasSuffix(path, "_test.go") {
 			continue
 		}
+		if readOnlyChecks[filepath.Dir(path)] {
+			for _, v := range writes(t, path) {
+				t.Errorf("%s", v)
+			}
+			continue
+		}
 		for _, v := range violations(t, path, names, consts) {
 			t.Errorf("%s", v)
 		}
@@ -158,6 +164,43 @@ func violations(t *testing.T, path string, names, consts map[string]bool) []stri
 	return out
 }
 
+// readOnlyChecks are the folders under bench/ that read the user's world
+// on purpose (bench/isolation compares it before and after the
+// benchmarks): they may name production topics, but must not write.
+var readOnlyChecks = map[string]bool{"isolation": true}
+
+// writeCalls are the methods and functions that write to Kafka or
+// PostgreSQL or start a process.
+var writeCalls = []string{
+	"NewSyncProducer", "NewAsyncProducer", "NewSyncProducerFromClient", "NewAsyncProducerFromClient",
+	"CreateTopic", "DeleteTopic", "DeleteRecords", "CreatePartitions", "AlterConfig", "IncrementalAlterConfig",
+	"DeleteConsumerGroup", "DeleteConsumerGroupOffset", "NewOffsetManagerFromClient", "NewConsumerGroup",
+	"NewConsumerGroupFromClient", "Exec", "CopyFrom", "SendBatch", "Begin", "BeginTx", "Command", "CommandContext",
+	"EnsureTopics",
+}
+
+// writes fails a read-only check that calls any of writeCalls.
+func writes(t *testing.T, path string) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		if sel, ok := call.Fun.(*ast.SelectorExpr); ok && slices.Contains(writeCalls, sel.Sel.Name) {
+			out = append(out, fset.Position(n.Pos()).String()+": "+sel.Sel.Name+" in a read-only check of the user's world")
+		}
+		return true
+	})
+	return out
+}
+
 func isPkgSel(e ast.Expr, pkg, name string) bool {
 	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
@@ -191,6 +234,15 @@ func TestViolationsAreFound(t *testing.T) {
 				t.Fatalf("violations %q, want one saying %q", got, tc.want)
 			}
 		})
+	}
+	for _, src := range []string{`_ = admin.DeleteTopic("x")`, `_, _ = conn.Exec(ctx, "DELETE FROM t")`, `_ = sarama.NewSyncProducer(nil, nil)`} {
+		path := filepath.Join(t.TempDir(), "main.go")
+		if err := os.WriteFile(path, []byte("package main\nfunc main() {\n"+src+"\n}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if len(writes(t, path)) == 0 {
+			t.Errorf("the read-only check missed a write: %s", src)
+		}
 	}
 	ok := "package main\nfunc main() {\n n := topics.DefaultNames().WithSuffix(\"bench-x\")\n _ = n.ForecastResults\n" +
 		"_ = exec.Command(\"storecast\", \"serve\", \"--names-suffix\", \"x\")\n}\n"
