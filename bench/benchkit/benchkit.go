@@ -63,11 +63,12 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 	if len(only) > 0 && len(specs) != len(only) {
 		return fmt.Errorf("create topics %v: not all are topics of the sandbox", only)
 	}
-	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
+	// Recorded first: Close also removes the ones a failed call created.
 	for _, sp := range specs {
 		s.topics = append(s.topics, sp.Name)
+	}
+	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
+		return fmt.Errorf("create topics: %w", err)
 	}
 	return nil
 }
@@ -104,7 +105,7 @@ func (s *Sandbox) Close() error {
 			errs = append(errs, fmt.Errorf("cluster admin: %w", err))
 		} else {
 			for _, t := range s.topics {
-				if err := admin.DeleteTopic(t); err != nil {
+				if err := admin.DeleteTopic(t); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
 					errs = append(errs, fmt.Errorf("delete topic %s: %w", t, err))
 				}
 			}

@@ -98,11 +98,12 @@ func run() error {
 
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(brokers), ClientID: "storecast-bench-process"}
 	names := topics.DefaultNames().WithSuffix(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+	if !*keep {
+		// Deferred first: also removes the topics of a failed creation.
+		defer deleteTopics(kc, names, log)
+	}
 	if err := createTopics(kc, names); err != nil {
 		return err
-	}
-	if !*keep {
-		defer deleteTopics(kc, names, log)
 	}
 	storage, err := os.MkdirTemp("", "storecast-bench-process-")
 	if err != nil {

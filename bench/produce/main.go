@@ -90,11 +90,12 @@ func run() error {
 	// Fresh topics, unique to this run.
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(brokers), ClientID: "storecast-bench-produce"}
 	names := topics.DefaultNames().WithSuffix(fmt.Sprintf("bench-%d", time.Now().UnixNano()))
+	if !*keep {
+		// Deferred first: also removes the topics of a failed creation.
+		defer deleteTopics(kc, names, log)
+	}
 	if err := ingest.EnsureTopics(kc, names, log); err != nil {
 		return err
-	}
-	if !*keep {
-		defer deleteTopics(kc, names, log)
 	}
 
 	// Read, parse, validate and order the files.

@@ -98,10 +98,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 	for _, s := range res.Sales {
 		distinct[[2]int{s.Store, int(s.Date)}] = struct{}{}
 	}
+	// Deferred first: also removes the topics of a failed creation.
+	defer cleanupTopics(kc, names, log)
 	if err := createTopics(kc, names); err != nil {
 		return err
 	}
-	defer cleanupTopics(kc, names, log)
 	t0 := time.Now()
 	if err := produce(kc, string(names.Sales), res.Sales); err != nil {
 		return err

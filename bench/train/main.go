@@ -1,16 +1,19 @@
 // Command train is the trainer benchmark (`make bench-train`). It needs
-// the training examples of the full shared data, so it prepares them once
-// in topics of their own (names suffix "bench-train" by default):
+// the training examples of the full shared data, so it prepares them in a
+// sandbox of its own (bench/benchkit: topics and groups with the suffix
+// "bench-train-<unix nanos>"), which it removes at the end, also when it
+// fails or is interrupted:
 //
-//  1. create the suffixed topics;
-//  2. replay train.csv and store.csv with `storecast produce` unless the
-//     sales topic already holds them (a rerun reuses the examples);
+//  1. create the sandbox's topics;
+//  2. replay train.csv and store.csv into them with `storecast produce`;
 //  3. run the features processor (`storecast process --only features`)
 //     until it has consumed every sale, and keep it running so it answers
 //     the trainer's feature snapshot requests;
 //  4. run `storecast-trainer bench` (the worker's own pipeline, without
 //     MLflow or publishing), which writes bench/results/train.json;
-//  5. stop the processor.
+//  5. stop the processor, delete the sandbox's topics and groups and the
+//     run's folder under -state (processor storage, trainer cache; the
+//     processor's log is kept as -state/process.log).
 //
 // It is a measurement, not a test: it prints the trainer's summary.
 package main
@@ -30,12 +33,10 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/storecast/storecast/bench/benchkit"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/topics"
 )
-
-// fullSales is the number of rows of the shared train.csv.
-const fullSales = 970_379
 
 func main() {
 	if err := run(); err != nil {
@@ -45,10 +46,10 @@ func main() {
 }
 
 type config struct {
-	brokers, data, suffix, bin, trainer, out, state string
-	end                                             string
-	valDays                                         int
-	wait                                            time.Duration
+	brokers, data, bin, trainer, out, state string
+	end                                     string
+	valDays                                 int
+	wait                                    time.Duration
 }
 
 func run() error {
@@ -57,17 +58,20 @@ func run() error {
 	if data == "" {
 		data = "../shared/data/rossmann"
 	}
+	stateDir := os.Getenv("STORECAST_STATE_DIR")
+	if stateDir == "" {
+		stateDir = ".state"
+	}
 	brokers := os.Getenv("STORECAST_BROKERS")
 	if brokers == "" {
 		brokers = "127.0.0.1:9092"
 	}
 	flag.StringVar(&c.brokers, "brokers", brokers, "Kafka brokers (STORECAST_BROKERS)")
 	flag.StringVar(&c.data, "data", data, "folder with train.csv and store.csv (STORECAST_DATA_DIR)")
-	flag.StringVar(&c.suffix, "suffix", "bench-train", "names suffix of the benchmark's topics and groups")
 	flag.StringVar(&c.bin, "storecast", "bin/storecast", "the storecast binary")
 	flag.StringVar(&c.trainer, "trainer", "trainer/.venv/bin/storecast-trainer", "the storecast-trainer entry point")
 	flag.StringVar(&c.out, "out", "bench/results/train.json", "result file")
-	flag.StringVar(&c.state, "state", ".state/bench-train", "processor storage and logs")
+	flag.StringVar(&c.state, "state", filepath.Join(stateDir, "bench-train"), "the processor's log, and the run's processor storage and trainer cache (removed at the end)")
 	flag.StringVar(&c.end, "end", "2015-06-19", "last day of the training range")
 	flag.IntVar(&c.valDays, "val-days", 43, "validation window length: 43 days is 2015-05-08..2015-06-19 as of 2015-05-07")
 	flag.DurationVar(&c.wait, "wait", 30*time.Minute, "longest wait for the processor to catch up")
@@ -76,8 +80,16 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	names := topics.DefaultNames().WithSuffix(c.suffix)
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(c.brokers), ClientID: "storecast-bench-train"}
+	// Registered first, so it runs last: after the processor has stopped.
+	sandbox := benchkit.New(kc, "train", log)
+	defer sandbox.Close()
+	names, suffix := sandbox.Names, sandbox.Suffix
+	if err := sandbox.CreateTopics(); err != nil {
+		return err
+	}
+	runDir := filepath.Join(c.state, suffix)
+	defer os.RemoveAll(runDir)
 
 	client, err := sarama.NewClient(kc.Brokers, kc.Sarama())
 	if err != nil {
@@ -88,40 +100,17 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("kafka admin: %w", err)
 	}
-	var specs []kafka.TopicSpec
-	for _, s := range names.Specs() {
-		specs = append(specs, kafka.TopicSpec{Name: s.Name, Partitions: s.Partitions, Configs: s.Configs})
-	}
-	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
-		return fmt.Errorf("topics: %w", err)
-	}
 
-	sales, err := total(client, string(names.Sales))
-	if err != nil {
-		return err
-	}
-	if sales < fullSales {
-		if sales > 0 {
-			return fmt.Errorf("%s holds %d of %d sales (an interrupted replay?): delete the *-%s topics and %s, then rerun",
-				names.Sales, sales, fullSales, c.suffix, c.state)
-		}
-		// Fresh topics: the processor's local tables of an earlier replay are stale.
-		if err := os.RemoveAll(filepath.Join(c.state, "goka")); err != nil {
-			return fmt.Errorf("remove stale processor storage: %w", err)
-		}
-		log.Info("replaying the shared data", "topic", names.Sales)
-		cmd := exec.CommandContext(ctx, c.bin, "produce", "--train", filepath.Join(c.data, "train.csv"),
-			"--store", filepath.Join(c.data, "store.csv"), "--names-suffix", c.suffix, "--metrics-addr", "")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
-	} else {
-		log.Info("reusing the replayed data", "topic", names.Sales, "events", sales)
+	log.Info("replaying the shared data", "topic", names.Sales)
+	cmd := exec.CommandContext(ctx, c.bin, "produce", "--train", filepath.Join(c.data, "train.csv"),
+		"--store", filepath.Join(c.data, "store.csv"), "--names-suffix", suffix, "--metrics-addr", "")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("produce: %w", err)
 	}
 
 	// The features processor: catches up, then answers snapshot requests.
-	if err := os.MkdirAll(c.state, 0o755); err != nil {
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
 	}
 	plog, err := os.Create(filepath.Join(c.state, "process.log"))
@@ -129,8 +118,8 @@ func run() error {
 		return err
 	}
 	defer plog.Close()
-	proc := exec.Command(c.bin, "process", "--only", "features", "--names-suffix", c.suffix,
-		"--storage-dir", filepath.Join(c.state, "goka"), "--metrics-addr", "")
+	proc := exec.Command(c.bin, "process", "--only", "features", "--names-suffix", suffix,
+		"--storage-dir", filepath.Join(runDir, "goka"), "--metrics-addr", "")
 	proc.Stdout, proc.Stderr = plog, plog
 	proc.Env = append(os.Environ(), "STORECAST_BROKERS="+c.brokers)
 	if err := proc.Start(); err != nil {
@@ -156,11 +145,11 @@ func run() error {
 	examples, _ := total(client, string(names.TrainingExamples))
 	log.Info("processor caught up", "seconds", time.Since(t0).Seconds(), "examples_offsets", examples)
 
-	cmd := exec.CommandContext(ctx, c.trainer, "bench", "--names-suffix", c.suffix, "--tracking-uri", "",
+	cmd = exec.CommandContext(ctx, c.trainer, "bench", "--names-suffix", suffix, "--tracking-uri", "",
 		"--end", c.end, "--param", fmt.Sprintf("val_days=%d", c.valDays), "--param", "nthread=2", "--out", c.out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "STORECAST_BROKERS="+c.brokers, "STORECAST_BIN="+c.bin,
-		"STORECAST_TRAINER_CACHE_DIR="+filepath.Join(c.state, "trainer-cache"))
+		"STORECAST_TRAINER_CACHE_DIR="+filepath.Join(runDir, "trainer-cache"))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("storecast-trainer bench: %w", err)
 	}
