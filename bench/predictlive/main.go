@@ -104,10 +104,20 @@ type result struct {
 	TrainSeconds float64          `json:"train_seconds"`
 	ProfileTop   []string         `json:"profile_top,omitempty"`
 	LoadAverage  []string         `json:"load_average"` // /proc/loadavg at the start and at the end
+	Scheduling   scheduling       `json:"scheduling"`
 	Targets      string           `json:"targets"`
 	CPUs         int              `json:"cpus"`
 	At           string           `json:"at"`
 	Note         string           `json:"note"`
+}
+
+// scheduling is how the CPU was split between storecast serve and the
+// pipeline the bench runs beside it.
+type scheduling struct {
+	ServeNice          int `json:"serve_nice"`
+	PipelineNice       int `json:"pipeline_nice"`
+	ServeGOMAXPROCS    int `json:"serve_gomaxprocs"`
+	PipelineGOMAXPROCS int `json:"pipeline_gomaxprocs"`
 }
 
 type config struct {
@@ -116,6 +126,7 @@ type config struct {
 	historyStart, historyEnd, streamEnd string
 	streamRate, rate                    float64
 	conns, trees, depth, trainRows      int
+	pipelineNice, pipelineProcs         int
 	modelCache                          string
 	trainOnly                           bool
 	warmup, duration, readyFor, train   time.Duration
@@ -152,6 +163,8 @@ func run() error {
 	flag.DurationVar(&c.duration, "d", 10*time.Second, "each measurement's duration")
 	flag.DurationVar(&c.readyFor, "ready-timeout", 5*time.Minute, "how long to wait for each server")
 	flag.DurationVar(&c.train, "train-timeout", 40*time.Minute, "how long the large model's training may take")
+	flag.IntVar(&c.pipelineNice, "pipeline-nice", 10, "niceness added to the bench's own for its process, sink and producers (nice -n), so storecast serve wins the CPU; 0: same priority")
+	flag.IntVar(&c.pipelineProcs, "pipeline-gomaxprocs", 1, "GOMAXPROCS of the bench's process, sink and producers (storecast serve keeps every core); 0: the Go default")
 	flag.BoolVar(&c.trainOnly, "train-only", false, "stop after training the large model into -model-cache (a later run reuses it)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -194,6 +207,20 @@ type bench struct {
 	seq     atomic.Uint64
 }
 
+// pipelineCommand runs bin with args at niceness nice above the bench's own
+// (through nice(1), so every thread of the Go runtime has it) and with
+// GOMAXPROCS procs (0: the Go default).
+func pipelineCommand(bin string, nice, procs int, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	if nice != 0 {
+		cmd = exec.Command("nice", append([]string{"-n", strconv.Itoa(nice), bin}, args...)...)
+	}
+	if procs > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
+	}
+	return cmd
+}
+
 // service is a subprocess of the benchmark with its log file.
 type service struct {
 	name, log string
@@ -208,7 +235,7 @@ func (b *bench) start(name string, args ...string) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(b.c.bin, args...)
+	cmd := pipelineCommand(b.c.bin, b.c.pipelineNice, b.c.pipelineProcs, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		_ = f.Close()
@@ -440,6 +467,11 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	res.Targets = fmt.Sprintf("at %.0f requests/s open loop: p99_ms <= 10 and errors = 0, with ingest_events_per_s >= 1115 and the features group keeping up", b.c.rate)
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
 	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.Scheduling = scheduling{ServeNice: niceness(), PipelineNice: niceness() + b.c.pipelineNice,
+		ServeGOMAXPROCS: runtime.NumCPU(), PipelineGOMAXPROCS: b.c.pipelineProcs}
+	if res.Scheduling.PipelineGOMAXPROCS == 0 {
+		res.Scheduling.PipelineGOMAXPROCS = runtime.NumCPU()
+	}
 	res.Note = "The whole pipeline on this machine's cores, with other engineers' work running. Top-level keys: the large model " +
 		"(trees x max_depth, trained by train_large.py on the sandbox's examples), prediction cache on; large_model/champion hold " +
 		"each model with the cache on and off. rps: closed loop at the connection count; p50/p99/p999: open loop at open_loop_rps, " +
@@ -449,7 +481,9 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		"ingest_events_per_s: sales appended to the sandbox's sales topic per second during the loops; features_lag_at_end: the " +
 		"features group's lag right after. past_date_400: requests answered 400 naming date because the as-of day jumped past " +
 		"the drawn day while they were on their way (correct answers, not errors). ready_probes/ready_non_200: GET /ready every 30 ms during the loops. errors: non-200 answers of every measurement plus any bench service that died; " +
-		"server_errors: per service. profile_top: the serve CPU profile during the large model's open loop (go tool pprof -top)."
+		"server_errors: per service. profile_top: the serve CPU profile during the large model's open loop (go tool pprof -top). " +
+		"scheduling: niceness and GOMAXPROCS of storecast serve and of the pipeline beside it (process, sink, producers; " +
+		"-pipeline-nice, -pipeline-gomaxprocs), so serve wins the CPU; Kafka and PostgreSQL are the shared stack's."
 	return res, nil
 }
 
@@ -881,4 +915,14 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// niceness is this process's nice value (the kernel's getpriority returns
+// 20 - nice).
+func niceness() int {
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	return 20 - p
 }
