@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -159,4 +160,18 @@ func HighWatermarks(kc kafka.Config, topic string) (int64, error) {
 		sum += o
 	}
 	return sum, nil
+}
+
+// LoadAverage is the machine's 1, 5 and 15 minute load averages
+// ("2.81 2.31 2.78"), or "" where /proc/loadavg cannot be read.
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -96,7 +95,7 @@ var tableColumns = map[string][]string{
 func snapshot(ctx context.Context, kc kafka.Config, dsn, stateDir string) (World, error) {
 	w := World{
 		At:          time.Now().UTC().Format(time.RFC3339),
-		LoadAvg:     loadAvg(),
+		LoadAvg:     benchkit.LoadAverage(),
 		Services:    benchkit.Services(stateDir),
 		Topics:      map[string][]int64{},
 		Groups:      map[string]map[string][]int64{},
@@ -264,18 +263,6 @@ func databaseOf(dsn string) string {
 		return ""
 	}
 	return strings.TrimPrefix(u.Path, "/")
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // Difference is one thing of the user's world that a benchmark run

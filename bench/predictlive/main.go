@@ -342,7 +342,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 
 	// 3. The large model.
 	res := &result{OpenLoopRPS: b.c.rate, Large: map[string]figures{}, Champion: map[string]figures{}, ServerErrors: map[string]int64{},
-		LoadAverage: []string{loadAverage()}}
+		LoadAverage: []string{benchkit.LoadAverage()}}
 	large, err := b.trainLarge(ctx, string(names.TrainingExamples), res)
 	if err != nil {
 		return nil, err
@@ -466,7 +466,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 		fmt.Sprintf("bench: storecast produce (%.0f sales/s)", b.c.streamRate))
 	res.Targets = fmt.Sprintf("at %.0f requests/s open loop: p99_ms <= 10 and errors = 0, with ingest_events_per_s >= 1115 and the features group keeping up", b.c.rate)
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
-	res.LoadAverage = append(res.LoadAverage, loadAverage())
+	res.LoadAverage = append(res.LoadAverage, benchkit.LoadAverage())
 	res.Scheduling = scheduling{ServeNice: niceness(), PipelineNice: niceness() + b.c.pipelineNice,
 		ServeGOMAXPROCS: runtime.NumCPU(), PipelineGOMAXPROCS: b.c.pipelineProcs}
 	if res.Scheduling.PipelineGOMAXPROCS == 0 {
@@ -897,11 +897,6 @@ func (b *bench) profile(ctx context.Context, debugBase string, d time.Duration) 
 }
 
 // loadAverage is /proc/loadavg (empty where there is none).
-func loadAverage() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	return strings.TrimSpace(string(b))
-}
-
 func freeAddr() (string, error) {
 	p, err := benchkit.FreePort()
 	if err != nil {

@@ -201,7 +201,7 @@ func run() error {
 		StartupSeconds: round(startupSecs), AfterStartupPerS: round(float64(total) / (secs - startupSecs)),
 		RecoverySeconds: round(recovery), ViewRecoverySeconds: round(viewSecs), TableWrites: writes,
 		ProduceSeconds: round(produceSecs), ProcessCPUSeconds: round(procCPU), BrokerCPUSeconds: round(brokerCPU),
-		Compression: cmp.Or(*compression, "lz4 (platform default)"), LoadAverage: loadAvg(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
+		Compression: cmp.Or(*compression, "lz4 (platform default)"), LoadAverage: benchkit.LoadAverage(), Storage: "memory, checkpointed to LevelDB every 2s", Partitions: topics.Partitions,
 		CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), At: time.Now().UTC().Format(time.RFC3339),
 		Note: "input produced first; seconds runs from processor start until its committed offsets reach the input's high watermarks; " +
 			"broker, processor and other engineers' builds share this machine's cores",
@@ -416,16 +416,4 @@ func pidCPU(pidFile string) float64 {
 	ut, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return ""
-	}
-	return strings.Join(f[:3], " ")
 }
