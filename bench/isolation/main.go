@@ -45,6 +45,7 @@ type report struct {
 	SandboxesRemoved   bool         `json:"sandboxes_removed"`
 	Differences        []Difference `json:"differences"`
 	Leftovers          []Difference `json:"leftovers"`
+	OtherSandboxes     []Difference `json:"other_new_sandboxes"`
 	Benches            []string     `json:"benches"`
 	BenchFailures      []string     `json:"bench_failures"`
 	Brokers            string       `json:"brokers"`
@@ -58,8 +59,9 @@ const note = "before: the user's world at rest before the benchmarks (two reads 
 	"again when the benchmarks ended. Compared: the high watermark of every partition of every user topic (production " +
 	"names and any topic that is not a production name with a suffix), the committed offsets of every user consumer " +
 	"group, rows and largest keys of rossman_sales and forecast_results, the sink's offsets. differences: what changed " +
-	"(must be empty); leftovers: sandbox topics or databases (names with bench-/bench_) that exist after the run and " +
-	"did not before (must be empty). services: the stack's services running (pid files). Nothing else may write to " +
+	"(must be empty); leftovers: sandbox topics, groups or databases (names with bench-/bench_) that exist after the run, " +
+	"did not before, and carry a creation time between the two reads (must be empty); other_new_sandboxes: new ones " +
+	"without such a time (other engineers' or tests' runs on the same broker; reported, not failed). services: the stack's services running (pid files). Nothing else may write to " +
 	"the user's topics during the run: a difference names the topic or table, not the writer."
 
 type common struct {
@@ -121,7 +123,8 @@ func run(args []string) error {
 		} else if err != nil {
 			return err
 		}
-		r.Differences, r.Leftovers = compare(r.Before, r.After), leftovers(r.Before, r.After)
+		r.Differences = compare(r.Before, r.After)
+		r.Leftovers, r.OtherSandboxes = leftovers(r.Before, r.After)
 		r.UserWorldUnchanged, r.SandboxesRemoved = len(r.Differences) == 0, len(r.Leftovers) == 0
 		r.OK = r.UserWorldUnchanged && r.SandboxesRemoved
 		r.Benches, r.BenchFailures = strings.Fields(*benches), strings.Fields(*failed)
@@ -131,6 +134,9 @@ func run(args []string) error {
 		}
 		for _, d := range append(r.Differences, r.Leftovers...) {
 			fmt.Printf("isolation: %s: %s -> %s\n", d.What, d.Before, d.After)
+		}
+		for _, d := range r.OtherSandboxes {
+			fmt.Printf("isolation: not this run's: %s\n", d.What)
 		}
 		fmt.Printf("isolation: %d user topics, %d groups, tables %v compared: %d differences, %d sandboxes left behind -> %s\n",
 			len(r.Before.Topics), len(r.Before.Groups), tableNames(r.Before), len(r.Differences), len(r.Leftovers), *out)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -325,25 +327,52 @@ func compare(before, after World) []Difference {
 	return out
 }
 
-// leftovers lists the sandboxes that exist after a run but not before it.
-func leftovers(before, after World) []Difference {
-	var out []Difference
-	for _, t := range after.SandboxTopics {
-		if !slices.Contains(before.SandboxTopics, t) {
-			out = append(out, Difference{What: "sandbox topic " + t, Before: "absent", After: "present"})
+// stampRE finds the time a benchmark put in its sandbox's names: unix
+// nanoseconds (benchkit, bench-process, bench-produce) or seconds
+// (bench-sink).
+var stampRE = regexp.MustCompile(`\d{10,}`)
+
+// sandboxTime returns the creation time in a sandbox name, if it has one.
+func sandboxTime(name string) (time.Time, bool) {
+	for _, m := range stampRE.FindAllString(name, -1) {
+		n, err := strconv.ParseInt(m, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch len(m) {
+		case 19:
+			return time.Unix(0, n), true
+		case 10:
+			return time.Unix(n, 0), true
 		}
 	}
-	for _, g := range after.SandboxGroups {
-		if !slices.Contains(before.SandboxGroups, g) {
-			out = append(out, Difference{What: "sandbox consumer group " + g, Before: "absent", After: "present"})
+	return time.Time{}, false
+}
+
+// leftovers splits the sandboxes that exist after a run but not before it
+// into those the run's benchmarks made (a creation time between the two
+// reads: left behind) and others (no time or another time in the name:
+// someone else's, reported only).
+func leftovers(before, after World) (ours, others []Difference) {
+	from, _ := time.Parse(time.RFC3339, before.At)
+	to, _ := time.Parse(time.RFC3339, after.At)
+	add := func(kind string, b, a []string) {
+		for _, n := range a {
+			if slices.Contains(b, n) {
+				continue
+			}
+			d := Difference{What: kind + " " + n, Before: "absent", After: "present"}
+			if t, ok := sandboxTime(n); ok && !t.Before(from.Add(-time.Second)) && !t.After(to.Add(time.Second)) {
+				ours = append(ours, d)
+			} else {
+				others = append(others, d)
+			}
 		}
 	}
-	for _, d := range after.SandboxDatabases {
-		if !slices.Contains(before.SandboxDatabases, d) {
-			out = append(out, Difference{What: "sandbox database " + d, Before: "absent", After: "present"})
-		}
-	}
-	return out
+	add("sandbox topic", before.SandboxTopics, after.SandboxTopics)
+	add("sandbox consumer group", before.SandboxGroups, after.SandboxGroups)
+	add("sandbox database", before.SandboxDatabases, after.SandboxDatabases)
+	return ours, others
 }
 
 func union[V any](a, b map[string]V) []string {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func world() World {
@@ -62,23 +64,34 @@ func TestCompare(t *testing.T) {
 }
 
 func TestLeftovers(t *testing.T) {
-	after := world()
-	after.SandboxTopics = []string{"forecast_results-bench-predict-1", "models-bench-train"}
-	after.SandboxGroups = []string{"storecast-features-bench-2"}
-	after.SandboxDatabases = []string{"bench_sink_3"}
-	got := leftovers(world(), after)
-	want := []string{"sandbox topic forecast_results-bench-predict-1", "sandbox consumer group storecast-features-bench-2",
-		"sandbox database bench_sink_3"}
-	if len(got) != len(want) {
-		t.Fatalf("leftovers %v, want %v", got, want)
-	}
-	for i, d := range got {
-		if d.What != want[i] {
-			t.Errorf("leftover %d: %q, want %q", i, d.What, want[i])
+	before, after := world(), world()
+	before.At, after.At = "2026-12-01T22:00:00Z", "2026-12-01T23:00:00Z"
+	during := time.Date(2026, 12, 1, 22, 30, 0, 0, time.UTC)
+	ns, s := strconv.FormatInt(during.UnixNano(), 10), strconv.FormatInt(during.Unix(), 10)
+	earlier := strconv.FormatInt(during.Add(-2*time.Hour).UnixNano(), 10)
+	after.SandboxTopics = []string{"forecast_results-bench-predict-" + ns, "models-bench-train",
+		"storecast-features-bench-" + ns + "-table", "training_examples-bench-train-f2", "models-bench-x-" + earlier}
+	after.SandboxGroups = []string{"storecast-features-bench-" + ns}
+	after.SandboxDatabases = []string{"bench_sink_bench_sink_" + s}
+	ours, others := leftovers(before, after)
+	wantOurs := []string{"sandbox topic forecast_results-bench-predict-" + ns, "sandbox topic storecast-features-bench-" + ns + "-table",
+		"sandbox consumer group storecast-features-bench-" + ns, "sandbox database bench_sink_bench_sink_" + s}
+	wantOthers := []string{"sandbox topic training_examples-bench-train-f2", "sandbox topic models-bench-x-" + earlier}
+	for _, c := range []struct {
+		name string
+		got  []Difference
+		want []string
+	}{{"this run's", ours, wantOurs}, {"others'", others, wantOthers}} {
+		var what []string
+		for _, d := range c.got {
+			what = append(what, d.What)
+		}
+		if strings.Join(what, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%s leftovers %v, want %v", c.name, what, c.want)
 		}
 	}
-	if l := leftovers(after, after); len(l) != 0 {
-		t.Errorf("sandboxes present before are not left behind by this run: %v", l)
+	if ours, others := leftovers(after, after); len(ours)+len(others) != 0 {
+		t.Errorf("sandboxes present before are not left behind by this run: %v %v", ours, others)
 	}
 }
 
