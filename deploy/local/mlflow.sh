@@ -12,7 +12,12 @@
 #   STORECAST_MLFLOW_WORKERS      1     server worker processes
 #   STORECAST_STATE_DIR           <repo>/.state
 #
-# State: $STATE_DIR/mlflow/{mlflow.db,artifacts}, pid in
+# Metrics: the server exposes Prometheus metrics on /metrics
+# (--expose-prometheus: prometheus-flask-exporter in trainer/uv.lock; the
+# workers share them through $STATE_DIR/mlflow/prometheus, emptied on every
+# start); deploy/prometheus/prometheus.yml scrapes it as job mlflow.
+#
+# State: $STATE_DIR/mlflow/{mlflow.db,artifacts,prometheus}, pid in
 # $STATE_DIR/run/mlflow.pid, log in $STATE_DIR/logs/mlflow.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -22,6 +27,8 @@ BACKEND_URI="${STORECAST_MLFLOW_BACKEND_URI:-sqlite:///$MLFLOW_DIR/mlflow.db}"
 # SQLAlchemy knows postgresql:// (driver psycopg 3, in the venv), not libpq's postgres://.
 BACKEND_URI="${BACKEND_URI/#postgres:\/\//postgresql://}"
 ARTIFACTS="$MLFLOW_DIR/artifacts"
+# prometheus_client's multiprocess files of the server's workers.
+PROM_DIR="$MLFLOW_DIR/prometheus"
 WORKERS="${STORECAST_MLFLOW_WORKERS:-1}"
 PIDFILE="$RUN_DIR/mlflow.pid"
 LOGFILE="$LOG_DIR/mlflow.log"
@@ -34,6 +41,8 @@ NEEDLE="$ARTIFACTS"
 ensure_venv() { uv_venv mlflow "$TRAINER_DIR" "$VENV/bin/mlflow"; }
 
 healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MLFLOW_PORT/health" | grep -q OK; }
+# metrics_ok: /metrics answers (the Prometheus target).
+metrics_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/metrics" | grep -q '^# TYPE'; }
 
 running_pid() {
 	local pid
@@ -47,11 +56,15 @@ cmd_up() {
 	if [[ -n "$pid" ]]; then
 		wait_until mlflow "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" healthy
 		log "mlflow: already running (pid $pid) on http://127.0.0.1:$MLFLOW_PORT"
+		metrics_ok || log "mlflow: warning: the running server has no /metrics (started before --expose-prometheus); restart it: $0 down; $0 up"
 		return 0
 	fi
 	require_free_port mlflow "$MLFLOW_PORT" STORECAST_MLFLOW_PORT
 	ensure_venv
 	mkdir -p "$MLFLOW_DIR" "$ARTIFACTS"
+	# A previous server's multiprocess files would add its counts to this one's.
+	rm -rf "$PROM_DIR"
+	mkdir -p "$PROM_DIR"
 	log "mlflow: starting the tracking server (backend ${BACKEND_URI%%:*})"
 	# setsid: the server outlives the shell (and the make job) that started it.
 	# No job runner: it serves GenAI jobs Storecast does not use, and costs
@@ -60,11 +73,12 @@ cmd_up() {
 		--host 127.0.0.1 --port "$MLFLOW_PORT" --workers "$WORKERS" \
 		--backend-store-uri "$BACKEND_URI" \
 		--serve-artifacts --artifacts-destination "$ARTIFACTS" \
+		--expose-prometheus "$PROM_DIR" \
 		</dev/null >>"$LOGFILE" 2>&1 &
 	pid=$!
 	echo "$pid" >"$PIDFILE"
 	wait_until mlflow "$STARTUP_TIMEOUT" "$LOGFILE" "$pid" healthy
-	log "mlflow: up (pid $pid) on http://127.0.0.1:$MLFLOW_PORT; logs $LOGFILE"
+	log "mlflow: up (pid $pid) on http://127.0.0.1:$MLFLOW_PORT (metrics on /metrics); logs $LOGFILE"
 }
 
 # cmd_down: stop the server's whole process group (setsid made the server
