@@ -70,7 +70,8 @@ up: build ## Start everything (stack, topics, Go services), load demo data (DATA
 	@echo "up: done; 'source $(STACK_ENV)' for the environment (and STORECAST_API_TOKEN), 'make down' stops the stack"
 
 .PHONY: airflow
-airflow: airflow-venv ## Start Airflow alone (API server and UI on 127.0.0.1:8080, scheduler, DAG processor) against the running stack.
+airflow: airflow-venv ## Start Airflow alone (API server and UI on 127.0.0.1:8080, scheduler, DAG processor, its statsd exporter) against the running stack.
+	$(WITH_ENV) deploy/local/statsd-exporter.sh up
 	$(WITH_ENV) deploy/local/airflow.sh up
 
 .PHONY: down

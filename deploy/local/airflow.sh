@@ -13,6 +13,8 @@
 #   STORECAST_API_TOKEN            from .state/env: the bearer token of the Storecast APIs
 #   STORECAST_FORECAST_ADDR        127.0.0.1:4242  forecast API the DAG calls
 #   STORECAST_TRAIN_ADDR           127.0.0.1:4243  training API the DAG calls
+#   STORECAST_STATSD_PORT          9125  UDP port on 127.0.0.1 the components send StatsD
+#                                        metrics to (statsd-exporter.sh)
 #   STORECAST_STATE_DIR            <repo>/.state
 #
 # PostgreSQL: the metadata lives in the database $STORECAST_AIRFLOW_DB, owned by
@@ -41,6 +43,7 @@ DB="${STORECAST_AIRFLOW_DB:-storecast_airflow}"
 READER="${DB}_reader"
 FORECAST_ADDR="${STORECAST_FORECAST_ADDR:-127.0.0.1:4242}"
 TRAIN_ADDR="${STORECAST_TRAIN_ADDR:-127.0.0.1:4243}"
+STATSD_PORT="${STORECAST_STATSD_PORT:-9125}"
 URL="http://127.0.0.1:$PORT"
 PROJECT="$REPO_DIR/airflow"
 VENV="$PROJECT/.venv"
@@ -148,7 +151,12 @@ airflow_env() {
 	export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=60
 	export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=False
 	export AIRFLOW__SCHEDULER__STANDALONE_DAG_PROCESSOR=True
-	export AIRFLOW__METRICS__STATSD_ON=False
+	# StatsD metrics to the stack's statsd_exporter (statsd-exporter.sh; Prometheus
+	# job airflow). UDP: nothing blocks or fails when the exporter is down.
+	export AIRFLOW__METRICS__STATSD_ON=True
+	export AIRFLOW__METRICS__STATSD_HOST=127.0.0.1
+	export AIRFLOW__METRICS__STATSD_PORT="$STATSD_PORT"
+	export AIRFLOW__METRICS__STATSD_PREFIX=airflow
 	# Loopback only: never phone home.
 	export SCARF_ANALYTICS=false
 	export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED=False

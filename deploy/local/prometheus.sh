@@ -60,6 +60,8 @@ render_config() {
 		-e "s#127.0.0.1:9104#${STORECAST_TRAINER_METRICS_ADDR:-127.0.0.1:9104}#" \
 		-e "s#127.0.0.1:4242#${STORECAST_FORECAST_ADDR:-127.0.0.1:4242}#" \
 		-e "s#127.0.0.1:4243#${STORECAST_TRAIN_ADDR:-127.0.0.1:4243}#" \
+		-e "s#127.0.0.1:5050#127.0.0.1:${STORECAST_MLFLOW_PORT:-5050}#" \
+		-e "s#127.0.0.1:9105#127.0.0.1:${STORECAST_STATSD_EXPORTER_PORT:-9105}#" \
 		-e "s#^  - rules/#  - $RULES_DIR/#" \
 		"$CONFIG_SRC" >"$tmp"
 	mv "$tmp" "$CONFIG"

@@ -25,9 +25,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Started in this order, stopped in reverse.
 CORE=(kafka postgres)
 APPS=(mlflow trainer prometheus)
-# The Go services (bin/storecast) and Airflow (its DAG calls them), started by
-# `up --all` after topics init.
-SERVICES=(process sink serve airflow)
+# The Go services (bin/storecast) and Airflow (its DAG calls them) with the
+# exporter of its StatsD metrics, started by `up --all` after topics init.
+SERVICES=(process sink serve statsd-exporter airflow)
 
 ENV_FILE="$STATE_DIR/env"
 
