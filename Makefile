@@ -66,6 +66,8 @@ up: build ## Start everything (stack, topics, Go services), load demo data (DATA
 	$(STACK) up --all
 	$(WITH_ENV) deploy/local/demo-data.sh $(BIN) $(DATA) -- $(PRODUCE_FLAGS)
 	$(WITH_ENV) deploy/local/champion.sh
+	@# Every long-running component is a Prometheus target and up (lists the ones that are not; fails then).
+	$(WITH_ENV) deploy/local/prometheus.sh targets --wait 60
 	@deploy/local/airflow.sh login
 	@echo "up: done; 'source $(STACK_ENV)' for the environment (and STORECAST_API_TOKEN), 'make down' stops the stack"
 

@@ -24,7 +24,7 @@ import (
 // component of the system (issue 15, item 6).
 var composeServices = []string{
 	"kafka", "postgres", "mlflow", "trainer", "topics", "produce", "process", "sink", "serve", "champion",
-	"prometheus", "grafana", "cadvisor", "node-exporter", "pgadmin", "kafka-ui", "nginx", "airflow",
+	"prometheus", "grafana", "cadvisor", "node-exporter", "statsd-exporter", "pgadmin", "kafka-ui", "nginx", "airflow",
 }
 
 // imageUsers are the users the third-party images run as when the service
@@ -39,6 +39,7 @@ var imageUsers = map[string]struct {
 	"prom/prometheus":             {"nobody (65534)", []string{"/prometheus"}},
 	"grafana/grafana":             {"grafana (472)", []string{"/var/lib/grafana"}},
 	"prom/node-exporter":          {"nobody (65534)", nil},
+	"prom/statsd-exporter":        {"nobody (65534)", nil},
 	"dpage/pgadmin4":              {"pgadmin (5050)", []string{"/var/lib/pgadmin"}},
 	"ghcr.io/kafbat/kafka-ui":     {"kafkaui (100)", nil},
 	"nginxinc/nginx-unprivileged": {"nginx (101)", nil},

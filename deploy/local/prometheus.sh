@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# prometheus.sh {up|down|status|env}: monitoring of the local stack, from
+# prometheus.sh {up|down|status|env|targets}: monitoring of the local stack, from
 # Debian's packages: Prometheus (scrape config and alert rules from
 # deploy/prometheus/), the node exporter (host) and the PostgreSQL exporter.
 # The broker's metrics come from the JMX exporter agent in Kafka's JVM
@@ -17,6 +17,10 @@
 # The scrape targets are deploy/prometheus/prometheus.yml with the stack's
 # addresses put in (every STORECAST_*_ADDR/_PORT above and of the other
 # scripts), written to $STATE_DIR/prometheus/prometheus.yml on every start.
+#
+# `targets [--wait SECONDS]` prints every long-running scrape target that is
+# not up (and waits up to SECONDS for them); exit 1 when one stays down.
+# `make up` ends with it; `status` shows it.
 #
 # State: $STATE_DIR/prometheus/{data,prometheus.yml}, pid files in
 # $STATE_DIR/run/{prometheus,node-exporter,postgres-exporter}.pid, logs in
@@ -149,15 +153,64 @@ cmd_status() {
 		# shellcheck disable=SC2086
 		daemon_status $r || rc=$?
 	done
+	# Shown, not judged: after `make services` the Go services' and Airflow's
+	# targets are down by design (`make up` judges them: `targets --wait`).
+	if ((rc == 0)); then targets_report || true; fi
 	return "$rc"
 }
 
 cmd_env() { env_line STORECAST_PROMETHEUS_URL "http://127.0.0.1:$PROM_PORT"; }
+
+# targets_report: one line per long-running target that is not up (job,
+# instance, health, last error) from Prometheus' /api/v1/targets, then a
+# summary line; exit 0 when every one is up, 1 when one is down or not
+# scraped yet, 2 when Prometheus does not answer. Targets labelled
+# oneshot="true" (storecast produce) are left out.
+targets_report() {
+	local json
+	json="$(curl -fsS --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/targets?state=active" 2>/dev/null)" || {
+		echo "prometheus targets: Prometheus does not answer on 127.0.0.1:$PROM_PORT"
+		return 2
+	}
+	python3 -c '
+import json, sys
+ts = [t for t in json.loads(sys.argv[1])["data"]["activeTargets"] if t["labels"].get("oneshot") != "true"]
+bad = [t for t in ts if t["health"] != "up"]
+for t in sorted(bad, key=lambda t: t["labels"]["job"]):
+    why = t.get("lastError") or "not scraped yet"
+    print("prometheus target down: job %s (%s): %s: %s" % (t["labels"]["job"], t["scrapeUrl"], t["health"], why))
+up = sorted({t["labels"]["job"] for t in ts if t["health"] == "up"})
+print("prometheus targets: %d of %d long-running targets up (%s)" % (len(ts) - len(bad), len(ts), ", ".join(up)))
+sys.exit(1 if bad else 0)
+' "$json"
+}
+
+# cmd_targets [--wait SECONDS]: targets_report, retried until every target
+# is up or SECONDS (default 0) have passed (a target that just started needs
+# one scrape interval, 15 s, to turn up).
+cmd_targets() {
+	local wait=0 rc out
+	case "${1:-}" in
+	"") ;;
+	--wait) wait="${2:?--wait needs seconds}" ;;
+	*) die "usage: $0 targets [--wait SECONDS]" ;;
+	esac
+	local deadline=$((SECONDS + wait))
+	while :; do
+		rc=0
+		out="$(targets_report)" || rc=$?
+		if ((rc == 0 || SECONDS >= deadline)); then break; fi
+		sleep 2
+	done
+	printf '%s\n' "$out"
+	return "$rc"
+}
 
 case "${1:-}" in
 up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
-*) die "usage: $0 {up|down|status|env}" ;;
+targets) cmd_targets "${@:2}" ;;
+*) die "usage: $0 {up|down|status|env|targets [--wait SECONDS]}" ;;
 esac
