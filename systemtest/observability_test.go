@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -226,6 +227,21 @@ func TestObservabilityEndToEnd(t *testing.T) {
 	}
 	if trainSeries == 0 || len(seen) == 0 {
 		t.Errorf("%d series on the forecast API, %d on the training API; want both", len(seen), trainSeries)
+	}
+
+	// Every component's /metrics, as served after the workload, follows the
+	// naming conventions (the packages' TestMetricNamesLint lint the same
+	// metrics before they have series).
+	for _, c := range []struct{ name, url string }{
+		{"process", "http://" + processAddr}, {"sink", "http://" + sinkAddr}, {"serve (forecast API)", fURL},
+		{"serve (training API)", tURL}, {"trainer", "http://" + trainerAddr},
+	} {
+		code, b, err := call("GET", c.url+"/metrics", "", "")
+		if err != nil || code != 200 {
+			t.Errorf("%s /metrics: %d %v", c.name, code, err)
+			continue
+		}
+		testkit.LintExposition(t, c.name, bytes.NewReader(b), "storecast_")
 	}
 
 	// Every panel of every dashboard answers with series.
