@@ -4,11 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/storecast/storecast/topics"
 )
 
 // coveredBy names, for the long-running processes the stack scripts start
@@ -136,4 +139,35 @@ func scrapeJobs(t *testing.T, src string) map[string]map[string]string {
 	sort.Strings(names)
 	t.Logf("jobs: %v", names)
 	return jobs
+}
+
+// TestJMXExporterWatchesStorecastTopics: the broker's JMX exporter reads the
+// log sizes of exactly Storecast's topics (a bean per partition of every
+// topic a test left behind made a scrape take longer than Prometheus waits).
+func TestJMXExporterWatchesStorecastTopics(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/kafka/jmx-exporter.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		IncludeObjectNames []string `yaml:"includeObjectNames"`
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, n := range cfg.IncludeObjectNames {
+		if topic, ok := strings.CutPrefix(n, "kafka.log:type=Log,name=Size,topic="); ok {
+			got = append(got, strings.TrimSuffix(topic, ",partition=*"))
+		}
+	}
+	for _, s := range topics.DefaultNames().Specs() {
+		want = append(want, s.Name)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("jmx-exporter.yml reads the log sizes of %v, want Storecast's topics %v", got, want)
+	}
 }

@@ -175,6 +175,9 @@ targets_report() {
 	python3 -c '
 import json, sys
 ts = [t for t in json.loads(sys.argv[1])["data"]["activeTargets"] if t["labels"].get("oneshot") != "true"]
+if not ts:
+    print("prometheus targets: none discovered yet")
+    sys.exit(1)
 bad = [t for t in ts if t["health"] != "up"]
 for t in sorted(bad, key=lambda t: t["labels"]["job"]):
     why = t.get("lastError") or "not scraped yet"
