@@ -201,11 +201,7 @@ fi
 JAVA_CMD+=(-Dlog4j2.configurationFile="$CONF/log4j2.properties"
 	-cp "$LIBS/*" kafka.Kafka "$CONF/server.properties")
 
-running_pid() {
-	local pid
-	pid="$(read_pid "$PIDFILE")"
-	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
-}
+running_pid() { our_pid "$PIDFILE" "$NEEDLE"; }
 
 # prepare: free ports, jars, agent and config of a start (up and run).
 prepare() {

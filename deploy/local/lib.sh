@@ -50,6 +50,14 @@ pid_matches() {
 # read_pid FILE: the pid stored in FILE, or nothing.
 read_pid() { [[ -f "$1" ]] && head -n1 "$1" | tr -dc '0-9' || true; }
 
+# our_pid PIDFILE NEEDLE: the pid stored in PIDFILE when that process runs
+# and is ours (pid_matches NEEDLE), or nothing.
+our_pid() {
+	local pid
+	pid="$(read_pid "$1")"
+	if pid_matches "$pid" "$2"; then echo "$pid"; fi
+}
+
 # stop_pid NAME PIDFILE NEEDLE [GRACE_SECONDS]: SIGTERM the process of
 # PIDFILE (if it still is ours), wait up to GRACE_SECONDS, then SIGKILL.
 stop_pid() {

@@ -44,11 +44,7 @@ healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$MLFLOW_PORT/health" | grep
 # metrics_ok: /metrics answers (the Prometheus target).
 metrics_ok() { curl -fsS --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/metrics" | grep -q '^# TYPE'; }
 
-running_pid() {
-	local pid
-	pid="$(read_pid "$PIDFILE")"
-	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
-}
+running_pid() { our_pid "$PIDFILE" "$NEEDLE"; }
 
 cmd_up() {
 	local pid

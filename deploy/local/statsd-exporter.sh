@@ -43,11 +43,7 @@ cmd_install() {
 
 healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$WEB_PORT/metrics" | grep -q '^statsd_exporter_build_info'; }
 
-running_pid() {
-	local pid
-	pid="$(read_pid "$PIDFILE")"
-	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
-}
+running_pid() { our_pid "$PIDFILE" "$NEEDLE"; }
 
 cmd_up() {
 	local pid

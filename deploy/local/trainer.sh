@@ -26,11 +26,7 @@ NEEDLE="storecast-trainer worker"
 
 healthy() { curl -fsS --max-time 3 "http://$METRICS_ADDR/metrics" | grep -q '^storecast_trainer_runs_total'; }
 
-running_pid() {
-	local pid
-	pid="$(read_pid "$PIDFILE")"
-	if pid_matches "$pid" "$NEEDLE"; then echo "$pid"; fi
-}
+running_pid() { our_pid "$PIDFILE" "$NEEDLE"; }
 
 cmd_up() {
 	local pid
