@@ -92,6 +92,10 @@ services: ## Start Kafka, PostgreSQL, MLflow and the trainer only (no topics, Go
 topics: build ## Create missing topics and report drift (storecast topics init).
 	$(WITH_ENV) $(BIN) topics init
 
+.PHONY: load-record
+load-record: build ## Print the training_examples checksum and the DLQ count of the stack and append them (date, commit, data) to bench/results/load_checksum.json, compared with earlier loads of the same data.
+	$(WITH_ENV) deploy/local/load-record.sh
+
 .PHONY: reset
 reset: down ## Stop the stack and DELETE its data (Kafka log, processor tables, PostgreSQL cluster, MLflow runs and registry, env); keeps jars, tools and the API token.
 	rm -rf "$(STORECAST_STATE_DIR)/kafka/data" "$(STORECAST_STATE_DIR)/kafka/cluster.id" \

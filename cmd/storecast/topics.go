@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,7 @@ type TopicsCmd struct {
 // TopicsChecksumCmd is `storecast topics checksum`.
 type TopicsChecksumCmd struct {
 	Topics []string `arg:"" optional:"" help:"Topics to digest (default: training_examples)."`
+	JSON   bool     `name:"json" help:"Print one JSON object per topic ({topic, records, keys, sha256}) instead of text."`
 }
 
 // Run prints one line per topic: its name, keys, records read, sha256.
@@ -39,11 +41,21 @@ func (c *TopicsChecksumCmd) Run(ctx context.Context, g *Globals) error {
 		if err != nil {
 			return fmt.Errorf("checksum %s: %w", name, err)
 		}
-		if _, err := fmt.Fprintf(os.Stdout, "%s keys=%d records=%d sha256=%s\n", d.Topic, d.Keys, d.Records, d.SHA256); err != nil {
+		if err := writeDigest(os.Stdout, d, c.JSON); err != nil {
 			return fmt.Errorf("write checksum: %w", err)
 		}
 	}
 	return nil
+}
+
+// writeDigest writes d as one line: text (TOPIC keys=N records=N
+// sha256=H, what champion.sh reads) or a JSON object.
+func writeDigest(w io.Writer, d kafka.Digest, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(d)
+	}
+	_, err := fmt.Fprintf(w, "%s keys=%d records=%d sha256=%s\n", d.Topic, d.Keys, d.Records, d.SHA256)
+	return err
 }
 
 // TopicsInitCmd is `storecast topics init`.

@@ -59,6 +59,30 @@ func TestWriteTopicList(t *testing.T) {
 // TestTopicsInitIsIdempotent runs `topics init` twice on the real broker:
 // the first run creates every topic of the vocabulary with its configs, the
 // second creates nothing and finds no drift.
+func TestWriteDigest(t *testing.T) {
+	t.Parallel()
+	d := kafka.Digest{Topic: "training_examples", Records: 12, Keys: 10, SHA256: "ab12"}
+	tests := []struct {
+		name   string
+		asJSON bool
+		want   string
+	}{
+		{"text", false, "training_examples keys=10 records=12 sha256=ab12\n"},
+		{"json", true, `{"topic":"training_examples","records":12,"keys":10,"sha256":"ab12"}` + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeDigest(&b, d, tt.asJSON); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTopicsInitIsIdempotent(t *testing.T) {
 	t.Parallel()
 	cfg := brokerForTest(t)
