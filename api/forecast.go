@@ -471,7 +471,7 @@ func (s *forecastServer) GetModelInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.AsOf != nil {
 		if rep, ok, err := s.cfg.AsOf.AsOfReport(); err == nil && ok {
-			ai := forecastgen.AsOfInfo{Day: rep.Day.String(), Rule: features.AsOfRule, Stores: rep.Stores, Excluded: []forecastgen.ExcludedStore{}}
+			ai := forecastgen.AsOfInfo{Day: rep.Day.String(), Rule: rep.Rule, Stores: rep.Stores, Excluded: []forecastgen.ExcludedStore{}}
 			for _, x := range rep.Excluded {
 				ai.Excluded = append(ai.Excluded, forecastgen.ExcludedStore{StoreId: x.Store, LatestDay: x.Latest.String(), Reason: x.Reason})
 			}

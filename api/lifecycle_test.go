@@ -37,7 +37,7 @@ func TestModelInfoTellsTheLifecycle(t *testing.T) {
 	h := newHarness(t, func(_ *harness, fc *ForecastConfig, _ *TrainConfig) {
 		fc.Offers = fakeOffers{refused}
 		fc.Registry = fakeAliases{views.RegistryStatus{Champion: "4", Challenger: "3", InStep: false, CheckedAt: at}}
-		fc.AsOf = fakeAsOf{views.AsOf{Day: day, Stores: 5, Excluded: []views.ExcludedStore{{Store: 9, Latest: day - 60, Reason: "no sales since ..."}}}}
+		fc.AsOf = fakeAsOf{views.AsOf{Day: day, Rule: "the latest day at least half of the stores have sales for", Stores: 5, Excluded: []views.ExcludedStore{{Store: 9, Latest: day - 60, Reason: "no sales since ..."}}}}
 	})
 	r := h.do("f", "GET", "/model/info", "")
 	if r.Code != http.StatusOK {
@@ -71,7 +71,7 @@ func TestModelInfoTellsTheLifecycle(t *testing.T) {
 	if info.Registry.Champion != "4" || info.Registry.Challenger != "3" || info.Registry.InStep {
 		t.Errorf("registry %+v", info.Registry)
 	}
-	if info.AsOf.Day != "2015-06-19" || info.AsOf.Rule == "" || len(info.AsOf.Excluded) != 1 || info.AsOf.Excluded[0].StoreID != 9 {
+	if info.AsOf.Day != "2015-06-19" || info.AsOf.Rule != "the latest day at least half of the stores have sales for" || len(info.AsOf.Excluded) != 1 || info.AsOf.Excluded[0].StoreID != 9 {
 		t.Errorf("as_of %+v", info.AsOf)
 	}
 

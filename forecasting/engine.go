@@ -127,6 +127,10 @@ type EngineConfig struct {
 	// Drift, when not nil, sees every feature vector computed (not those
 	// answered from the cache).
 	Drift *Drift
+	// Clock says which stores are too far behind the as-of day to be
+	// forecast (zero: features.DefaultClock); the as-of day itself comes
+	// from the StoreReader.
+	Clock features.Clock
 }
 
 // Engine computes forecasts in-process from the store views, the feature
@@ -153,6 +157,7 @@ func NewEngine(stores StoreReader, models Models, m *Metrics, cfg EngineConfig) 
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
+	cfg.Clock = cfg.Clock.WithDefaults()
 	e := &Engine{stores: stores, models: models, metrics: m, cfg: cfg, rowBatch: 256}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = 1 << 18
@@ -279,8 +284,8 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 			return &unknownStoreError{store: store}
 		}
 		if l, ok := src.(interface{ Latest() (topics.Date, bool) }); ok {
-			if latest, has := l.Latest(); !has || features.Stale(latest, asOf) {
-				return &staleStoreError{store: store, latest: latest, has: has, asOf: asOf}
+			if latest, has := l.Latest(); !has || e.cfg.Clock.Stale(latest, asOf) {
+				return &staleStoreError{store: store, latest: latest, has: has, asOf: asOf, staleDays: e.cfg.Clock.StaleDays}
 			}
 		}
 		m := e.models.ForStore(store)
@@ -369,15 +374,16 @@ func roundCents(x float64) float64 {
 	return math.Round(x*100) / 100
 }
 
-// ErrStaleStore means a store's own history ends more than
-// features.StaleDays before the as-of day: it is not forecast as if it
-// were current.
+// ErrStaleStore means a store's own history ends more than the clock's
+// stale days (features.Clock.StaleDays) before the as-of day: it is not
+// forecast as if it were current.
 var ErrStaleStore = errors.New("store history is stale")
 
 type staleStoreError struct {
 	store        int
 	latest, asOf topics.Date
 	has          bool
+	staleDays    int
 }
 
 func (e *staleStoreError) Error() string { return "store_id: " + e.reason() }
@@ -387,7 +393,7 @@ func (e *staleStoreError) reason() string {
 		return fmt.Sprintf("store %d has no sales yet", e.store)
 	}
 	return fmt.Sprintf("store %d has no sales since %s, %d days before the as-of day %s (more than %d): its history is too stale to forecast from",
-		e.store, e.latest, e.asOf-e.latest, e.asOf, features.StaleDays)
+		e.store, e.latest, e.asOf-e.latest, e.asOf, e.staleDays)
 }
 
 // Unwrap makes the error both an ErrStaleStore and a FieldError naming

@@ -248,12 +248,13 @@ func TestPredictionCache(t *testing.T) {
 
 // TestStaleStoreIsRefused: a store that stopped reporting 60 days before
 // the as-of day gets ErrStaleStore naming store_id, not a forecast; one
-// within features.StaleDays is forecast.
+// within features.DefaultStaleDays is forecast, and so is the 60-day one
+// when the clock allows 90 days (--stale-days).
 func TestStaleStoreIsRefused(t *testing.T) {
 	t.Parallel()
 	tb := newTables(t)
 	tb.states[2] = forecastingtest.StoreState(t, 2, lastDay-60)
-	tb.states[3] = forecastingtest.StoreState(t, 3, lastDay-features.StaleDays)
+	tb.states[3] = forecastingtest.StoreState(t, 3, lastDay-features.DefaultStaleDays)
 	e := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("1"), nil, forecasting.EngineConfig{})
 	_, err := e.Forecast(context.Background(), []forecasting.Row{{Store: 2, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}})
 	if !errors.Is(err, forecasting.ErrStaleStore) || topics.Fields(err)[0] != "store_id" || !strings.Contains(err.Error(), "60 days before the as-of day") {
@@ -261,7 +262,17 @@ func TestStaleStoreIsRefused(t *testing.T) {
 	}
 	rows := []forecasting.Row{{Store: 3, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}}
 	if _, err := e.Forecast(context.Background(), rows); err != nil || rows[0].Sales <= 0 {
-		t.Fatalf("store %d days behind: %v, sales %v", features.StaleDays, err, rows[0].Sales)
+		t.Fatalf("store %d days behind: %v, sales %v", features.DefaultStaleDays, err, rows[0].Sales)
+	}
+	lenient := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("1"), nil, forecasting.EngineConfig{Clock: features.Clock{StaleDays: 90}})
+	rows = []forecasting.Row{{Store: 2, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}}
+	if _, err := lenient.Forecast(context.Background(), rows); err != nil || rows[0].Sales <= 0 {
+		t.Fatalf("60 days behind with --stale-days 90: %v, sales %v", err, rows[0].Sales)
+	}
+	strict := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("1"), nil, forecasting.EngineConfig{Clock: features.Clock{StaleDays: 7}})
+	_, err = strict.Forecast(context.Background(), []forecasting.Row{{Store: 3, Date: lastDay + 3, In: topics.KnownInputs{Open: 1}}})
+	if !errors.Is(err, forecasting.ErrStaleStore) || !strings.Contains(err.Error(), "(more than 7)") {
+		t.Fatalf("28 days behind with --stale-days 7: err %v", err)
 	}
 }
 

@@ -58,6 +58,9 @@ type Config struct {
 	// StorageDir keeps the views' local copies in LevelDB under it, so a
 	// restart reads only the topics' tails; empty keeps them in memory.
 	StorageDir string
+	// Clock derives the as-of day and the stale stores (zero: the
+	// defaults, features.DefaultClock).
+	Clock features.Clock
 }
 
 // options returns the goka view options: sarama configs from
@@ -171,7 +174,10 @@ func (t *table[T]) Stores() ([]int, error) {
 }
 
 // StoreStates is the view of the store table: one features.State per store.
-type StoreStates struct{ table[*features.State] }
+type StoreStates struct {
+	table[*features.State]
+	clock features.Clock
+}
 
 // NewStoreStates builds the store table view. opts come after the
 // production options (tests pass goka.WithViewTester).
@@ -191,7 +197,7 @@ func NewStoreStates(cfg Config, log *slog.Logger, opts ...goka.ViewOption) (*Sto
 	if err != nil {
 		return nil, fmt.Errorf("store table view: %w", err)
 	}
-	return &StoreStates{table[*features.State]{v: v, name: string(name)}}, nil
+	return &StoreStates{table: table[*features.State]{v: v, name: string(name)}, clock: cfg.Clock.WithDefaults()}, nil
 }
 
 // Get returns the state of store; found is false when the table has none.
@@ -199,7 +205,7 @@ func NewStoreStates(cfg Config, log *slog.Logger, opts ...goka.ViewOption) (*Sto
 func (s *StoreStates) Get(store int) (*features.State, bool, error) { return s.get(store) }
 
 // Latest returns the chain's as-of day: the latest day that at least
-// features.AsOfQuorum of the stores have reached (features.QuorumDay), so
+// the clock's quorum of the stores have reached (features.Clock.AsOf), so
 // one store far ahead (a far-future event) or far behind does not move
 // it.
 func (s *StoreStates) Latest() (topics.Date, bool, error) {
@@ -225,7 +231,7 @@ func (s *StoreStates) Latest() (topics.Date, bool, error) {
 	if err := it.Err(); err != nil {
 		return 0, false, fmt.Errorf("view %s iterate: %w", s.name, err)
 	}
-	day, ok := features.QuorumDay(latest, features.AsOfQuorum)
+	day, ok := s.clock.AsOf(latest)
 	return day, ok, nil
 }
 
@@ -358,7 +364,7 @@ func (v *Views) StoreState(store int) (*features.State, *features.Info, bool, er
 
 // StoreIDs returns the stores that can be forecast, ascending: those
 // with both a state and an info whose latest day is not stale against the
-// as-of day (features.Stale).
+// as-of day (features.Clock.Stale).
 func (v *Views) StoreIDs() ([]int, error) {
 	ids, err := v.States.Stores()
 	if err != nil {
@@ -384,16 +390,18 @@ func (v *Views) StoreIDs() ([]int, error) {
 		if !ok {
 			continue
 		}
-		if _, has := st.Latest(); has && (!haveAsOf || excluded(st, asOf) == "") {
+		if _, has := st.Latest(); has && (!haveAsOf || v.States.excluded(st, asOf) == "") {
 			out = append(out, id)
 		}
 	}
 	return out, nil
 }
 
-// AsOf is how the chain's as-of day was derived (features.AsOfRule).
+// AsOf is how the chain's as-of day was derived.
 type AsOf struct {
 	Day topics.Date
+	// Rule says how Day was derived (features.Clock.Rule).
+	Rule string
 	// Stores is how many stores have facts.
 	Stores int
 	// Excluded are the stores too far behind Day to be forecast.
@@ -408,13 +416,14 @@ type ExcludedStore struct {
 }
 
 // excluded returns why a store with state st cannot be forecast as of
-// asOf, or "": its latest day is stale (features.Stale), or its facts run
-// so far past asOf that the state no longer holds the days before it.
-func excluded(st *features.State, asOf topics.Date) string {
+// asOf, or "": its latest day is stale (features.Clock.Stale), or its
+// facts run so far past asOf that the state no longer holds the days
+// before it.
+func (s *StoreStates) excluded(st *features.State, asOf topics.Date) string {
 	l, _ := st.Latest()
 	switch {
-	case features.Stale(l, asOf):
-		return fmt.Sprintf("no sales since %s, %d days before the as-of day (more than %d)", l, asOf-l, features.StaleDays)
+	case s.clock.Stale(l, asOf):
+		return fmt.Sprintf("no sales since %s, %d days before the as-of day (more than %d)", l, asOf-l, s.clock.StaleDays)
 	case st.EarliestAsOf() > asOf:
 		return fmt.Sprintf("its sales run to %s, so far past the as-of day that its state no longer holds the days before it", l)
 	}
@@ -428,7 +437,7 @@ func (v *Views) AsOfReport() (rep AsOf, ok bool, err error) {
 	if err != nil || !ok {
 		return rep, ok, err
 	}
-	rep.Day = day
+	rep.Day, rep.Rule = day, v.States.clock.Rule()
 	ids, err := v.States.Stores()
 	if err != nil {
 		return rep, false, err
@@ -443,7 +452,7 @@ func (v *Views) AsOfReport() (rep AsOf, ok bool, err error) {
 			continue
 		}
 		rep.Stores++
-		if why := excluded(st, day); why != "" {
+		if why := v.States.excluded(st, day); why != "" {
 			rep.Excluded = append(rep.Excluded, ExcludedStore{Store: id, Latest: l, Reason: why})
 		}
 	}

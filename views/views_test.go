@@ -20,9 +20,15 @@ import (
 
 func testViews(t *testing.T) (*Views, *tester.Tester, topics.Names) {
 	t.Helper()
+	return testViewsWith(t, features.Clock{})
+}
+
+// testViewsWith is testViews with the given clock.
+func testViewsWith(t *testing.T, clock features.Clock) (*Views, *tester.Tester, topics.Names) {
+	t.Helper()
 	tt := tester.New(t)
 	n := topics.DefaultNames()
-	cfg := Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}}
+	cfg := Config{Names: n, Kafka: kafka.Config{Brokers: []string{"tester:9092"}}, Clock: clock}
 	states, err := NewStoreStates(cfg, nil, goka.WithViewTester(tt))
 	if err != nil {
 		t.Fatal(err)
@@ -154,23 +160,48 @@ func TestCorruptStateIsAnError(t *testing.T) {
 
 // TestAsOfQuorumAndStaleStores: one store far ahead does not move the
 // as-of day; a store silent for 60 days is left out of the stores to
-// forecast and reported as excluded.
+// forecast and reported as excluded. A configured clock (--as-of-quorum,
+// --stale-days) moves both.
 func TestAsOfQuorumAndStaleStores(t *testing.T) {
-	v, tt, n := testViews(t)
 	day := topics.DateFromYMD(2015, 6, 19)
-	for store, last := range map[int]topics.Date{1: day, 2: day, 3: day - 1, 4: topics.DateFromYMD(2030, 1, 1), 5: day - 60} {
-		tt.SetTableValue(n.StoreTable(), topics.StoreKey(store), stateOf(last-100, last))
-		tt.SetTableValue(n.StoreInfo, topics.StoreKey(store), &topics.StoreInfo{V: 1, Store: store, StoreType: "a", Assortment: "a"})
+	far := topics.DateFromYMD(2030, 1, 1)
+	cases := []struct {
+		name     string
+		clock    features.Clock
+		asOf     topics.Date
+		ids      []int
+		excluded []int
+		reason   string
+	}{
+		{"defaults", features.Clock{}, day, []int{1, 2, 3}, []int{4, 5}, "60 days before the as-of day (more than 28)"},
+		{"stale after 90 days", features.Clock{StaleDays: 90}, day, []int{1, 2, 3, 5}, []int{4}, ""},
+		{"quorum 0.8: the store a day behind sets it", features.Clock{Quorum: 0.8}, day - 1, []int{1, 2, 3}, []int{4, 5}, "59 days before"},
 	}
-	if l, ok, err := v.LatestDay(); err != nil || !ok || l != day {
-		t.Fatalf("as-of day %s %v %v, want %s (the 2030 store does not count)", l, ok, err, day)
-	}
-	if ids, err := v.StoreIDs(); err != nil || !slices.Equal(ids, []int{1, 2, 3}) {
-		t.Errorf("store ids %v %v, want [1 2 3] (4 is years ahead, 5 stale)", ids, err)
-	}
-	rep, ok, err := v.AsOfReport()
-	if err != nil || !ok || rep.Day != day || rep.Stores != 5 || len(rep.Excluded) != 2 ||
-		rep.Excluded[0].Store != 4 || rep.Excluded[1].Store != 5 || rep.Excluded[1].Latest != day-60 || !strings.Contains(rep.Excluded[1].Reason, "60 days before") {
-		t.Errorf("as-of report %+v %v %v", rep, ok, err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, tt, n := testViewsWith(t, c.clock)
+			for store, last := range map[int]topics.Date{1: day, 2: day, 3: day - 1, 4: far, 5: day - 60} {
+				tt.SetTableValue(n.StoreTable(), topics.StoreKey(store), stateOf(last-100, last))
+				tt.SetTableValue(n.StoreInfo, topics.StoreKey(store), &topics.StoreInfo{V: 1, Store: store, StoreType: "a", Assortment: "a"})
+			}
+			if l, ok, err := v.LatestDay(); err != nil || !ok || l != c.asOf {
+				t.Fatalf("as-of day %s %v %v, want %s (the 2030 store does not count)", l, ok, err, c.asOf)
+			}
+			if ids, err := v.StoreIDs(); err != nil || !slices.Equal(ids, c.ids) {
+				t.Errorf("store ids %v %v, want %v", ids, err, c.ids)
+			}
+			rep, ok, err := v.AsOfReport()
+			if err != nil || !ok || rep.Day != c.asOf || rep.Stores != 5 || len(rep.Excluded) != len(c.excluded) || rep.Rule != c.clock.Rule() {
+				t.Fatalf("as-of report %+v %v %v", rep, ok, err)
+			}
+			for i, x := range rep.Excluded {
+				if x.Store != c.excluded[i] {
+					t.Errorf("excluded %+v, want stores %v", rep.Excluded, c.excluded)
+				}
+				if x.Store == 5 && (x.Latest != day-60 || !strings.Contains(x.Reason, c.reason)) {
+					t.Errorf("store 5 excluded as %+v, want reason with %q", x, c.reason)
+				}
+			}
+		})
 	}
 }

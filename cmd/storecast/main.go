@@ -82,7 +82,8 @@ func main() {
 		kong.Name("storecast"),
 		kong.Description("Storecast: event-sourced daily sales forecasts for a retail chain."),
 		kong.UsageOnError(),
-		kong.Vars{"max_days_ahead": strconv.Itoa(features.DefaultMaxDaysAhead)},
+		kong.Vars{"max_days_ahead": strconv.Itoa(features.DefaultMaxDaysAhead),
+			"as_of_quorum": strconv.FormatFloat(features.DefaultAsOfQuorum, 'g', -1, 64), "stale_days": strconv.Itoa(features.DefaultStaleDays)},
 	)
 	log, err := logging.New(os.Stderr, logging.Config{Level: cli.LogLevel, Format: cli.LogFormat})
 	if err != nil {

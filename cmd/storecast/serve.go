@@ -51,6 +51,8 @@ type ServeCmd struct {
 	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
 	KafkaGrace    time.Duration `help:"/ready turns 503 when no background Kafka probe (one a second, 2s deadline) succeeded for this long." default:"15s" env:"STORECAST_READY_KAFKA_GRACE"`
 	LogTopic      string        `name:"forecast-log-topic" help:"Topic every served forecast is logged to; empty: forecast_results (with the names suffix). Benchmarks point it at a topic of their own." env:"STORECAST_FORECAST_LOG_TOPIC"`
+	AsOfQuorum    float64       `help:"Share (0..1] of the stores whose latest day must have reached the chain's as-of day (0.5: the median store's latest day)." default:"${as_of_quorum}" env:"STORECAST_AS_OF_QUORUM"`
+	StaleDays     int           `help:"A store whose latest day lies more than this many days before the as-of day is left out of all-stores forecasts and refused (422 stale-store)." default:"${stale_days}" env:"STORECAST_STALE_DAYS"`
 }
 
 // Run runs the subcommand until ctx is done.
@@ -68,9 +70,17 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	if err := kcfg.Validate(); err != nil {
 		return err
 	}
+	clock := features.Clock{Quorum: c.AsOfQuorum, StaleDays: c.StaleDays}
+	if c.StaleDays <= 0 {
+		return fmt.Errorf("serve: --stale-days %d is not positive", c.StaleDays)
+	}
+	if err := clock.Validate(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
 		"dashboard_addr", c.DashboardAddr, "dashboard_built", web.Built(),
-		"brokers", kcfg.Brokers, "forecast_log_topic", logTopic, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix)
+		"brokers", kcfg.Brokers, "forecast_log_topic", logTopic, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix,
+		"as_of_quorum", clock.Quorum, "stale_days", clock.StaleDays)
 	reg := g.Registry(log)
 	m := api.NewMetrics(reg)
 
@@ -96,7 +106,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	defer trainProducer.Close()
 
 	// Views, models, the train-results tracker.
-	vs, err := views.New(views.Config{Names: names, Kafka: kcfg, StorageDir: c.StorageDir}, log, reg)
+	vs, err := views.New(views.Config{Names: names, Kafka: kcfg, StorageDir: c.StorageDir, Clock: clock}, log, reg)
 	if err != nil {
 		_ = logProducer.Close()
 		return err
@@ -115,7 +125,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	stores := forecasting.NewTableStores(vs)
 	drift := forecasting.NewDrift(0, 0)
-	engine := forecasting.NewEngine(stores, models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize, Drift: drift})
+	engine := forecasting.NewEngine(stores, models, forecasting.NewMetrics(reg), forecasting.EngineConfig{FeatureNames: features.Names(), CacheSize: cacheSize, Drift: drift, Clock: clock})
 	reg.MustRegister(forecasting.NewModelMetrics(models, stores), drift)
 	// Each listener's /metrics serves its own series only, so scraping both
 	// counts nothing twice: the training API its requests and the train
