@@ -47,6 +47,11 @@ func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	// The model this group forecasts with (storecast_model_info and its
+	// companions), as serve exports it: both show the version they serve.
+	if err := reg.Register(forecasting.NewModelMetrics(models, nil)); err != nil {
+		return nil, fmt.Errorf("forecast group: model metrics: %w", err)
+	}
 	return &forecastGroup{kcfg: kcfg, names: names, suffix: c.NamesSuffix, log: log, registry: registry,
 		feedMetrics: views.NewModelFeedMetrics(reg), runner: runner}, nil
 }

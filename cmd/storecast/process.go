@@ -124,8 +124,9 @@ func (c *ProcessCmd) Run(ctx context.Context, g *Globals) error {
 
 // namedGroup is a built group and its --only name.
 type namedGroup struct {
-	name string
-	Run  func(context.Context) error
+	name  string
+	group any // what the processGroup built (tests look inside)
+	Run   func(context.Context) error
 }
 
 // groups builds the groups --only selects, registering their metrics on reg.
@@ -136,7 +137,7 @@ func (c *ProcessCmd) groups(g *Globals, names topics.Names, log *slog.Logger, re
 		if err != nil {
 			return nil, fmt.Errorf("process %s: %w", name, err)
 		}
-		out = append(out, namedGroup{name: name, Run: p.Run})
+		out = append(out, namedGroup{name: name, group: p, Run: p.Run})
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -82,10 +83,11 @@ func TestProcessRegistersNoAPIMetrics(t *testing.T) {
 	reg := &describedNames{Registry: prometheus.NewRegistry(), names: map[string]bool{}}
 	c := &ProcessCmd{Only: []string{"features", "forecast"}}
 	g := &Globals{Brokers: strings.Join(kc.Brokers, ",")}
-	if _, err := c.groups(g, names, slog.New(slog.DiscardHandler), reg); err != nil {
+	groups, err := c.groups(g, names, slog.New(slog.DiscardHandler), reg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"storecast_forecast_requests_total", "storecast_forecast_predictions_total", "storecast_model_events_total"} {
+	for _, want := range []string{"storecast_forecast_requests_total", "storecast_forecast_predictions_total", "storecast_model_events_total", "storecast_model_info"} {
 		if !reg.names[want] {
 			t.Errorf("process registers no %s (registered: %v)", want, reg.names)
 		}
@@ -94,5 +96,21 @@ func TestProcessRegistersNoAPIMetrics(t *testing.T) {
 		if strings.HasPrefix(n, "storecast_api_") {
 			t.Errorf("process registers %s", n)
 		}
+	}
+	// The model the forecast group serves shows on its /metrics.
+	for _, p := range groups {
+		if p.name != "forecast" {
+			continue
+		}
+		fg, ok := p.group.(*forecastGroup)
+		if !ok {
+			t.Fatalf("forecast group is a %T", p.group)
+		}
+		if err := fg.registry.Offer(context.Background(), testkit.ModelEvent("7", 100, 200)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := testkit.Metric(t, reg, "storecast_model_info", "model_name", "storecast-sales", "model_version", "7"); got != 1 {
+		t.Errorf("storecast_model_info{model_version=7} = %v, want 1 once the forecast group loaded version 7", got)
 	}
 }
