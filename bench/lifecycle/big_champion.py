@@ -20,6 +20,7 @@ STORECAST_MLFLOW_TRACKING_URI. Only the Python standard library.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -100,7 +101,12 @@ def process_versions(metrics_url: str) -> list[str]:
 
 
 def main() -> int:
-    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "bench/results/big_champion.json"
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(REPO / "bench/results/big_champion.json"), help="evidence JSON to write")
+    ap.add_argument("--param", action="append", default=[], metavar="K=V", help="extra or overriding trainer param")
+    args = ap.parse_args()
+    out = pathlib.Path(args.out)
+    params = dict(PARAMS) | dict(kv.split("=", 1) for kv in args.param)
     forecast = "http://" + env("STORECAST_FORECAST_ADDR", "127.0.0.1:4242")
     train = "http://" + env("STORECAST_TRAIN_ADDR", "127.0.0.1:4243")
     process = "http://" + env("STORECAST_PROCESS_METRICS_ADDR", "127.0.0.1:9103") + "/metrics"
@@ -116,11 +122,11 @@ def main() -> int:
     load.t.start()
 
     t0 = time.monotonic()
-    code, b = call("POST", train + "/train", {"params": PARAMS}, token=token)
+    code, b = call("POST", train + "/train", {"params": params}, token=token)
     if code != 202:
         raise RuntimeError(f"POST /train: {code} {b!r}")
     rid = json.loads(b)["request_id"]
-    log(f"POST /train {PARAMS} → request {rid}")
+    log(f"POST /train {params} → request {rid}")
     while True:
         st = get_json(f"{train}/train/{rid}?wait=60s", timeout=90)
         if st["status"] in ("succeeded", "failed"):
@@ -158,7 +164,7 @@ def main() -> int:
 
     alias = get_json(f"{mlflow}/api/2.0/mlflow/registered-models/alias?name={MODEL}&alias=champion")
     run = get_json(f"{mlflow}/api/2.0/mlflow/runs/get?run_id={urllib.parse.quote(st['run_id'])}")
-    params = {p["key"]: p["value"] for p in run["run"]["data"].get("params", [])}
+    logged = {p["key"]: p["value"] for p in run["run"]["data"].get("params", [])}
     commit = subprocess.run(
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], check=False, capture_output=True, text=True
     ).stdout.strip()
@@ -166,14 +172,14 @@ def main() -> int:
     rec = {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit,
-        "request": {"params": PARAMS, "request_id": rid},
+        "request": {"params": params, "request_id": rid},
         "train_result": st,
         "train_seconds": round(train_seconds, 1),
         "served_seconds_after_post": round(served_after, 1),
         "mlflow": {
             "champion_alias_version": alias["model_version"]["version"],
-            "run_max_depth": params.get("max_depth"),
-            "run_eta": params.get("eta"),
+            "run_max_depth": logged.get("max_depth"),
+            "run_eta": logged.get("eta"),
         },
         "serve_model_info": {
             k: info.get(k) for k in ("name", "version", "trees", "size_bytes", "sha256", "source", "format", "metrics")
@@ -185,7 +191,7 @@ def main() -> int:
     }
     ok = (
         info.get("trees") == 500
-        and params.get("max_depth") == "10"
+        and logged.get("max_depth") == "10"
         and rec["mlflow"]["champion_alias_version"] == version == info["version"]
         and version in pversions
         and failed == 0
