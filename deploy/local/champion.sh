@@ -211,6 +211,13 @@ wait_caught_up
 if served; then
 	log "champion: a model is already served; not training"
 else
+	# Serving has no model. When that is because it refused the latest
+	# model event (its artifact cannot be fetched or verified), say so
+	# first: a new model fixes that only when it beats MLflow's champion.
+	refused="$(sed -nE 's/.*"detail":"([^"]*was refused[^"]*)".*/\1/p' <<<"$body")"
+	if [[ -n "$refused" ]]; then
+		log "champion: serving has no model: $refused ($LOG_DIR/serve.log). Training a new one; if MLflow's champion still validates better, the trainer keeps it and this stops naming that refusal"
+	fi
 	train
 	wait_ready
 fi
