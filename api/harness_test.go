@@ -85,8 +85,8 @@ func (f *fakeStores) Recovered() bool { return f.recovered }
 
 type fakeFeatures struct{ store int }
 
-func (f fakeFeatures) Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error) {
-	return append(dst, float64(f.store), float64(target-asOf), float64(in.Promo)), nil
+func (f fakeFeatures) Features(dst []float64, target, asOf topics.Date, in forecasting.Inputs) ([]float64, error) {
+	return append(dst, float64(f.store), float64(target-asOf), float64(in.Day.Promo)), nil
 }
 
 // fakeModel predicts 1000*store + 10*horizon + 500*promo + 0.1234, and

@@ -8,8 +8,12 @@
 // A forecast made on as-of day A uses only facts of days before A and
 // predicts target days T = A+h, h in 1..MaxHorizon. Every feature is a
 // function of (State, Info, T, A, Known), where Known holds what a planner
-// knows in advance about T; no feature reads a fact of a day on or after A
-// (TestFeaturesAreCausal poisons those days and checks every feature).
+// knows in advance about T and its neighbours T-1 and T+1 (open, promo,
+// holidays: planned, never observed); no feature reads a fact of a day on
+// or after A (TestFeaturesAreCausal poisons those days and checks every
+// feature). Examples and snapshots take the neighbours' inputs from the
+// ring (State.KnownAt); serving from the request's rows of T-1 and T+1,
+// else from the ring (the as-of day's own inputs), else NaN.
 //
 // # State
 //
@@ -23,9 +27,10 @@
 // Every trading day D (open, sales > 0) has one training example with
 // features as of D - HorizonFor(store, D); the horizon is a hash of (store,
 // D), uniform over 1..MaxHorizon. AffectedDays lists the examples a
-// changed day invalidates.
+// changed day invalidates (its neighbours' too: their inputs are
+// features).
 //
-// # Features (schema f1)
+// # Features (schema f2)
 //
 // Missing values are NaN. "Trading days" are open days with sales > 0;
 // every mean is over the trading days before A. Weekday is ISO (1 Monday).
@@ -70,4 +75,12 @@
 //	days_since_trading    A minus the last trading day in [A-28, A); NaN if none
 //	yoy_week_mean         mean sales of the trading days of the week holding T-364
 //	yoy_ratio             yoy_week_mean / mean_sales
+//	open_prev             known input of T-1: 1 if the store is open; NaN if unknown
+//	promo_prev            known input of T-1: 1 if it has a promo; NaN if unknown
+//	state_holiday_prev    known input of T-1: its state holiday 0..3; NaN if unknown
+//	school_holiday_prev   known input of T-1: 1 if a school holiday; NaN if unknown
+//	open_next             known input of T+1: 1 if the store is open; NaN if unknown
+//	promo_next            known input of T+1: 1 if it has a promo; NaN if unknown
+//	state_holiday_next    known input of T+1: its state holiday 0..3; NaN if unknown
+//	school_holiday_next   known input of T+1: 1 if a school holiday; NaN if unknown
 package features

@@ -30,7 +30,7 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 	if err := s.Stats(a, &st); err != nil {
 		return ex, false, err
 	}
-	vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, KnownFromFact(f))
+	vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, s.KnownAt(f))
 	if err != nil {
 		return ex, false, err
 	}
@@ -42,17 +42,21 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 }
 
 // AffectedDays returns, in ascending order, the days whose training
-// examples must be (re)emitted after day x changed: x itself, and every
-// day of the ring whose example's as-of day is after x (its features read
-// x). Only days with an example (see Example) are returned. A change of
-// the latest day affects only itself; a late or corrected day re-emits the
-// examples after it; a day folded straight into the aggregates re-emits
-// every example the ring can compute.
+// examples must be (re)emitted after day x changed: x itself, its
+// neighbours x-1 and x+1 (their features read x's known inputs), and
+// every day of the ring whose example's as-of day is after x (its features
+// read x). Only days with an example (see Example) are returned. A change
+// of the latest day affects itself and the day before; a late or corrected
+// day re-emits the examples after it; a day folded straight into the
+// aggregates re-emits every example the ring can compute.
 func (s *State) AffectedDays(store int, x topics.Date, dst []topics.Date) []topics.Date {
 	if !s.has {
 		return dst
 	}
 	earliest := s.EarliestAsOf()
+	if d := x - 1; d >= s.RingStart() && d <= s.latest && s.ring[slot(d)].trading() && ExampleAsOf(store, d) >= earliest {
+		dst = append(dst, d)
+	}
 	for d := max(s.RingStart(), x); d <= s.latest; d++ {
 		if !s.ring[slot(d)].trading() {
 			continue
@@ -61,7 +65,7 @@ func (s *State) AffectedDays(store int, x topics.Date, dst []topics.Date) []topi
 		if a < earliest {
 			continue
 		}
-		if d == x || a > x {
+		if d == x || d == x+1 || a > x {
 			dst = append(dst, d)
 		}
 	}
@@ -97,7 +101,7 @@ func (s *State) Snapshot(in *Info, req *topics.FeatureSnapshotRequest) *topics.F
 		if !ok || !f.Trading() {
 			continue
 		}
-		vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, KnownFromFact(f))
+		vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, s.KnownAt(f))
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -126,8 +126,14 @@ func TestAffectedDays(t *testing.T) {
 	s := applyAll(genFacts(r, day0-300, day0, false))
 	latest, _ := s.Latest()
 	onlyLatest := s.AffectedDays(in.Store, latest, nil)
-	if _, tr := s.Fact(latest); tr && len(onlyLatest) > 1 {
-		t.Errorf("a change of the latest day affects %v", onlyLatest)
+	var want []topics.Date
+	for _, d := range []topics.Date{latest - 1, latest} {
+		if _, has, _ := s.Example(&in, d); has {
+			want = append(want, d)
+		}
+	}
+	if !slices.Equal(onlyLatest, want) {
+		t.Errorf("a change of the latest day affects %v, want the days with examples of %v", onlyLatest, want)
 	}
 	all := s.AffectedDays(in.Store, s.RingStart()-10, nil)
 	for d := s.RingStart(); d <= latest; d++ {
@@ -138,8 +144,17 @@ func TestAffectedDays(t *testing.T) {
 		}
 	}
 	mid := latest - 20
-	for _, d := range s.AffectedDays(in.Store, mid, nil) {
-		if d != mid && ExampleAsOf(in.Store, d) <= mid {
+	affected := s.AffectedDays(in.Store, mid, nil)
+	if !slices.IsSorted(affected) || len(slices.Compact(slices.Clone(affected))) != len(affected) {
+		t.Errorf("affected days %v are not ascending and distinct", affected)
+	}
+	for _, d := range []topics.Date{mid - 1, mid + 1} { // neighbours read mid's inputs
+		if _, has, _ := s.Example(&in, d); has && !slices.Contains(affected, d) {
+			t.Errorf("day %s has an example reading %s's inputs but is not affected", d, mid)
+		}
+	}
+	for _, d := range affected {
+		if d != mid && d != mid-1 && d != mid+1 && ExampleAsOf(in.Store, d) <= mid {
 			t.Errorf("day %s is affected by %s but its as-of day %s is not after it", d, mid, ExampleAsOf(in.Store, d))
 		}
 	}
@@ -161,7 +176,7 @@ func TestSnapshot(t *testing.T) {
 	for d := req.From; d <= req.To; d++ {
 		if f, ok := s.Fact(d); ok && f.Trading() {
 			ex := snap.Examples[n]
-			want, err := Compute(s, &in, d, asOf, KnownFromFact(f))
+			want, err := Compute(s, &in, d, asOf, s.KnownAt(f))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,5 +212,48 @@ func TestSnapshot(t *testing.T) {
 	}
 	if snap := new(State).Snapshot(&in, req); !strings.Contains(snap.Error, "no history") {
 		t.Errorf("empty state: error %q", snap.Error)
+	}
+}
+
+// TestKnownAtReadsTheNeighbours: examples carry the known inputs of the
+// days before and after them from the ring, NaN where the ring has no day.
+func TestKnownAtReadsTheNeighbours(t *testing.T) {
+	t.Parallel()
+	in := testInfo()
+	r := rand.New(rand.NewPCG(27, 28))
+	s := applyAll(genFacts(r, day0-300, day0, false))
+	latest, _ := s.Latest()
+	checked := 0
+	for d := s.RingStart() + 1; d <= latest; d++ {
+		ex, ok, err := s.Example(&in, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			continue
+		}
+		v := ex.Features.Values
+		for i, nd := range []topics.Date{d - 1, d + 1} {
+			got := v[FOpenPrev+4*i : FSchoolHolidayPrev+4*i+1]
+			f, held := s.Fact(nd)
+			want := []float64{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+			if held {
+				want = []float64{bit(f.Open), bit(f.Promo), float64(f.StateHoliday), bit(f.SchoolHoliday)}
+			}
+			for j := range want {
+				if !sameFloat(got[j], want[j]) {
+					t.Fatalf("example %s: %s = %v, want %v (fact of %s held %v: %+v)", d, names[FOpenPrev+4*i+j], got[j], want[j], nd, held, f)
+				}
+			}
+		}
+		checked++
+	}
+	if _, ok, _ := s.Example(&in, latest); ok {
+		if v, _, _ := s.Example(&in, latest); !math.IsNaN(v.Features.Values[FOpenNext]) {
+			t.Errorf("the latest day's example knows the next day: %v", v.Features.Values[FOpenNext])
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d examples checked", checked)
 	}
 }

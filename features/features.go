@@ -11,7 +11,7 @@ import (
 // SchemaVersion names the feature schema: the names, their order and
 // their meaning. Any change to a feature's definition bumps it; models
 // refuse vectors of another schema.
-const SchemaVersion = "f1"
+const SchemaVersion = "f2"
 
 // Indices of the features in a vector (the order of Names).
 const (
@@ -54,6 +54,14 @@ const (
 	FDaysSinceTrading
 	FYoYWeekMean
 	FYoYRatio
+	FOpenPrev
+	FPromoPrev
+	FStateHolidayPrev
+	FSchoolHolidayPrev
+	FOpenNext
+	FPromoNext
+	FStateHolidayNext
+	FSchoolHolidayNext
 	// NumFeatures is the length of every feature vector.
 	NumFeatures
 )
@@ -75,6 +83,9 @@ var names = [NumFeatures]string{
 	FMeanCustomers: "mean_customers", FSalesPerCustomer: "sales_per_customer",
 	FMeanSales28: "mean_sales_28", FTrend7: "trend_7", FTrend14: "trend_14", FTrend28: "trend_28",
 	FDaysSinceTrading: "days_since_trading", FYoYWeekMean: "yoy_week_mean", FYoYRatio: "yoy_ratio",
+	FOpenPrev: "open_prev", FPromoPrev: "promo_prev", FStateHolidayPrev: "state_holiday_prev",
+	FSchoolHolidayPrev: "school_holiday_prev", FOpenNext: "open_next", FPromoNext: "promo_next",
+	FStateHolidayNext: "state_holiday_next", FSchoolHolidayNext: "school_holiday_next",
 }
 
 var sharedNames = names[:]
@@ -240,6 +251,8 @@ func (st *Stats) Append(dst []float64, in *Info, t topics.Date, k Known) ([]floa
 	v[FEasterOffset] = float64(t - easterOf(y))
 	v[FDaysToChristmas] = float64(dateOf(y, 12, 25) - t)
 	v[FHorizon] = float64(h)
+	neighbour(v[FOpenPrev:FSchoolHolidayPrev+1], k.Prev)
+	neighbour(v[FOpenNext:FSchoolHolidayNext+1], k.Next)
 
 	// The store's history before the as-of day.
 	a := &st.agg
@@ -284,6 +297,16 @@ func (st *Stats) Append(dst []float64, in *Info, t topics.Date, k Known) ([]floa
 	v[FYoYWeekMean] = yoy
 	v[FYoYRatio] = ratio(yoy, total)
 	return dst[:n+NumFeatures], nil
+}
+
+// neighbour fills the four features of a neighbouring day's inputs: open,
+// promo, state holiday, school holiday (NaN when unknown).
+func neighbour(v []float64, n Neighbour) {
+	if !n.Set {
+		v[0], v[1], v[2], v[3] = nan, nan, nan, nan
+		return
+	}
+	v[0], v[1], v[2], v[3] = bit(n.Open), bit(n.Promo), float64(n.StateHoliday), bit(n.SchoolHoliday)
 }
 
 // yoyWeekMean is the mean sales of the trading days of the week holding

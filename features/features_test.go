@@ -82,6 +82,12 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	v[FEasterOffset] = float64(tgt - topics.Easter(tm.Year()))
 	v[FDaysToChristmas] = float64(topics.DateFromYMD(tm.Year(), 12, 25) - tgt)
 	v[FHorizon] = float64(tgt - a)
+	for i, n := range []Neighbour{k.Prev, k.Next} {
+		if n.Set {
+			v[FOpenPrev+4*i], v[FPromoPrev+4*i] = bit(n.Open), bit(n.Promo)
+			v[FStateHolidayPrev+4*i], v[FSchoolHolidayPrev+4*i] = float64(n.StateHoliday), bit(n.SchoolHoliday)
+		}
+	}
 
 	type acc struct{ n, sum, cust float64 }
 	var all, dow, promo, dowPromo, month, w7, w14, w28, yoy acc
@@ -211,6 +217,12 @@ func TestFeaturesMatchReference(t *testing.T) {
 			for h := 1; h <= MaxHorizon; h += 1 + r.IntN(5) {
 				tg := a + topics.Date(h)
 				k := Known{Promo: r.IntN(2) == 0, SchoolHoliday: r.IntN(3) == 0, StateHoliday: uint8(r.IntN(4))}
+				if r.IntN(4) != 0 {
+					k.Prev = Neighbour{Set: true, Open: r.IntN(2) == 0, Promo: r.IntN(2) == 0, StateHoliday: uint8(r.IntN(4))}
+				}
+				if r.IntN(4) != 0 {
+					k.Next = Neighbour{Set: true, Open: r.IntN(2) == 0, SchoolHoliday: r.IntN(2) == 0, StateHoliday: uint8(r.IntN(4))}
+				}
 				got, err := st.Append(nil, &in, tg, k)
 				if err != nil {
 					t.Fatal(err)
@@ -255,7 +267,7 @@ func TestFeaturesAreCausal(t *testing.T) {
 			dirty := applyAll(poisoned)
 			for h := 1; h <= MaxHorizon; h++ {
 				tg := a + topics.Date(h)
-				k := Known{Promo: h%2 == 0, StateHoliday: uint8(h % 4)}
+				k := Known{Promo: h%2 == 0, StateHoliday: uint8(h % 4), Next: Neighbour{Set: h%3 == 0, Promo: true}}
 				want, err := Compute(clean, &in, tg, a, k)
 				if err != nil {
 					t.Fatal(err)
@@ -333,6 +345,17 @@ func TestFeatureTable(t *testing.T) {
 		}},
 		{"known inputs", promo2, "2015-06-19", "2015-06-10", Known{Promo: true, SchoolHoliday: true, StateHoliday: 2}, map[int]float64{
 			FPromo: 1, FSchoolHoliday: 1, FStateHoliday: 2, FHorizon: 9,
+		}},
+		{"neighbours' inputs", promo2, "2015-06-19", "2015-06-10", Known{
+			Prev: Neighbour{Set: true, Open: true, Promo: true, StateHoliday: 1},
+			Next: Neighbour{Set: true, SchoolHoliday: true},
+		}, map[int]float64{
+			FOpenPrev: 1, FPromoPrev: 1, FStateHolidayPrev: 1, FSchoolHolidayPrev: 0,
+			FOpenNext: 0, FPromoNext: 0, FStateHolidayNext: 0, FSchoolHolidayNext: 1,
+		}},
+		{"neighbours unknown", promo2, "2015-06-19", "2015-06-10", Known{}, map[int]float64{
+			FOpenPrev: math.NaN(), FPromoPrev: math.NaN(), FStateHolidayPrev: math.NaN(), FSchoolHolidayPrev: math.NaN(),
+			FOpenNext: math.NaN(), FPromoNext: math.NaN(), FStateHolidayNext: math.NaN(), FSchoolHolidayNext: math.NaN(),
 		}},
 		{"on a holiday", promo2, "2015-05-14", "2015-04-20", Known{}, map[int]float64{
 			FEasterOffset: 39, FDaysToHoliday: 0, FDaysSinceHoliday: 0, FDaysToChristmas: 225,

@@ -66,6 +66,24 @@ type Known struct {
 	Promo         bool
 	SchoolHoliday bool
 	StateHoliday  uint8 // 0 none, 1 a, 2 b, 3 c
+	// Prev and Next are the known inputs of the day before and the day
+	// after the target day (schema f2's neighbour features); NaN features
+	// when not Set.
+	Prev, Next Neighbour
+}
+
+// Neighbour are the known inputs of a day next to the target day.
+type Neighbour struct {
+	Set           bool
+	Open          bool
+	Promo         bool
+	SchoolHoliday bool
+	StateHoliday  uint8
+}
+
+// AsNeighbour returns k's own inputs as a neighbour's.
+func (k Known) AsNeighbour() Neighbour {
+	return Neighbour{Set: true, Open: k.Open, Promo: k.Promo, SchoolHoliday: k.SchoolHoliday, StateHoliday: k.StateHoliday}
 }
 
 // KnownOf converts the event form of the known inputs, naming the bad field.
@@ -89,7 +107,24 @@ func KnownOf(k topics.KnownInputs) (Known, error) {
 	return out, nil
 }
 
-// KnownFromFact returns the known inputs of a day whose facts are known.
+// KnownFromFact returns the known inputs of a day whose facts are known
+// (without neighbours).
 func KnownFromFact(f Fact) Known {
 	return Known{Open: f.Open, Promo: f.Promo, SchoolHoliday: f.SchoolHoliday, StateHoliday: f.StateHoliday}
+}
+
+// KnownAt returns the known inputs of day f.Date from its fact, with the
+// inputs of the days before and after it when the ring holds them: the
+// inputs of training examples and snapshots. Only known inputs (open,
+// promo, holidays) are read, never sales, so a neighbour on or after the
+// as-of day keeps the features causal.
+func (s *State) KnownAt(f Fact) Known {
+	k := KnownFromFact(f)
+	if p, ok := s.Fact(f.Date - 1); ok {
+		k.Prev = KnownFromFact(p).AsNeighbour()
+	}
+	if n, ok := s.Fact(f.Date + 1); ok {
+		k.Next = KnownFromFact(n).AsNeighbour()
+	}
+	return k
 }

@@ -9,23 +9,38 @@ import (
 )
 
 // predKey identifies one prediction: a forecast is a pure function of the
-// model, the store's state, the as-of and target days and the inputs.
+// model, the store's state, the as-of and target days and the inputs of
+// the target day and its neighbours.
 type predKey struct {
-	model      *ModelMeta
-	state      any
-	asOf, date topics.Date
-	open       int8
-	promo      int8
-	school     int8
-	holiday    byte
+	model           *ModelMeta
+	state           any
+	asOf, date      topics.Date
+	day, prev, next keyInputs
 }
 
-func keyOf(m *ModelMeta, state any, asOf topics.Date, r *Row) predKey {
-	k := predKey{model: m, state: state, asOf: asOf, date: r.Date, open: int8(r.In.Open), promo: int8(r.In.Promo), school: int8(r.In.SchoolHoliday)}
-	if len(r.In.StateHoliday) == 1 {
-		k.holiday = r.In.StateHoliday[0]
+// keyInputs are known inputs in a key; set is false for a missing neighbour.
+type keyInputs struct {
+	set     bool
+	open    int8
+	promo   int8
+	school  int8
+	holiday byte
+}
+
+func keyInputsOf(in *topics.KnownInputs) keyInputs {
+	if in == nil {
+		return keyInputs{}
+	}
+	k := keyInputs{set: true, open: int8(in.Open), promo: int8(in.Promo), school: int8(in.SchoolHoliday)}
+	if len(in.StateHoliday) == 1 {
+		k.holiday = in.StateHoliday[0]
 	}
 	return k
+}
+
+func keyOf(m *ModelMeta, state any, asOf, date topics.Date, in Inputs) predKey {
+	return predKey{model: m, state: state, asOf: asOf, date: date,
+		day: keyInputsOf(&in.Day), prev: keyInputsOf(in.Prev), next: keyInputsOf(in.Next)}
 }
 
 const cacheShards = 32
@@ -54,7 +69,7 @@ func (c *predCache) shard(k *predKey) int {
 	h.SetSeed(c.seed)
 	var b [12]byte
 	b[0], b[1], b[2], b[3] = byte(k.date), byte(k.date>>8), byte(k.asOf), byte(k.asOf>>8)
-	b[4], b[5], b[6], b[7] = byte(k.open), byte(k.promo), byte(k.school), k.holiday
+	b[4], b[5], b[6], b[7] = byte(k.day.open), byte(k.day.promo), byte(k.day.school), k.day.holiday
 	_, _ = h.Write(b[:8])
 	return int(h.Sum64() % cacheShards)
 }

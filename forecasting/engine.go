@@ -323,14 +323,14 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 		}
 		var key predKey
 		if identity != nil {
-			key = keyOf(meta, identity, asOf, r)
+			key = keyOf(meta, identity, asOf, r.Date, inputsOf(rows, i))
 			if p, ok := cache.get(&key); ok {
 				r.set(p)
 				hits++
 				continue
 			}
 		}
-		x, err := src.Features(sc.feat[:0], r.Date, asOf, r.In)
+		x, err := src.Features(sc.feat[:0], r.Date, asOf, inputsOf(rows, i))
 		if err != nil {
 			return hits, fmt.Errorf("features of store %d for %s: %w", r.Store, r.Date, err)
 		}
@@ -347,6 +347,26 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 		}
 	}
 	return hits, nil
+}
+
+// inputsOf returns the known inputs of rows[i] with those of the rows of
+// the days before and after it, when rows (one store's) hold them.
+func inputsOf(rows []Row, i int) Inputs {
+	in := Inputs{Day: rows[i].In}
+	d := rows[i].Date
+	find := func(day topics.Date, near int) *topics.KnownInputs {
+		if near >= 0 && near < len(rows) && rows[near].Date == day {
+			return &rows[near].In
+		}
+		for j := range rows {
+			if rows[j].Date == day {
+				return &rows[j].In
+			}
+		}
+		return nil
+	}
+	in.Prev, in.Next = find(d-1, i-1), find(d+1, i+1)
+	return in
 }
 
 // set fills the row's answer from p.

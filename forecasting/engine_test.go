@@ -67,7 +67,7 @@ type countingFeatures struct {
 	c *counting
 }
 
-func (c countingFeatures) Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error) {
+func (c countingFeatures) Features(dst []float64, target, asOf topics.Date, in forecasting.Inputs) ([]float64, error) {
 	c.c.vectors.Add(1)
 	return c.StateFeatures.Features(dst, target, asOf, in)
 }
@@ -80,22 +80,32 @@ func (c *counting) Store(ctx context.Context, id int) (forecasting.StoreFeatures
 	return countingFeatures{StateFeatures: f.(forecasting.StateFeatures), c: c}, true, nil
 }
 
+// rowInputs are the known inputs of day d in allRows.
+func rowInputs(d topics.Date) topics.KnownInputs {
+	in := topics.KnownInputs{Open: 1, Promo: int(d) % 2, StateHoliday: "0", SchoolHoliday: int(d/3) % 2}
+	if d.Weekday() == 7 {
+		in.Open = 0
+	}
+	if d%11 == 0 {
+		in.StateHoliday = "a"
+	}
+	return in
+}
+
 func allRows() []forecasting.Row {
 	var out []forecasting.Row
 	for _, s := range []int{1, 2, 3} {
 		for d := lastDay + 1; d <= lastDay+features.MaxHorizon; d++ {
-			in := topics.KnownInputs{Open: 1, Promo: int(d) % 2, StateHoliday: "0"}
-			if d.Weekday() == 7 {
-				in.Open = 0
-			}
-			out = append(out, forecasting.Row{Store: s, Date: d, In: in})
+			out = append(out, forecasting.Row{Store: s, Date: d, In: rowInputs(d)})
 		}
 	}
 	return out
 }
 
-// wantSales is the recipe written out: features.Compute, the model, clamp
-// and round to cents; closed days 0.
+// wantSales is the recipe written out for a row of allRows: features.Compute
+// with the inputs of the row and of its neighbours (the rows of the days
+// before and after it, else the state's fact, else unknown), the model,
+// clamp and round to cents; closed days 0.
 func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 	t.Helper()
 	if r.In.Open == 0 {
@@ -104,6 +114,21 @@ func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 	k, err := features.KnownOf(r.In)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, n := range []struct {
+		d   topics.Date
+		dst *features.Neighbour
+	}{{r.Date - 1, &k.Prev}, {r.Date + 1, &k.Next}} {
+		switch f, held := tb.states[r.Store].Fact(n.d); {
+		case n.d > lastDay && n.d <= lastDay+features.MaxHorizon:
+			nk, err := features.KnownOf(rowInputs(n.d))
+			if err != nil {
+				t.Fatal(err)
+			}
+			*n.dst = nk.AsNeighbour()
+		case held:
+			*n.dst = features.KnownFromFact(f).AsNeighbour()
+		}
 	}
 	x, err := features.Compute(tb.states[r.Store], storeInfo(r.Store), r.Date, lastDay, k)
 	if err != nil {
@@ -278,6 +303,44 @@ func TestStaleStoreIsRefused(t *testing.T) {
 
 // TestIntervalsFollowTheRecipe: a model with intervals gives every open
 // row its interval, clamped at 0, rounded to cents and around the point
+// TestNeighbourInputsComeFromTheRows: rows in any order get the inputs of
+// the rows of the days before and after them; the first day's previous day
+// is the as-of day, read from the state; the last day's next day is unknown.
+func TestNeighbourInputsComeFromTheRows(t *testing.T) {
+	t.Parallel()
+	tb := newTables(t)
+	e := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("7"), nil, forecasting.EngineConfig{Workers: 1, CacheSize: -1})
+	rows := allRows()
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	if _, err := e.Forecast(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if want := wantSales(t, tb, r); r.Sales != want {
+			t.Fatalf("store %d %s: sales %v, want %v", r.Store, r.Date, r.Sales, want)
+		}
+	}
+	if _, held := tb.states[1].Fact(lastDay); !held {
+		t.Fatal("the test state does not hold the as-of day")
+	}
+	// Without its neighbour rows, a day's forecast changes (the model sums
+	// every feature, and the neighbours' promo and holidays differ).
+	mid := forecasting.Row{Store: 1, Date: lastDay + 10, In: rowInputs(lastDay + 10)}
+	alone := []forecasting.Row{mid}
+	if _, err := e.Forecast(context.Background(), alone); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range allRows() {
+		if r.Store == 1 && r.Date == mid.Date && r.In.Open == 1 {
+			if got := wantSales(t, tb, r); alone[0].Sales == got {
+				t.Errorf("a lone row got the same forecast %v as with its neighbours", got)
+			}
+		}
+	}
+}
+
 // forecast, the same from the cache as from the model; closed rows 0..0;
 // the forecast_results record carries it.
 func TestIntervalsFollowTheRecipe(t *testing.T) {

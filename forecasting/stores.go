@@ -29,9 +29,21 @@ type StoreReader interface {
 // StoreFeatures computes one store's feature vectors.
 type StoreFeatures interface {
 	// Features appends to dst the feature vector of target as seen on asOf
-	// (facts of days strictly before asOf) with the known inputs of target,
-	// in the order of the model's feature names.
-	Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error)
+	// (facts of days strictly before asOf) with the known inputs of target
+	// and of its neighbouring days, in the order of the model's feature
+	// names.
+	Features(dst []float64, target, asOf topics.Date, in Inputs) ([]float64, error)
+}
+
+// Inputs are the known inputs of a target day (Day) and, when the caller
+// has them, of the day before (Prev) and the day after (Next): the
+// neighbour features of schema f2. A nil neighbour is taken from the
+// store's state when it holds that day (the as-of day's own inputs), else
+// its features are missing (NaN), as in training examples at the end of
+// the log.
+type Inputs struct {
+	Day        topics.KnownInputs
+	Prev, Next *topics.KnownInputs
 }
 
 // Cacheable is implemented by StoreFeatures whose vectors depend only on
@@ -64,9 +76,15 @@ func NewStateFeatures(state *features.State, info *features.Info, stats *StatsCa
 }
 
 // Features implements StoreFeatures.
-func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in topics.KnownInputs) ([]float64, error) {
-	k, err := features.KnownOf(in)
+func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in Inputs) ([]float64, error) {
+	k, err := features.KnownOf(in.Day)
 	if err != nil {
+		return dst, err
+	}
+	if k.Prev, err = s.neighbour(in.Prev, target-1); err != nil {
+		return dst, err
+	}
+	if k.Next, err = s.neighbour(in.Next, target+1); err != nil {
 		return dst, err
 	}
 	st, err := s.stats.Of(s.state, asOf)
@@ -74,6 +92,22 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in topi
 		return dst, err
 	}
 	return st.Append(dst, s.info, target, k)
+}
+
+// neighbour returns the known inputs of day d: in when given, else the
+// state's fact of d when it holds one (its known inputs only), else unset.
+func (s StateFeatures) neighbour(in *topics.KnownInputs, d topics.Date) (features.Neighbour, error) {
+	if in != nil {
+		k, err := features.KnownOf(*in)
+		if err != nil {
+			return features.Neighbour{}, fmt.Errorf("inputs of %s: %w", d, err)
+		}
+		return k.AsNeighbour(), nil
+	}
+	if f, ok := s.state.Fact(d); ok {
+		return features.KnownFromFact(f).AsNeighbour(), nil
+	}
+	return features.Neighbour{}, nil
 }
 
 // Latest returns the store's latest day (false for an empty state).

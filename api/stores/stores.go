@@ -330,7 +330,7 @@ func (h *handler) features(w http.ResponseWriter, r *http.Request) {
 	}
 	// The vector the forecasting recipe would feed the model.
 	src := forecasting.NewStateFeatures(st, &si.Features, forecasting.NewStatsCache(1))
-	v, err := src.Features(make([]float64, 0, features.NumFeatures), date, a, in)
+	v, err := src.Features(make([]float64, 0, features.NumFeatures), date, a, forecasting.Inputs{Day: in})
 	switch {
 	case errors.Is(err, features.ErrHorizon):
 		invalid(w, "date", "date %s: %v", date, err)
