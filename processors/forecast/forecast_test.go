@@ -101,6 +101,17 @@ func TestForecastsEveryDay(t *testing.T) {
 		want := 0.0
 		if in[i].Open == 1 {
 			k, _ := features.KnownOf(in[i])
+			// Neighbours: the request's days, the state's as-of day before the first.
+			if i > 0 {
+				p, _ := features.KnownOf(in[i-1])
+				k.Prev = p.AsNeighbour()
+			} else if f, held := st.Fact(lastDay); held {
+				k.Prev = features.KnownFromFact(f).AsNeighbour()
+			}
+			if i+1 < len(in) {
+				n, _ := features.KnownOf(in[i+1])
+				k.Next = n.AsNeighbour()
+			}
 			x, err := features.Compute(st, &info, d, lastDay, k)
 			if err != nil {
 				t.Fatal(err)

