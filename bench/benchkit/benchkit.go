@@ -52,6 +52,7 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 	}
 	defer admin.Close()
 	var specs []kafka.TopicSpec
+	var want []topics.Spec
 	for _, sp := range s.Names.Specs() {
 		if len(only) > 0 && !slices.Contains(only, sp.Name) {
 			continue
@@ -60,6 +61,7 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 			return fmt.Errorf("topic %s does not carry the sandbox suffix %s", sp.Name, s.Suffix)
 		}
 		specs = append(specs, kafka.TopicSpec{Name: sp.Name, Partitions: sp.Partitions, Configs: sp.Configs})
+		want = append(want, sp)
 	}
 	if len(only) > 0 && len(specs) != len(only) {
 		return fmt.Errorf("create topics %v: not all are topics of the sandbox", only)
@@ -71,7 +73,7 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	return nil
+	return WaitTopics(context.Background(), s.kc, want, time.Minute)
 }
 
 // Database creates a database of the sandbox with the admin DSN (a role
@@ -174,4 +176,53 @@ func LoadAverage() string {
 		return ""
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// WaitTopics waits until the broker's metadata shows every partition of
+// every topic of specs with a leader, so a producer that starts right
+// after the topics were created does not run out of retries on "unknown
+// topic or partition" (seen on a loaded machine).
+func WaitTopics(ctx context.Context, kc kafka.Config, specs []topics.Spec, timeout time.Duration) error {
+	client, err := sarama.NewClient(kc.Brokers, kc.Sarama())
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer client.Close()
+	deadline := time.Now().Add(timeout)
+	for _, sp := range specs {
+		for {
+			err := topicReady(client, sp.Name, sp.Partitions)
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("topic %s not ready after %s: %w", sp.Name, timeout, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func topicReady(client sarama.Client, topic string, partitions int32) error {
+	if err := client.RefreshMetadata(topic); err != nil {
+		return err
+	}
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return err
+	}
+	if int32(len(parts)) < partitions {
+		return fmt.Errorf("%d of %d partitions", len(parts), partitions)
+	}
+	for _, p := range parts {
+		if _, err := client.Leader(topic, p); err != nil {
+			return fmt.Errorf("partition %d: %w", p, err)
+		}
+	}
+	return nil
 }

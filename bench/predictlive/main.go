@@ -658,7 +658,7 @@ func (b *bench) waitModel(ctx context.Context, base, version string) error {
 			_ = json.NewDecoder(resp.Body).Decode(&info)
 			resp.Body.Close()
 			if info.Version == version {
-				return b.seedAsOf(base)
+				return b.seedAsOf(ctx, base)
 			}
 		}
 		select {
@@ -670,25 +670,57 @@ func (b *bench) waitModel(ctx context.Context, base, version string) error {
 	return fmt.Errorf("%s does not serve model %s after %s", base, version, b.c.readyFor)
 }
 
-// seedAsOf learns the server's as-of day from one batch forecast.
-func (b *bench) seedAsOf(base string) error {
-	resp, err := http.Post(base+"/v1/forecasts", "application/json", strings.NewReader(`{"store_ids":[1]}`))
+// seedAsOf learns the server's as-of day from one batch forecast. A server
+// that has just started may not answer it yet (its views still catching
+// up): it asks again until -ready-timeout.
+func (b *bench) seedAsOf(ctx context.Context, base string) error {
+	deadline := time.Now().Add(b.c.readyFor)
+	for {
+		d, err := asOfOnce(ctx, base)
+		if err == nil {
+			b.noteAsOf(d)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the as-of day of %s after %s: %w", base, b.c.readyFor, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func asOfOnce(ctx context.Context, base string) (topics.Date, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/forecasts", strings.NewReader(`{"store_ids":[1]}`))
 	if err != nil {
-		return err
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("POST /v1/forecasts: %d %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
 	var out struct {
 		AsOf string `json:"as_of"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return fmt.Errorf("as-of: %w", err)
+	if err := json.Unmarshal(body, &out); err != nil {
+		return 0, fmt.Errorf("as-of: %w", err)
 	}
 	d, err := topics.ParseDate(out.AsOf)
 	if err != nil {
-		return fmt.Errorf("as-of %q: %w", out.AsOf, err)
+		return 0, fmt.Errorf("as-of %q: %w", out.AsOf, err)
 	}
-	b.noteAsOf(d)
-	return nil
+	return d, nil
 }
 
 func (b *bench) noteAsOf(d topics.Date) {

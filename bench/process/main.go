@@ -105,6 +105,9 @@ func run() error {
 	if err := createTopics(kc, names); err != nil {
 		return err
 	}
+	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), time.Minute); err != nil {
+		return err
+	}
 	storage, err := os.MkdirTemp("", "storecast-bench-process-")
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/storecast/storecast/bench/benchkit"
 	"github.com/storecast/storecast/ingest"
 	"github.com/storecast/storecast/ingest/kaggle"
 	"github.com/storecast/storecast/internal/platform/kafka"
@@ -101,6 +102,9 @@ func run(ctx context.Context, log *slog.Logger) error {
 	// Deferred first: also removes the topics of a failed creation.
 	defer cleanupTopics(kc, names, log)
 	if err := createTopics(kc, names); err != nil {
+		return err
+	}
+	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), time.Minute); err != nil {
 		return err
 	}
 	t0 := time.Now()
