@@ -45,7 +45,7 @@ func New(kc kafka.Config, part string, log *slog.Logger) *Sandbox {
 
 // CreateTopics creates the sandbox topics named (every topic of Names when
 // none is named) with their production specs; Close deletes them.
-func (s *Sandbox) CreateTopics(only ...string) error {
+func (s *Sandbox) CreateTopics(ctx context.Context, only ...string) error {
 	admin, err := sarama.NewClusterAdmin(s.kc.Brokers, s.kc.Sarama())
 	if err != nil {
 		return fmt.Errorf("cluster admin: %w", err)
@@ -73,7 +73,7 @@ func (s *Sandbox) CreateTopics(only ...string) error {
 	if _, err := kafka.EnsureTopics(admin, specs); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	return WaitTopics(context.Background(), s.kc, want, time.Minute)
+	return WaitTopics(ctx, s.kc, want, 10*time.Minute)
 }
 
 // Database creates a database of the sandbox with the admin DSN (a role

@@ -56,10 +56,10 @@ func run() error {
 		sandbox := benchkit.New(kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-load"}, "load",
 			slog.New(slog.NewTextHandler(os.Stderr, nil)))
 		logTopic = string(sandbox.Names.ForecastResults)
-		if err := sandbox.CreateTopics(logTopic); err != nil {
+		defer sandbox.Close() // also removes the topics of a failed creation
+		if err := sandbox.CreateTopics(ctx, logTopic); err != nil {
 			return err
 		}
-		defer sandbox.Close()
 		addr, stopServe, err := benchkit.StartServe(ctx, *serve, "bench-load", logTopic)
 		if err != nil {
 			return err

@@ -130,10 +130,10 @@ func run() error {
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-predict"}
 	sandbox := benchkit.New(kc, "predict", slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	logTopic := string(sandbox.Names.ForecastResults)
-	if err := sandbox.CreateTopics(logTopic); err != nil {
+	defer sandbox.Close() // also removes the topics of a failed creation
+	if err := sandbox.CreateTopics(ctx, logTopic); err != nil {
 		return err
 	}
-	defer sandbox.Close()
 	for i, extra := range [][]string{nil, {"--cache-size", "0"}} {
 		if i == 1 && !*uncached {
 			break

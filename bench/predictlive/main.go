@@ -285,7 +285,7 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	}
 	names := b.sandbox.Names
 	suffix := b.sandbox.Suffix
-	if err := b.sandbox.CreateTopics(); err != nil {
+	if err := b.sandbox.CreateTopics(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.bigModels(string(names.Models)); err != nil {

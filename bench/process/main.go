@@ -105,7 +105,7 @@ func run() error {
 	if err := createTopics(kc, names); err != nil {
 		return err
 	}
-	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), time.Minute); err != nil {
+	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), 10*time.Minute); err != nil {
 		return err
 	}
 	storage, err := os.MkdirTemp("", "storecast-bench-process-")

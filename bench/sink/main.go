@@ -104,7 +104,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err := createTopics(kc, names); err != nil {
 		return err
 	}
-	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), time.Minute); err != nil {
+	if err := benchkit.WaitTopics(ctx, kc, names.Specs(), 10*time.Minute); err != nil {
 		return err
 	}
 	t0 := time.Now()

@@ -85,7 +85,7 @@ func run() error {
 	sandbox := benchkit.New(kc, "train", log)
 	defer sandbox.Close()
 	names, suffix := sandbox.Names, sandbox.Suffix
-	if err := sandbox.CreateTopics(); err != nil {
+	if err := sandbox.CreateTopics(ctx); err != nil {
 		return err
 	}
 	runDir := filepath.Join(c.state, suffix)
