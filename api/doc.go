@@ -38,7 +38,9 @@
 // problemFor maps errors to RFC 9457 problems (application/problem+json)
 // in one place with errors.Is/As: malformed JSON and invalid fields are 400
 // naming the field, unknown stores and requests 404, no model or views
-// still recovering 503; anything else is a 500 whose detail never carries
+// still recovering 503, a client over the rate limit 429 (RateLimit:
+// per client IP and listener, /health, /ready and /metrics never limited);
+// anything else is a 500 whose detail never carries
 // the error text or a stack trace (the log does).
 //
 // # Metrics
@@ -46,6 +48,7 @@
 //	storecast_api_requests_total{server,route,method,status}            requests
 //	storecast_api_request_duration_seconds{server,route,method,status}  latency histogram
 //	storecast_api_train_requests_total{outcome}                         train requests emitted or failed
+//	storecast_api_rate_limited_total{server}                            requests refused by the rate limit (429)
 //
 // The forecasts served (storecast_forecast_*), the forecast log
 // (storecast_forecast_log_*) and the model feed (storecast_model_*) export

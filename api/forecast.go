@@ -81,6 +81,8 @@ type ForecastConfig struct {
 	// nil those routes answer 503.
 	JobRequests ForecastRequestEmitter
 	JobProgress ForecastJobReader
+	// RateLimit limits each client's requests (zero: no limit).
+	RateLimit RateLimit
 }
 
 // ModelOffers reports the latest offer of a model name (model.Registry).
@@ -125,7 +127,7 @@ func NewForecastHandler(cfg ForecastConfig) (http.Handler, error) {
 	}
 	s := &forecastServer{ops: o, cfg: cfg}
 	r := chi.NewRouter()
-	r.Use(cfg.Metrics.instrument("forecast"), recoverer(o.errs))
+	r.Use(cfg.Metrics.instrument("forecast"), rateLimited("forecast", cfg.RateLimit, cfg.Metrics.rateLimited), recoverer(o.errs))
 	r.NotFound(o.errs.notFound)
 	r.MethodNotAllowed(o.errs.methodNotAllowed)
 	o.mountDocs(r)

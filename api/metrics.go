@@ -19,6 +19,7 @@ type Metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	trainRequests *prometheus.CounterVec
+	rateLimited   *prometheus.CounterVec
 	requestObsMu  sync.RWMutex
 	requestObs    map[obsKey]observers
 }
@@ -47,9 +48,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		trainRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: name("train_requests_total"), Help: "Train requests emitted by outcome (emitted, failed).",
 		}, []string{"outcome"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: name("rate_limited_total"), Help: "Requests refused with 429 by the per-client rate limit, by server.",
+		}, []string{"server"}),
 		requestObs: make(map[obsKey]observers),
 	}
-	reg.MustRegister(m.requests, m.duration, m.trainRequests)
+	reg.MustRegister(m.requests, m.duration, m.trainRequests, m.rateLimited)
 	return m
 }
 

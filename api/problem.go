@@ -71,6 +71,7 @@ const (
 	typeTokenNotConfigued = problemPrefix + "token-not-configured"
 	typeUnavailable       = problemPrefix + "unavailable"
 	typeForecastLogFull   = problemPrefix + "forecast-log-full"
+	typeRateLimited       = problemPrefix + "rate-limited"
 )
 
 // Problem is an RFC 9457 problem body (application/problem+json).

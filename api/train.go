@@ -50,6 +50,8 @@ type TrainConfig struct {
 	Metrics  *Metrics
 	Gatherer prometheus.Gatherer
 	Logger   *slog.Logger
+	// RateLimit limits each client's requests (zero: no limit).
+	RateLimit RateLimit
 }
 
 type trainServer struct {
@@ -71,7 +73,7 @@ func NewTrainHandler(cfg TrainConfig) (http.Handler, error) {
 	}
 	s := &trainServer{ops: o, cfg: cfg}
 	r := chi.NewRouter()
-	r.Use(cfg.Metrics.instrument("train"), recoverer(o.errs))
+	r.Use(cfg.Metrics.instrument("train"), rateLimited("train", cfg.RateLimit, cfg.Metrics.rateLimited), recoverer(o.errs))
 	r.NotFound(o.errs.notFound)
 	r.MethodNotAllowed(o.errs.methodNotAllowed)
 	o.mountDocs(r)

@@ -194,6 +194,9 @@ type NotFound = Problem
 // TooLarge An RFC 9457 problem.
 type TooLarge = Problem
 
+// TooManyRequests An RFC 9457 problem.
+type TooManyRequests = Problem
+
 // Unauthorized An RFC 9457 problem.
 type Unauthorized = Problem
 

@@ -50,6 +50,9 @@ type ServeCmd struct {
 	CacheSize     int           `help:"Predictions the cache keeps (by model, store state, days and inputs); 0 disables it." default:"262144" env:"STORECAST_PREDICTION_CACHE"`
 	ShutdownWait  time.Duration `help:"How long shutdown waits for requests in flight." default:"10s" env:"STORECAST_SHUTDOWN_WAIT"`
 	KafkaGrace    time.Duration `help:"/ready turns 503 when no background Kafka probe (one a second, 2s deadline) succeeded for this long." default:"15s" env:"STORECAST_READY_KAFKA_GRACE"`
+	RateLimit     int           `help:"Most requests per second one client (IP) may send to each API; beyond it 429 (urn:storecast:problem:rate-limited) with Retry-After. 0: no limit. /health, /ready and /metrics are never limited." default:"100" env:"STORECAST_API_RATE_LIMIT"`
+	RateExempt    []string      `name:"rate-limit-exempt" help:"Client networks (CIDR) the rate limit never applies to; default loopback (the local stack's tools, load test and benchmarks). Empty: none." default:"127.0.0.0/8,::1/128" env:"STORECAST_API_RATE_LIMIT_EXEMPT"`
+	TrustedProxy  []string      `name:"trusted-proxies" help:"Proxies (CIDR) whose X-Forwarded-For names the client for the rate limit (nginx in compose); empty: the client is the TCP peer." env:"STORECAST_API_TRUSTED_PROXIES"`
 	LogTopic      string        `name:"forecast-log-topic" help:"Topic every served forecast is logged to; empty: forecast_results (with the names suffix). Benchmarks point it at a topic of their own." env:"STORECAST_FORECAST_LOG_TOPIC"`
 	AsOfQuorum    float64       `help:"Share (0..1] of the stores whose latest day must have reached the chain's as-of day (0.5: the median store's latest day)." default:"${as_of_quorum}" env:"STORECAST_AS_OF_QUORUM"`
 	StaleDays     int           `help:"A store whose latest day lies more than this many days before the as-of day is left out of all-stores forecasts and refused (422 stale-store)." default:"${stale_days}" env:"STORECAST_STALE_DAYS"`
@@ -80,7 +83,12 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	log.Info("serve starting", "forecast_addr", c.ForecastAddr, "train_addr", c.TrainAddr, "debug_addr", c.DebugAddr,
 		"dashboard_addr", c.DashboardAddr, "dashboard_built", web.Built(),
 		"brokers", kcfg.Brokers, "forecast_log_topic", logTopic, "storage_dir", c.StorageDir, "api_token_set", c.APIToken != "", "names_suffix", c.NamesSuffix,
-		"as_of_quorum", clock.Quorum, "stale_days", clock.StaleDays)
+		"as_of_quorum", clock.Quorum, "stale_days", clock.StaleDays,
+		"rate_limit", c.RateLimit, "rate_limit_exempt", c.RateExempt, "trusted_proxies", c.TrustedProxy)
+	limit, err := c.rateLimit()
+	if err != nil {
+		return err
+	}
 	reg := g.Registry(log)
 	m := api.NewMetrics(reg)
 
@@ -184,7 +192,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	fcfg := api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: forecastSeries, Logger: log, MaxRows: c.MaxRows,
 		Stores: storesH, Pipeline: inspector, History: sales, Offers: registry, AsOf: vs, Versions: versions,
-		Token: c.APIToken, JobRequests: jobRequests, JobProgress: jobProgress,
+		Token: c.APIToken, JobRequests: jobRequests, JobProgress: jobProgress, RateLimit: limit,
 		Ready: []api.Check{
 			{Name: "model", Probe: func(context.Context) error {
 				if models.Default() == nil {
@@ -214,7 +222,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	trainH, err := api.NewTrainHandler(api.TrainConfig{
 		Emitter: publish.NewTrainRequests(trainProducer, string(names.TrainRequests)), Results: tracker,
-		Token: c.APIToken, Metrics: m, Gatherer: trainSeries, Logger: log,
+		Token: c.APIToken, Metrics: m, Gatherer: trainSeries, Logger: log, RateLimit: limit,
 		Ready: []api.Check{kafkaCheck, {Name: "train_results", Probe: resultFeed.Probe}},
 	})
 	if err != nil {
@@ -327,4 +335,20 @@ func (c *ServeCmd) listen(ctx context.Context, log *slog.Logger, name, addr stri
 // storesHandler returns the /v1/stores handler over the views (api/stores).
 func storesHandler(vs *views.Views, log *slog.Logger) (http.Handler, error) {
 	return stores.NewHandler(stores.Config{States: vs.States, Infos: vs.Infos, IDs: vs.Infos.Stores, Ready: vs.Recovered, Logger: log.With("component", "stores")})
+}
+
+// rateLimit is the APIs' per-client limit from the flags.
+func (c *ServeCmd) rateLimit() (api.RateLimit, error) {
+	if c.RateLimit < 0 {
+		return api.RateLimit{}, fmt.Errorf("--rate-limit %d: want 0 (no limit) or more", c.RateLimit)
+	}
+	exempt, err := api.ParsePrefixes(c.RateExempt)
+	if err != nil {
+		return api.RateLimit{}, fmt.Errorf("--rate-limit-exempt: %w", err)
+	}
+	proxies, err := api.ParsePrefixes(c.TrustedProxy)
+	if err != nil {
+		return api.RateLimit{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	return api.RateLimit{PerSecond: c.RateLimit, Exempt: exempt, TrustedProxies: proxies}, nil
 }
