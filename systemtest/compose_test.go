@@ -43,14 +43,14 @@ var imageUsers = map[string]struct {
 	"dpage/pgadmin4":              {"pgadmin (5050)", []string{"/var/lib/pgadmin"}},
 	"ghcr.io/kafbat/kafka-ui":     {"kafkaui (100)", nil},
 	"nginxinc/nginx-unprivileged": {"nginx (101)", nil},
-	"gcr.io/cadvisor/cadvisor":    {"root", nil},
+	"ghcr.io/google/cadvisor":     {"root", nil},
 	"apache/airflow":              {"airflow (50000)", []string{"/opt/airflow/logs"}},
 	"storecast":                   {"", nil}, // built: its Dockerfile's USER
 	"storecast-trainer":           {"", nil}, // built: its Dockerfile's USER
 }
 
 // rootImages run as root unless the service names a user.
-var rootImages = map[string]bool{"postgres": true, "gcr.io/cadvisor/cadvisor": true}
+var rootImages = map[string]bool{"postgres": true, "ghcr.io/google/cadvisor": true}
 
 // requiredSecrets are the variables compose refuses to start without.
 var requiredSecrets = []string{

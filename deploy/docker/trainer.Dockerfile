@@ -2,7 +2,7 @@
 # image (docker-compose.yml: trainer, mlflow, champion). The layout mirrors the repository
 # (/app/trainer, /app/deploy/local), so deploy/local/champion.sh runs unchanged.
 # Build: docker build -f deploy/docker/trainer.Dockerfile -t storecast-trainer .
-FROM python:3.11.13-slim-bookworm
+FROM python:3.11.14-slim-bookworm
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # curl: champion.sh talks to the APIs with it. Not pinned to a Debian revision: bookworm's
 # security updates replace it in the archive, and a pinned revision would stop building.
