@@ -111,6 +111,21 @@ func CreateTopics(t testing.TB, cfg kafka.Config, n topics.Names) {
 	}
 }
 
+// DeleteTopics deletes every topic of n from the broker (best effort: a
+// failure is logged), for tests that leave nothing behind on the shared one.
+func DeleteTopics(t testing.TB, cfg kafka.Config, n topics.Names) {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
+	if err != nil {
+		t.Logf("delete topics: %v", err)
+		return
+	}
+	defer admin.Close()
+	for _, s := range n.Specs() {
+		_ = admin.DeleteTopic(s.Name)
+	}
+}
+
 // AdminDSN returns the DSN of a PostgreSQL role that may create databases
 // (STORECAST_PG_ADMIN_DSN, written by the stack scripts to .state/env).
 func AdminDSN(t testing.TB) string {
