@@ -298,6 +298,13 @@ func (h *harness) do(server, method, target, body string, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return h.serve(server, req, body)
+}
+
+// serve serves req (whose body is body) on the forecast ("f") or training
+// ("t") API and validates the response.
+func (h *harness) serve(server string, req *http.Request, body string) resp {
+	h.t.Helper()
 	rec := httptest.NewRecorder()
 	handler := h.forecast
 	if server == "t" {

@@ -19,15 +19,7 @@ func (h *harness) doFrom(server, addr, xff, method, target string) resp {
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}
-	rec := httptest.NewRecorder()
-	handler := h.forecast
-	if server == "t" {
-		handler = h.train
-	}
-	handler.ServeHTTP(rec, req)
-	out := resp{ResponseRecorder: rec, body: rec.Body.Bytes()}
-	h.validate(server, req, "", out)
-	return out
+	return h.serve(server, req, "")
 }
 
 // untilLimited sends requests from addr until the first 429 (at most

@@ -3,17 +3,15 @@ package sink
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -75,8 +73,8 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 		t.Fatalf("the survivor exited\n%s", survivor.output())
 	}
 	t.Logf("the survivor committed %v records in all", sumSeries(survivorAddr, "storecast_sink_records_total"))
-	want := expected(sales)
-	checkSales(t, e.dsn, want)
+	want := testkit.LatestSales(sales)
+	testkit.CheckSales(t, e.dsn, want)
 	checkForecasts(t, e.dsn, forecasts, want)
 	if code := survivor.terminate(t); code != 0 {
 		t.Errorf("survivor's exit code after SIGTERM = %d, want 0", code)
@@ -125,7 +123,7 @@ func forecastMessages(fs []topics.ForecastResult) []message {
 // checkForecasts compares forecast_results with fs: one row per forecast
 // id, every column as the event says, and actual_sales the final sale of
 // the store and day (NULL when there is none).
-func checkForecasts(t *testing.T, dsn string, fs []topics.ForecastResult, sales map[saleKeyOf]topics.Sale) {
+func checkForecasts(t *testing.T, dsn string, fs []topics.ForecastResult, sales map[testkit.SaleKey]topics.Sale) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -166,7 +164,7 @@ func checkForecasts(t *testing.T, dsn string, fs []topics.ForecastResult, sales 
 			!got.CreatedAt.Equal(w.CreatedAt) || !sameFloat(lo, w.PredictedSalesLow) || !sameFloat(hi, w.PredictedSalesHigh) {
 			report("row %s = %+v (low %v high %v), want %+v", got.ID, got, lo, hi, *w)
 		}
-		s, known := sales[saleKeyOf{w.Store, w.Date}]
+		s, known := sales[testkit.SaleKey{Store: w.Store, Date: w.Date}]
 		if (actual != nil) != known || actual != nil && *actual != s.Sales {
 			report("row %s: actual_sales %v, want %v (sale known: %v)", got.ID, deref(actual), s.Sales, known)
 		}
@@ -193,20 +191,6 @@ func sameFloat(a, b *float64) bool {
 // sumSeries sums every series of a metric on addr's /metrics (0 when it
 // does not answer).
 func sumSeries(addr, name string) float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			if i := strings.LastIndexByte(line, ' '); i >= 0 {
-				v, _ := strconv.ParseFloat(line[i+1:], 64)
-				sum += v
-			}
-		}
-	}
-	return sum
+	m, _ := testkit.Scrape("http://" + addr + "/metrics")
+	return m[name]
 }

@@ -50,8 +50,8 @@ func TestReplay(t *testing.T) {
 	sinkDSN := asRole(t, e.dsn, "storecast_sink")
 	r := start(t, e.config(sinkDSN))
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, 2*time.Minute, string(e.names.Sales))
-	want := expected(sales)
-	checkSales(t, e.dsn, want)
+	want := testkit.LatestSales(sales)
+	testkit.CheckSales(t, e.dsn, want)
 
 	dls := deadLetters(t, e.kafka, string(e.names.SalesDLQ))
 	if len(dls) != len(poisonSales) {
@@ -94,7 +94,7 @@ func TestReplay(t *testing.T) {
 	// The same events again on the topic: nothing changes.
 	produce(t, e.kafka, string(e.names.Sales), msgs)
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, 2*time.Minute, string(e.names.Sales))
-	checkSales(t, e.dsn, want)
+	testkit.CheckSales(t, e.dsn, want)
 	if got := query[time.Time](t, e.dsn, `SELECT max(ingested_at) FROM rossman_sales`); !got.Equal(lastIngest) {
 		t.Errorf("a replay touched rows: max(ingested_at) %v, was %v", got, lastIngest)
 	}
@@ -107,7 +107,7 @@ func TestReplay(t *testing.T) {
 	cfg2.Names.SinkGroup += "-again"
 	r2 := start(t, cfg2)
 	waitCaughtUp(t, e, e.dsn, cfg2.Names.SinkGroup, 2*time.Minute, string(e.names.Sales))
-	checkSales(t, e.dsn, want)
+	testkit.CheckSales(t, e.dsn, want)
 	if got := query[time.Time](t, e.dsn, `SELECT max(ingested_at) FROM rossman_sales`); !got.Equal(lastIngest) {
 		t.Errorf("a replay from offset 0 touched rows: max(ingested_at) %v, was %v", got, lastIngest)
 	}
@@ -262,7 +262,7 @@ func TestKill9(t *testing.T) {
 		t.Errorf("exit code after SIGTERM = %d, want 0\n%s", code, p.output())
 	}
 	t.Logf("%s: caught up", time.Since(began).Round(time.Millisecond))
-	checkSales(t, e.dsn, expected(sales, corrections))
+	testkit.CheckSales(t, e.dsn, testkit.LatestSales(sales, corrections))
 	t.Logf("%s: checked", time.Since(began).Round(time.Millisecond))
 }
 
@@ -291,7 +291,7 @@ func TestFlushOnSIGTERM(t *testing.T) {
 	if code := p.terminate(t); code != 0 {
 		t.Fatalf("exit code = %d, want 0\n%s", code, p.output())
 	}
-	checkSales(t, e.dsn, expected(sales))
+	testkit.CheckSales(t, e.dsn, testkit.LatestSales(sales))
 	if got, want := storedOffsets(t, e.dsn, e.names.SinkGroup, string(e.names.Sales)), endOffsets(t, e.kafka, string(e.names.Sales)); total(got) != total(want) {
 		t.Errorf("stored offsets %v, want %v", got, want)
 	}
@@ -357,7 +357,7 @@ func TestPostgresOutage(t *testing.T) {
 	px.restore()
 
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, 2*time.Minute, string(e.names.Sales))
-	checkSales(t, e.dsn, expected(before, during))
+	testkit.CheckSales(t, e.dsn, testkit.LatestSales(before, during))
 	deadline = time.Now().Add(30 * time.Second)
 	for !r.Ready() {
 		if time.Now().After(deadline) {
@@ -393,7 +393,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("stop a: %v", err)
 	}
 	waitCaughtUp(t, e, e.dsn, e.names.SinkGroup, 2*time.Minute, string(e.names.Sales))
-	checkSales(t, e.dsn, expected(sales))
+	testkit.CheckSales(t, e.dsn, testkit.LatestSales(sales))
 	_ = b
 }
 

@@ -344,7 +344,7 @@ func daysBetween(t *testing.T, first, last string) []string {
 // when it does not answer).
 func folded(t *testing.T, addr string) float64 {
 	t.Helper()
-	m, err := scrape("http://" + addr + "/metrics")
+	m, err := testkit.Scrape("http://" + addr + "/metrics")
 	if err != nil {
 		return 0
 	}
@@ -456,46 +456,13 @@ func checkRossmanSales(t *testing.T, dsn, trainCSV, first, last string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type key struct {
-		store int
-		date  topics.Date
-	}
-	want := map[key]topics.Sale{}
+	var in []topics.Sale
 	for _, s := range res.Sales {
 		if s.Date >= start && s.Date <= end {
-			want[key{s.Store, s.Date}] = s
+			in = append(in, s)
 		}
 	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, `SELECT store, day_of_week, date, sales, customers, open, promo, state_holiday, school_holiday FROM rossman_sales`)
-	var (
-		r   topics.Sale
-		d   time.Time
-		n   int
-		bad int
-	)
-	_, err = pgx.ForEachRow(rows, []any{&r.Store, &r.DayOfWeek, &d, &r.Sales, &r.Customers, &r.Open, &r.Promo, &r.StateHoliday, &r.SchoolHoliday}, func() error {
-		n++
-		r.V, r.Date = topics.SaleVersion, topics.DateOf(d)
-		if w, ok := want[key{r.Store, r.Date}]; !ok || w != r {
-			if bad < 5 {
-				t.Errorf("row %+v, want %+v (in the input: %v)", r, w, ok)
-			}
-			bad++
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != len(want) || bad > 0 {
-		t.Errorf("rossman_sales: %d rows (%d differ from the input), want the input's %d", n, bad, len(want))
-	}
+	testkit.CheckSales(t, dsn, testkit.LatestSales(in))
 }
 
 // checkServedRows checks that PostgreSQL's api-predict rows carry the

@@ -1,8 +1,6 @@
 package systemtest
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,7 +47,7 @@ func TestProcessRidesOutBrokerOutage(t *testing.T) {
 	metrics := "http://" + metricsAddr + "/metrics"
 	folded := func(want float64) func() (bool, string) {
 		return func() (bool, string) {
-			m, err := scrape(metrics)
+			m, err := testkit.Scrape(metrics)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -62,12 +60,12 @@ func TestProcessRidesOutBrokerOutage(t *testing.T) {
 	b.Kill()
 	end := time.Now().Add(processOutage)
 	for time.Now().Before(end) {
-		if _, err := scrape(metrics); err != nil {
+		if _, err := testkit.Scrape(metrics); err != nil {
 			t.Fatalf("storecast process stopped answering %s into the outage: %v", time.Until(end).Round(time.Second), err)
 		}
 		time.Sleep(time.Second) // the outage's length is the test's subject, not a synchronisation
 	}
-	m, err := scrape(metrics)
+	m, err := testkit.Scrape(metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,38 +80,4 @@ func TestProcessRidesOutBrokerOutage(t *testing.T) {
 	produce(130) // 30 new days for each store: 600 sales more, the rest repeated
 	poll(t, "the features group to fold the sales produced after the restart", processBackWithin, folded(2000+2600))
 	t.Logf("folding again %s after the broker answered (documented: within %s)", time.Since(back).Round(100*time.Millisecond), processBackWithin)
-}
-
-// scrape reads a Prometheus text page into series → value (a series with
-// labels under its full name; the label-less name sums every series).
-func scrape(url string) (map[string]float64, error) {
-	code, body, err := call("GET", url, "", "")
-	if err != nil {
-		return nil, err
-	}
-	if code != 200 {
-		return nil, fmt.Errorf("%s answered %d", url, code)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		series := line[:i]
-		out[series] = v
-		if j := strings.IndexByte(series, '{'); j >= 0 {
-			out[series[:j]] += v
-		}
-	}
-	return out, sc.Err()
 }

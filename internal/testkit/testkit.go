@@ -9,14 +9,18 @@
 package testkit
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,4 +304,128 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 		}
 	}
 	return 0
+}
+
+// Scrape reads a Prometheus text page (url, e.g. http://addr/metrics) into
+// series → value: a series with labels under its full name, and the bare
+// metric name summing every series of it.
+func Scrape(url string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s answered %d", url, resp.StatusCode)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		series := line[:i]
+		out[series] = v
+		if j := strings.IndexByte(series, '{'); j >= 0 {
+			out[series[:j]] += v
+		}
+	}
+	return out, sc.Err()
+}
+
+// SaleKey identifies a row of rossman_sales.
+type SaleKey struct {
+	Store int
+	Date  topics.Date
+}
+
+// LatestSales is what rossman_sales must hold after the batches of sales
+// were produced in this order: the last event per store and date.
+func LatestSales(batches ...[]topics.Sale) map[SaleKey]topics.Sale {
+	out := map[SaleKey]topics.Sale{}
+	for _, sales := range batches {
+		for _, s := range sales {
+			out[SaleKey{s.Store, s.Date}] = s
+		}
+	}
+	return out
+}
+
+// CheckSales compares rossman_sales with want: row count, per-store sums,
+// and every column of every row.
+func CheckSales(t testing.TB, dsn string, want map[SaleKey]topics.Sale) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	var count int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM rossman_sales`).Scan(&count); err != nil {
+		t.Fatal(err)
+	}
+	if count != len(want) {
+		t.Errorf("rossman_sales has %d rows, want %d (distinct store and date events)", count, len(want))
+	}
+
+	wantSums := map[int]int64{}
+	for _, s := range want {
+		wantSums[s.Store] += int64(s.Sales)
+	}
+	gotSums := map[int]int64{}
+	rows, _ := conn.Query(ctx, `SELECT store, sum(sales) FROM rossman_sales GROUP BY store`)
+	var store int
+	var sum int64
+	if _, err := pgx.ForEachRow(rows, []any{&store, &sum}, func() error { gotSums[store] = sum; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(gotSums, wantSums) {
+		bad := 0
+		for s, w := range wantSums {
+			if gotSums[s] != w && bad < 5 {
+				t.Errorf("store %d: sum of sales %d, want %d", s, gotSums[s], w)
+				bad++
+			}
+		}
+		t.Errorf("per-store sums differ (%d stores in table, %d expected)", len(gotSums), len(wantSums))
+	}
+
+	rows, _ = conn.Query(ctx, `SELECT store, day_of_week, date, sales, customers, open, promo, state_holiday, school_holiday FROM rossman_sales`)
+	var r topics.Sale
+	var d time.Time
+	mismatches := 0
+	_, err = pgx.ForEachRow(rows, []any{&r.Store, &r.DayOfWeek, &d, &r.Sales, &r.Customers, &r.Open, &r.Promo, &r.StateHoliday, &r.SchoolHoliday}, func() error {
+		r.V, r.Date = topics.SaleVersion, topics.DateOf(d)
+		if w, ok := want[SaleKey{r.Store, r.Date}]; !ok || w != r {
+			if mismatches < 5 {
+				t.Errorf("row %+v, want %+v (present: %v)", r, w, ok)
+			}
+			mismatches++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mismatches > 0 {
+		t.Errorf("%d rows differ from the events", mismatches)
+	}
 }

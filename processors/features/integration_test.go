@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -409,26 +408,8 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 // eventsFolded sums storecast_features_events_total on a process's
 // /metrics (0 when it does not answer).
 func eventsFolded(addr string) float64 {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return 0
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "storecast_features_events_total") {
-			if i := strings.LastIndexByte(line, ' '); i >= 0 {
-				v, _ := strconv.ParseFloat(line[i+1:], 64)
-				sum += v
-			}
-		}
-	}
-	return sum
+	m, _ := testkit.Scrape("http://" + addr + "/metrics")
+	return m["storecast_features_events_total"]
 }
 
 // TestKillDashNineMidReplay runs `storecast process` as a subprocess,
