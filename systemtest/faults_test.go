@@ -98,13 +98,7 @@ func TestFullStackFaults(t *testing.T) {
 	if err := produceDays(env, faultFirstDay, faultLoadedDay); err != nil {
 		t.Fatal(err)
 	}
-	ev := testkit.ModelEvent("1", 4000, 6000)
-	ev.Name += "-" + suffix
-	val, err := topics.ModelEventCodec{}.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Produce(t, b.Config, string(names.Models), ev.Name, val)
+	publishSmallModel(t, b.Config, names, suffix)
 
 	state := t.TempDir()
 	processMetrics, sinkMetrics, forecastAddr := freeAddr(t), freeAddr(t), freeAddr(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
@@ -57,13 +58,7 @@ func startOutageStack(t *testing.T) *outageStack {
 
 	run(t, s.env, s.bin, "produce", "--train", filepath.Join(data, "train.csv"), "--store", filepath.Join(data, "store.csv"),
 		"--start", "2015-06-01", "--end", "2015-06-19", "--metrics-addr", "", "--no-create-topics")
-	ev := testkit.ModelEvent("1", 4000, 6000)
-	ev.Name += "-" + suffix
-	val, err := topics.ModelEventCodec{}.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Produce(t, b.Config, string(names.Models), ev.Name, val)
+	publishSmallModel(t, b.Config, names, suffix)
 
 	state := t.TempDir()
 	service(t, "process", s.env, s.bin, "process", "--only", "features", "--storage-dir", filepath.Join(state, "goka"), "--metrics-addr", "")
@@ -81,6 +76,19 @@ func startOutageStack(t *testing.T) *outageStack {
 		return err == nil && code == 200, fmt.Sprint(code, string(b), err)
 	})
 	return s
+}
+
+// publishSmallModel publishes testkit's small model (version 1) as the
+// champion on names' models topic.
+func publishSmallModel(t *testing.T, cfg kafka.Config, names topics.Names, suffix string) {
+	t.Helper()
+	ev := testkit.ModelEvent("1", 4000, 6000)
+	ev.Name += "-" + suffix
+	val, err := topics.ModelEventCodec{}.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Produce(t, cfg, string(names.Models), ev.Name, val)
 }
 
 // readyCode returns /ready's status (0 when the request fails).
