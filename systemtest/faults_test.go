@@ -289,8 +289,18 @@ func cleanExamples(t *testing.T, cfg kafka.Config, bin string, produceDays func(
 	names := topics.DefaultNames().WithSuffix(suffix)
 	testkit.CreateTopics(t, cfg, names)
 	env := []string{"STORECAST_BROKERS=" + strings.Join(cfg.Brokers, ","), "STORECAST_NAMES_SUFFIX=" + suffix}
-	if err := produceDays(env, faultFirstDay, faultLastDay); err != nil {
-		return kafka.Digest{}, err
+	// A busy shared broker may not know the new topics yet: produce again
+	// (the same events: the state and examples do not change).
+	for attempt := 1; ; attempt++ {
+		err := produceDays(env, faultFirstDay, faultLastDay)
+		if err == nil {
+			break
+		}
+		if attempt == 5 {
+			return kafka.Digest{}, err
+		}
+		t.Logf("the clean run's produce failed (attempt %d), producing again: %v", attempt, tail(err.Error(), 300))
+		time.Sleep(3 * time.Second) // the shared broker catching up with new topics
 	}
 	storage := t.TempDir()
 	p := service(t, "clean-process", env, bin, "process", "--only", "features", "--storage-dir", storage, "--metrics-addr", "")
