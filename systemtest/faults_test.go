@@ -311,8 +311,9 @@ func cleanExamples(t *testing.T, cfg kafka.Config, bin string, produceDays func(
 			break
 		}
 		select {
-		case <-p.done: // as a supervisor would: start it again (its log says why it exited)
+		case <-p.done: // as a supervisor would: start it again after a pause (its log says why it exited)
 			t.Logf("the clean run's process exited (%v); starting it again", p.err)
+			time.Sleep(2 * time.Second) // the supervisor's pause, not a synchronisation
 			p = service(t, "clean-process", env, bin, "process", "--only", "features", "--storage-dir", storage, "--metrics-addr", "")
 		default:
 		}
