@@ -1,7 +1,10 @@
-// Package mlflow reads MLflow's model registry over its REST API for the
-// dashboard: the registered versions of the deployment's models with their
-// aliases, the metrics of the runs that trained them and the last day they
-// were trained on. It only reads.
+// Package mlflow is Storecast's one reader of an MLflow tracking server's
+// REST API: the registered versions of the deployment's models with their
+// aliases, run metrics and training window (the dashboard's Models page,
+// the promote endpoint's version check), a registered model's alias
+// (serve's registry watch) and run artifacts by runs:/ URI (the model
+// registry's fetcher). It only reads: the champion alias is moved by the
+// trainer alone, so registry and models topic change together.
 package mlflow
 
 import (
@@ -16,8 +19,12 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
+
+// ErrNotFound means the registry has no such model, version or alias.
+var ErrNotFound = errors.New("not in the MLflow registry")
 
 // Version is one registered model version.
 type Version struct {
@@ -32,58 +39,90 @@ type Version struct {
 	Metrics        map[string]float64 `json:"metrics"`
 }
 
-// Client reads one MLflow tracking server.
+// Config configures a Client.
+type Config struct {
+	// TrackingURI is the server's base URL, e.g. http://127.0.0.1:5050.
+	TrackingURI string
+	// NamesSuffix is the deployment's names suffix (tests; "" in
+	// production): Versions lists only the models of this deployment.
+	NamesSuffix string
+	// HTTP is the HTTP client (nil: one without a global timeout; every
+	// call gets its own deadline).
+	HTTP *http.Client
+	// Timeout bounds one registry read when ctx has no deadline (0: 15 s).
+	Timeout time.Duration
+	// FetchTimeout bounds one artifact fetch (0: DefaultFetchTimeout).
+	FetchTimeout time.Duration
+}
+
+// DefaultFetchTimeout bounds one artifact fetch when the config sets none.
+const DefaultFetchTimeout = 2 * time.Minute
+
+// Client reads one MLflow tracking server. It is safe for concurrent use.
 type Client struct {
 	base   string
+	cfg    Config
 	http   *http.Client
 	suffix string
 	names  *regexp.Regexp
 }
 
-// New returns a Client of the tracking server at baseURL, for the model
-// names of a deployment with names suffix (tests; "" in production).
-func New(baseURL, suffix string, hc *http.Client) (*Client, error) {
-	if _, err := url.ParseRequestURI(baseURL); err != nil || baseURL == "" {
-		return nil, fmt.Errorf("mlflow: tracking URI %q: %w", baseURL, errors.Join(err, errors.New("an http URL is required")))
+// New returns a Client of the tracking server cfg names.
+func New(cfg Config) (*Client, error) {
+	if u, err := url.ParseRequestURI(cfg.TrackingURI); err != nil || cfg.TrackingURI == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("mlflow: tracking URI %q: %w", cfg.TrackingURI, errors.Join(err, errors.New("an http URL is required")))
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 15 * time.Second
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = DefaultFetchTimeout
 	}
 	sfx := ""
-	if suffix != "" {
-		sfx = "-" + regexp.QuoteMeta(suffix)
+	if cfg.NamesSuffix != "" {
+		sfx = "-" + regexp.QuoteMeta(cfg.NamesSuffix)
 	}
-	return &Client{base: baseURL, http: hc, suffix: suffix, names: regexp.MustCompile(`^storecast-sales(-store-[0-9]+)?` + sfx + `$`)}, nil
+	return &Client{base: strings.TrimRight(cfg.TrackingURI, "/"), cfg: cfg, http: cfg.HTTP, suffix: cfg.NamesSuffix,
+		names: regexp.MustCompile(`^storecast-sales(-store-[0-9]+)?` + sfx + `$`)}, nil
 }
 
 // Ours reports whether a registered model name belongs to this deployment:
 // storecast-sales or storecast-sales-store-{id}, with the names suffix.
 func (c *Client) Ours(name string) bool { return c.names.MatchString(name) }
 
+// modelVersion is MLflow's ModelVersion message.
+type modelVersion struct {
+	Name      string   `json:"name"`
+	Version   string   `json:"version"`
+	RunID     string   `json:"run_id"`
+	Status    string   `json:"status"`
+	Aliases   []string `json:"aliases"`
+	CreatedMS int64    `json:"creation_timestamp"`
+}
+
+func (v modelVersion) version() Version {
+	return Version{Name: v.Name, Version: v.Version, RunID: v.RunID, Status: v.Status,
+		Aliases: append([]string{}, v.Aliases...), CreatedAt: time.UnixMilli(v.CreatedMS).UTC(), Metrics: map[string]float64{}}
+}
+
 // Versions returns the newest limit versions of the deployment's models,
 // newest first, with their runs' metrics.
 func (c *Client) Versions(ctx context.Context, limit int) ([]Version, error) {
 	q := url.Values{"filter": {"name LIKE 'storecast-sales%'"}, "max_results": {"1000"}, "order_by": {"creation_timestamp DESC"}}
 	var res struct {
-		ModelVersions []struct {
-			Name      string   `json:"name"`
-			Version   string   `json:"version"`
-			RunID     string   `json:"run_id"`
-			Status    string   `json:"status"`
-			Aliases   []string `json:"aliases"`
-			CreatedMS int64    `json:"creation_timestamp"`
-		} `json:"model_versions"`
+		ModelVersions []modelVersion `json:"model_versions"`
 	}
 	if err := c.get(ctx, "/api/2.0/mlflow/model-versions/search", q, &res); err != nil {
 		return nil, err
 	}
 	out := []Version{}
 	for _, v := range res.ModelVersions {
-		if !c.Ours(v.Name) {
-			continue
+		if c.Ours(v.Name) {
+			out = append(out, v.version())
 		}
-		out = append(out, Version{Name: v.Name, Version: v.Version, RunID: v.RunID, Status: v.Status,
-			Aliases: append([]string{}, v.Aliases...), CreatedAt: time.UnixMilli(v.CreatedMS).UTC(), Metrics: map[string]float64{}})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
@@ -96,19 +135,64 @@ func (c *Client) Versions(ctx context.Context, limit int) ([]Version, error) {
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
-	// Aliases come with registered models on older servers.
-	if err := c.fillAliases(ctx, out); err != nil {
+	if err := c.fill(ctx, out); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		if out[i].RunID == "" {
+	return out, nil
+}
+
+// Version returns one version of one of the deployment's models; the
+// error wraps ErrNotFound when the registry has no such model or version.
+func (c *Client) Version(ctx context.Context, name, version string) (Version, error) {
+	if !c.Ours(name) {
+		return Version{}, fmt.Errorf("mlflow: model %q is not one of this deployment's: %w", name, ErrNotFound)
+	}
+	var res struct {
+		ModelVersion modelVersion `json:"model_version"`
+	}
+	if err := c.get(ctx, "/api/2.0/mlflow/model-versions/get", url.Values{"name": {name}, "version": {version}}, &res); err != nil {
+		return Version{}, err
+	}
+	out := []Version{res.ModelVersion.version()}
+	if err := c.fill(ctx, out); err != nil {
+		return Version{}, err
+	}
+	return out[0], nil
+}
+
+// AliasVersion returns the version alias points at for the registered
+// model name, and "" when the alias (or the model) does not exist.
+func (c *Client) AliasVersion(ctx context.Context, name, alias string) (string, error) {
+	var res struct {
+		ModelVersion struct {
+			Version string `json:"version"`
+		} `json:"model_version"`
+	}
+	err := c.get(ctx, "/api/2.0/mlflow/registered-models/alias", url.Values{"name": {name}, "alias": {alias}}, &res)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return res.ModelVersion.Version, nil
+}
+
+// fill adds the aliases (older servers return them only with registered
+// models) and the runs' metrics, training end and promotion decision.
+func (c *Client) fill(ctx context.Context, vs []Version) error {
+	if err := c.fillAliases(ctx, vs); err != nil {
+		return err
+	}
+	for i := range vs {
+		if vs[i].RunID == "" {
 			continue
 		}
-		if err := c.fillRun(ctx, &out[i]); err != nil {
-			return nil, err
+		if err := c.fillRun(ctx, &vs[i]); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func (c *Client) fillAliases(ctx context.Context, vs []Version) error {
@@ -173,7 +257,13 @@ func (c *Client) fillRun(ctx context.Context, v *Version) error {
 }
 
 // get GETs path?q from the tracking server and decodes the JSON answer.
+// An answer saying the resource does not exist wraps ErrNotFound.
 func (c *Client) get(ctx context.Context, path string, q url.Values, into any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return fmt.Errorf("mlflow: %s: %w", path, err)
@@ -182,16 +272,80 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, into any) e
 	if err != nil {
 		return fmt.Errorf("mlflow: %s: %w", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("mlflow: %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("mlflow: %s: %s: %.200s", path, resp.Status, body)
+		var e struct {
+			Code    string `json:"error_code"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode == http.StatusNotFound || e.Code == "RESOURCE_DOES_NOT_EXIST" {
+			return fmt.Errorf("mlflow: %s %s: %w", path, q.Encode(), ErrNotFound)
+		}
+		msg := strings.TrimSpace(e.Message)
+		if msg == "" {
+			msg = strings.TrimSpace(string(body))
+		}
+		return fmt.Errorf("mlflow: %s: %s: %.200s", path, resp.Status, msg)
 	}
 	if err := json.Unmarshal(body, into); err != nil {
 		return fmt.Errorf("mlflow: %s: decode: %w", path, err)
 	}
 	return nil
+}
+
+// ParseRunsURI splits runs:/RUN_ID/PATH into the run id and the artifact
+// path.
+func ParseRunsURI(uri string) (runID, path string, err error) {
+	rest, ok := strings.CutPrefix(uri, "runs:/")
+	if !ok {
+		return "", "", fmt.Errorf("uri %q is not runs:/RUN_ID/PATH", uri)
+	}
+	runID, path, ok = strings.Cut(strings.TrimLeft(rest, "/"), "/")
+	if !ok || runID == "" || path == "" || strings.Contains(path, "..") {
+		return "", "", fmt.Errorf("uri %q is not runs:/RUN_ID/PATH", uri)
+	}
+	return runID, path, nil
+}
+
+// Fetch returns the artifact a runs:/RUN_ID/PATH URI names, over the
+// tracking server's GET /get-artifact (mlflow server --serve-artifacts):
+// at most limit bytes, within the config's FetchTimeout. It implements
+// model.Fetcher; the caller verifies the bytes.
+func (c *Client) Fetch(ctx context.Context, uri string, limit int64) ([]byte, error) {
+	runID, path, err := ParseRunsURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.FetchTimeout)
+	defer cancel()
+	u := c.base + "/get-artifact?" + url.Values{"run_uuid": {runID}, "path": {path}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", uri, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("fetch %s: %s from %s: %s", uri, resp.Status, c.base, strings.TrimSpace(string(msg)))
+	}
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("fetch %s: %d bytes exceeds the limit of %d", uri, resp.ContentLength, limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: after %d bytes: %w", uri, len(b), err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("fetch %s: more than the limit of %d bytes", uri, limit)
+	}
+	return b, nil
 }

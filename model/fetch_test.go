@@ -3,93 +3,30 @@ package model
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/storecast/storecast/topics"
 )
 
-// artifactServer serves /get-artifact like MLflow: body for run "r1",
-// path "export/model.txt"; 404 otherwise.
-func artifactServer(t *testing.T, body string, delay time.Duration) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/get-artifact" || r.URL.Query().Get("run_uuid") != "r1" || r.URL.Query().Get("path") != "export/model.txt" {
-			http.Error(w, "RESOURCE_DOES_NOT_EXIST", http.StatusNotFound)
-			return
-		}
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				return
-			}
-		}
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+// fakeFetcher serves body for runs:/r1/export/model.txt, like MLflow; err
+// for everything else (nil err: not found).
+type fakeFetcher struct {
+	body string
+	err  error
 }
 
-func TestParseRunsURI(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		uri, run, path string
-		ok             bool
-	}{
-		{"runs:/abc/export/model.txt", "abc", "export/model.txt", true},
-		{"runs:///abc/model.txt", "abc", "model.txt", true},
-		{"runs:/abc", "", "", false},
-		{"runs:/abc/../x", "", "", false},
-		{"s3://bucket/model.txt", "", "", false},
-		{"", "", "", false},
+func (f fakeFetcher) Fetch(_ context.Context, uri string, limit int64) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
 	}
-	for _, c := range cases {
-		run, path, err := ParseRunsURI(c.uri)
-		if (err == nil) != c.ok || run != c.run || path != c.path {
-			t.Errorf("%q: %q %q %v", c.uri, run, path, err)
-		}
-		if err != nil && !errors.Is(err, ErrFetch) {
-			t.Errorf("%q: %v does not wrap ErrFetch", c.uri, err)
-		}
+	if uri != "runs:/r1/export/model.txt" {
+		return nil, errors.New("404 Not Found")
 	}
-}
-
-func TestMLflowArtifactsFetch(t *testing.T) {
-	t.Parallel()
-	srv := artifactServer(t, tinyModel, 0)
-	slow := artifactServer(t, tinyModel, 5*time.Second)
-	cases := []struct {
-		name    string
-		f       *MLflowArtifacts
-		uri     string
-		limit   int64
-		wantErr string
-	}{
-		{"fetched", &MLflowArtifacts{TrackingURI: srv.URL}, "runs:/r1/export/model.txt", 1 << 20, ""},
-		{"missing", &MLflowArtifacts{TrackingURI: srv.URL}, "runs:/r2/export/model.txt", 1 << 20, "404"},
-		{"over the limit", &MLflowArtifacts{TrackingURI: srv.URL}, "runs:/r1/export/model.txt", 10, "exceeds the limit"},
-		{"timeout", &MLflowArtifacts{TrackingURI: slow.URL, Timeout: 50 * time.Millisecond}, "runs:/r1/export/model.txt", 1 << 20, "deadline"},
-		{"no server", &MLflowArtifacts{}, "runs:/r1/export/model.txt", 1 << 20, "no MLflow tracking URI"},
+	if int64(len(f.body)) > limit {
+		return nil, errors.New("over the limit")
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			b, err := c.f.Fetch(context.Background(), c.uri, c.limit)
-			if c.wantErr == "" {
-				if err != nil || string(b) != tinyModel {
-					t.Fatalf("fetch: %d bytes, %v", len(b), err)
-				}
-				return
-			}
-			if err == nil || !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), c.wantErr) {
-				t.Fatalf("err %v, want ErrFetch containing %q", err, c.wantErr)
-			}
-		})
-	}
+	return []byte(f.body), nil
 }
 
 // TestRegistryFetchesByURI: an event naming its artifact by URI is fetched
@@ -97,15 +34,14 @@ func TestMLflowArtifactsFetch(t *testing.T) {
 // keeps the previous model serving, and Latest says why.
 func TestRegistryFetchesByURI(t *testing.T) {
 	t.Parallel()
-	srv := artifactServer(t, tinyModel, 0)
-	corrupt := artifactServer(t, strings.Replace(tinyModel, "leaf_value=", "leaf_value=9", 1), 0)
+	corrupt := fakeFetcher{body: strings.Replace(tinyModel, "leaf_value=", "leaf_value=9", 1)}
 	byURI := func(version string) *topics.ModelEvent {
 		ev := tinyEvent(GlobalModelName, version, tinyModel)
 		ev.Artifact, ev.ArtifactURI = nil, "runs:/r1/export/model.txt"
 		return ev
 	}
 	ctx := context.Background()
-	r := NewRegistry(tinyNames, nil, nil, WithFetcher(&MLflowArtifacts{TrackingURI: srv.URL}))
+	r := NewRegistry(tinyNames, nil, nil, WithFetcher(fakeFetcher{body: tinyModel}))
 	if err := r.Offer(ctx, byURI("1")); err != nil {
 		t.Fatalf("fetched model refused: %v", err)
 	}
@@ -117,8 +53,8 @@ func TestRegistryFetchesByURI(t *testing.T) {
 		t.Fatalf("latest %+v", o)
 	}
 
-	down := NewRegistry(tinyNames, nil, nil, WithFetcher(&MLflowArtifacts{TrackingURI: "http://127.0.0.1:1"}))
-	bad := NewRegistry(tinyNames, nil, nil, WithFetcher(&MLflowArtifacts{TrackingURI: corrupt.URL}))
+	down := NewRegistry(tinyNames, nil, nil, WithFetcher(fakeFetcher{err: errors.New("connection refused")}))
+	bad := NewRegistry(tinyNames, nil, nil, WithFetcher(corrupt))
 	none := NewRegistry(tinyNames, nil, nil)
 	for _, c := range []struct {
 		name string

@@ -237,7 +237,7 @@ func LoadEventFrom(ctx context.Context, ev *topics.ModelEvent, want []string, f 
 	}
 	b, err := f.Fetch(ctx, ev.ArtifactURI, MaxArtifactBytes)
 	if err != nil {
-		return nil, fmt.Errorf("load %s v%s: %w", ev.Name, ev.Version, err)
+		return nil, fmt.Errorf("load %s v%s: %w: %w", ev.Name, ev.Version, ErrFetch, err)
 	}
 	meta.Source = SourceFetched
 	return Load(b, meta, want)

@@ -13,6 +13,16 @@ import (
 	"github.com/storecast/storecast/topics"
 )
 
+// Registry aliases the trainer moves in MLflow's model registry: every new
+// version becomes the challenger; the champion is the version the models
+// topic serves, and previous the champion before it (what a rollback
+// promotes).
+const (
+	AliasChampion   = "champion"
+	AliasChallenger = "challenger"
+	AliasPrevious   = "previous"
+)
+
 // GlobalModelName is the registered name of the all-stores model.
 const GlobalModelName = "storecast-sales"
 

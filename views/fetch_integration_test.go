@@ -14,6 +14,7 @@ import (
 	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/forecasting"
 	"github.com/storecast/storecast/internal/testkit"
+	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 	"github.com/storecast/storecast/views"
@@ -57,9 +58,13 @@ func TestIntegrationFetchedModel(t *testing.T) {
 		}
 		return b
 	}
-	registry, models := forecasting.NewRegistryModels(features.Names(), log, model.WithFetcher(&model.MLflowArtifacts{TrackingURI: ml.URL, Timeout: 2 * time.Minute}))
+	mc, err := mlflow.New(mlflow.Config{TrackingURI: ml.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry, models := forecasting.NewRegistryModels(features.Names(), log, model.WithFetcher(mc))
 	feed := views.NewModelFeed(client(t, cfg), string(names.Models), registry, log, views.NewModelFeedMetrics(reg))
-	watch := views.NewRegistryWatch(registered, &model.MLflowRegistry{TrackingURI: ml.URL}, views.ServedBy(registry, model.GlobalModelName), time.Hour, log, reg)
+	watch := views.NewRegistryWatch(registered, mc, views.ServedBy(registry, model.GlobalModelName), time.Hour, log, reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- feed.Run(ctx) }()

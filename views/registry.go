@@ -12,7 +12,7 @@ import (
 	"github.com/storecast/storecast/model"
 )
 
-// AliasReader reads a registered model's aliases (model.MLflowRegistry).
+// AliasReader reads a registered model's aliases (mlflow.Client).
 type AliasReader interface {
 	AliasVersion(ctx context.Context, name, alias string) (string, error)
 }

@@ -42,7 +42,11 @@ func newForecastGroup(c *ProcessCmd, g *Globals, names topics.Names, log *slog.L
 		dir += "/forecast"
 	}
 	kcfg := g.Kafka("forecast")
-	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), g.ModelOptions()...)
+	mc, err := g.MLflow(c.NamesSuffix)
+	if err != nil {
+		return nil, err
+	}
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), modelOptions(mc)...)
 	runner, err := forecast.NewRunner(forecast.Config{Names: names, Kafka: kcfg, StorageDir: dir}, models, log, reg)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/storecast/storecast/internal/platform/logging"
 	"github.com/storecast/storecast/internal/platform/metrics"
 	"github.com/storecast/storecast/internal/platform/supervise"
+	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/model"
 )
 
@@ -41,13 +42,22 @@ func (g *Globals) Kafka(component string) kafka.Config {
 	return kafka.Config{Brokers: kafka.ParseBrokers(g.Brokers), ClientID: "storecast-" + component}
 }
 
-// ModelOptions returns the model registry's options: the MLflow artifact
-// fetcher, when a tracking URI is set.
-func (g *Globals) ModelOptions() []model.RegistryOption {
+// MLflow returns the MLflow client of the tracking server, or nil when no
+// tracking URI is set.
+func (g *Globals) MLflow(namesSuffix string) (*mlflow.Client, error) {
 	if g.MLflowURI == "" {
+		return nil, nil
+	}
+	return mlflow.New(mlflow.Config{TrackingURI: g.MLflowURI, NamesSuffix: namesSuffix, FetchTimeout: g.FetchTimeout})
+}
+
+// modelOptions returns the model registry's options: mc fetches the
+// artifacts model events name by URI (nil: no tracking server, none).
+func modelOptions(mc *mlflow.Client) []model.RegistryOption {
+	if mc == nil {
 		return nil
 	}
-	return []model.RegistryOption{model.WithFetcher(&model.MLflowArtifacts{TrackingURI: g.MLflowURI, Timeout: g.FetchTimeout})}
+	return []model.RegistryOption{model.WithFetcher(mc)}
 }
 
 // Registry returns the Prometheus registry of a long-running command: Go

@@ -22,7 +22,6 @@ import (
 	"github.com/storecast/storecast/internal/platform/health"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/platform/metrics"
-	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/publish"
 	"github.com/storecast/storecast/topics"
@@ -119,7 +118,12 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		_ = logProducer.Close()
 		return err
 	}
-	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), g.ModelOptions()...)
+	mc, err := g.MLflow(c.NamesSuffix)
+	if err != nil {
+		_ = logProducer.Close()
+		return err
+	}
+	registry, models := forecasting.NewRegistryModels(features.Names(), log.With("component", "models"), modelOptions(mc)...)
 	modelFeed := views.NewModelFeed(client, string(names.Models), registry, log.With("component", "model-feed"), views.NewModelFeedMetrics(reg))
 	modelFeed.Suffix = c.NamesSuffix
 	tracker := views.NewResultTracker()
@@ -182,11 +186,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		jobRequests = publish.NewForecastRequests(trainProducer, string(names.ForecastRequests))
 	}
 	var versions api.ModelVersionReader
-	if g.MLflowURI != "" {
-		mc, err := mlflow.New(g.MLflowURI, c.NamesSuffix, nil)
-		if err != nil {
-			return err
-		}
+	if mc != nil {
 		versions = mc
 	}
 	fcfg := api.ForecastConfig{
@@ -211,8 +211,8 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	// The registry's champion beside the served version (needs MLflow).
 	var regWatch *views.RegistryWatch
-	if g.MLflowURI != "" {
-		regWatch = views.NewRegistryWatch(suffixed(model.GlobalModelName, c.NamesSuffix), &model.MLflowRegistry{TrackingURI: g.MLflowURI},
+	if mc != nil {
+		regWatch = views.NewRegistryWatch(suffixed(model.GlobalModelName, c.NamesSuffix), mc,
 			views.ServedBy(registry, model.GlobalModelName), 0, log.With("component", "registry-watch"), reg)
 		fcfg.Registry = regWatch
 	}
