@@ -46,7 +46,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"server", "route", "method", "status"}),
 		trainRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: name("train_requests_total"), Help: "Train requests emitted by outcome (emitted, failed).",
+			Name: name("train_requests_total"), Help: "Requests emitted on train_requests (training and promotion) by outcome (emitted, failed).",
 		}, []string{"outcome"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: name("rate_limited_total"), Help: "Requests refused with 429 by the per-client rate limit, by server.",

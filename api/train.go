@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/storecast/storecast/api/traingen"
+	"github.com/storecast/storecast/mlflow"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -39,10 +40,23 @@ type TrainResults interface {
 	Changed(id string) <-chan struct{}
 }
 
+// ModelVersionLookup finds one registered model version in the registry
+// (mlflow.Client).
+type ModelVersionLookup interface {
+	// Ours reports whether name is one of this deployment's models.
+	Ours(name string) bool
+	// Version returns version of name; the error wraps mlflow.ErrNotFound
+	// when the registry has no such model or version.
+	Version(ctx context.Context, name, version string) (mlflow.Version, error)
+}
+
 // TrainConfig configures the training API.
 type TrainConfig struct {
 	Emitter TrainEmitter
 	Results TrainResults
+	// Versions checks a promote request's version before it is emitted
+	// (nil: no MLflow registry; promotion answers 503).
+	Versions ModelVersionLookup
 	// Token is the bearer token of mutating endpoints; empty disables them
 	// (503), never opens them.
 	Token    string
@@ -114,11 +128,71 @@ func (s *trainServer) RequestTraining(w http.ResponseWriter, r *http.Request) {
 	req.ID = newRequestID()
 	req.RequestedBy = "api"
 	req.At = time.Now().UTC()
+	s.emit(w, r, req)
+}
+
+// PromoteModelVersion implements POST
+// /v1/models/{name}/versions/{version}/promote: a promote request on
+// train_requests for the trainer, which verifies the version, moves the
+// registry's champion and publishes the version on the models topic (see
+// topics.ActionPromote). The version is checked against the registry
+// first, so a typo is a 404 naming it rather than a failed request later.
+func (s *trainServer) PromoteModelVersion(w http.ResponseWriter, r *http.Request, name, version string) {
+	if err := authorize(s.cfg.Token, r); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	if err := s.checkVersion(r.Context(), name, version); err != nil {
+		s.errs.write(w, r, err)
+		return
+	}
+	req := topics.PromoteRequest(newRequestID(), "api", name, version, time.Now().UTC())
+	s.emit(w, r, req)
+}
+
+// checkVersion returns nil when the registry has version of name, else
+// the error to answer.
+func (s *trainServer) checkVersion(ctx context.Context, name, version string) error {
+	if !validVersion(version) {
+		return bad("version", "%q is not a registered version number", version)
+	}
+	if s.cfg.Versions == nil {
+		return fmt.Errorf("promotion needs MLflow's model registry and this server has no tracking URI: %w", ErrUnavailable)
+	}
+	if !s.cfg.Versions.Ours(name) {
+		return &topics.FieldError{Field: "name", Reason: fmt.Sprintf("%q is not one of this deployment's registered models", name), Err: ErrNotFound}
+	}
+	_, err := s.cfg.Versions.Version(ctx, name, version)
+	switch {
+	case errors.Is(err, mlflow.ErrNotFound):
+		return &topics.FieldError{Field: "version", Reason: fmt.Sprintf("%s has no version %s in MLflow's registry", name, version), Err: ErrNotFound}
+	case err != nil:
+		s.errs.log.Error("promote: read the registry", "model", name, "version", version, "err", err)
+		return fmt.Errorf("MLflow's registry did not answer; retry later: %w", ErrUnavailable)
+	}
+	return nil
+}
+
+// validVersion reports whether v is a registered version number (1..).
+func validVersion(v string) bool {
+	if v == "" || len(v) > 10 || v[0] == '0' {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// emit sends req on train_requests and answers 202 with its status URL.
+func (s *trainServer) emit(w http.ResponseWriter, r *http.Request, req *topics.TrainRequest) {
 	s.cfg.Results.Expect(req.ID)
 	if err := s.cfg.Emitter.EmitTrainRequest(r.Context(), req); err != nil {
 		s.cfg.Metrics.trainRequests.WithLabelValues("failed").Inc()
-		s.errs.log.Error("emit train request", "id", req.ID, "err", err)
-		s.errs.write(w, r, fmt.Errorf("kafka did not take the train request; retry later: %w", ErrUnavailable))
+		s.errs.log.Error("emit train request", "id", req.ID, "action", req.Action, "err", err)
+		s.errs.write(w, r, fmt.Errorf("kafka did not take the request; retry later: %w", ErrUnavailable))
 		return
 	}
 	s.cfg.Metrics.trainRequests.WithLabelValues("emitted").Inc()

@@ -38,6 +38,7 @@ func TestContractEvents(t *testing.T) {
 		into any
 	}{
 		{"train_request.json", new(topics.TrainRequest)},
+		{"promote_request.json", new(topics.TrainRequest)},
 		{"train_result.json", new(topics.TrainResult)},
 		{"model_event.json", new(topics.ModelEvent)},
 		{"training_example.json", new(topics.TrainingExample)},

@@ -103,20 +103,52 @@ type TrainingExample struct {
 	Features FeatureVector `json:"features"`
 }
 
-// TrainRequestVersion is the schema version of TrainRequest.
+// TrainRequestVersion is the schema version of a TrainRequest that asks
+// for training.
 const TrainRequestVersion = 1
 
+// TrainRequestActionVersion is the schema version of a TrainRequest with
+// an Action: version 2 adds Action, ModelName and ModelVersion. Training
+// requests keep version 1, so a trainer that predates actions refuses a
+// promote request (a failed TrainResult naming the version) instead of
+// training.
+const TrainRequestActionVersion = 2
+
+// Train request actions.
+const (
+	// ActionPromote asks the trainer to make ModelName's ModelVersion the
+	// champion: it verifies the version's artifact as after training
+	// (checksum, golden rows through the export and Go's leaves), moves
+	// the registry's champion alias (previous: the champion before) and
+	// publishes the version's ModelEvent on Models. A rollback promotes
+	// the previous champion.
+	ActionPromote = "promote"
+)
+
 // TrainRequest asks the trainer for a model: the value on TrainRequests,
-// keyed by ID. Store 0 means all stores; empty dates mean all data.
+// keyed by ID. Store 0 means all stores; empty dates mean all data. With
+// an Action (V = TrainRequestActionVersion) it asks for that instead of
+// training. Promote requests share the topic with training requests so
+// that every move of the champion is in one log, in one order.
 type TrainRequest struct {
-	V           int               `json:"v"`
-	ID          string            `json:"id"`
-	RequestedBy string            `json:"requested_by"`
-	Store       int               `json:"store_id,omitempty"`
-	StartDate   *Date             `json:"start_date,omitempty"`
-	EndDate     *Date             `json:"end_date,omitempty"`
-	Params      map[string]string `json:"params,omitempty"`
-	At          time.Time         `json:"at"`
+	V            int               `json:"v"`
+	ID           string            `json:"id"`
+	RequestedBy  string            `json:"requested_by"`
+	Store        int               `json:"store_id,omitempty"`
+	StartDate    *Date             `json:"start_date,omitempty"`
+	EndDate      *Date             `json:"end_date,omitempty"`
+	Params       map[string]string `json:"params,omitempty"`
+	Action       string            `json:"action,omitempty"`
+	ModelName    string            `json:"model_name,omitempty"`
+	ModelVersion string            `json:"model_version,omitempty"`
+	At           time.Time         `json:"at"`
+}
+
+// PromoteRequest returns the request to promote version of the registered
+// model name (ID and At are the caller's).
+func PromoteRequest(id, requestedBy, name, version string, at time.Time) *TrainRequest {
+	return &TrainRequest{V: TrainRequestActionVersion, ID: id, RequestedBy: requestedBy, Action: ActionPromote,
+		ModelName: name, ModelVersion: version, At: at}
 }
 
 // TrainResultVersion is the schema version of TrainResult.

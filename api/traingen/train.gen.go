@@ -239,6 +239,9 @@ type ServerInterface interface {
 	// GetTraining The latest outcome of a training request
 	// (GET /train/{id})
 	GetTraining(w http.ResponseWriter, r *http.Request, id string, params GetTrainingParams)
+	// PromoteModelVersion Make a registered version the champion (promote, or roll back)
+	// (POST /v1/models/{name}/versions/{version}/promote)
+	PromoteModelVersion(w http.ResponseWriter, r *http.Request, name string, version string)
 }
 
 // Unimplemented server implementation that returns http.StatusNotImplemented for each endpoint.
@@ -284,6 +287,12 @@ func (_ Unimplemented) RequestTraining(w http.ResponseWriter, r *http.Request) {
 // GetTraining The latest outcome of a training request
 // (GET /train/{id})
 func (_ Unimplemented) GetTraining(w http.ResponseWriter, r *http.Request, id string, params GetTrainingParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// PromoteModelVersion Make a registered version the champion (promote, or roll back)
+// (POST /v1/models/{name}/versions/{version}/promote)
+func (_ Unimplemented) PromoteModelVersion(w http.ResponseWriter, r *http.Request, name string, version string) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -422,6 +431,41 @@ func (siw *ServerInterfaceWrapper) GetTraining(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// PromoteModelVersion operation middleware
+func (siw *ServerInterfaceWrapper) PromoteModelVersion(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", chi.URLParam(r, "name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", chi.URLParam(r, "version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "version", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.PromoteModelVersion(w, r, name, version)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -540,6 +584,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/train/{id}", wrapper.GetTraining)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/v1/models/{name}/versions/{version}/promote", wrapper.PromoteModelVersion)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/health", wrapper.GetHealth)

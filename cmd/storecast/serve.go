@@ -38,7 +38,7 @@ type ServeCmd struct {
 	PGReadDSN     string        `help:"PostgreSQL the dashboard's history reads (rossman_sales, forecast_results), in read-only sessions; empty: /v1/sales answers 503." env:"STORECAST_PG_READ_DSN"`
 	PGReadRole    string        `help:"Role the history sessions switch to (SET ROLE), e.g. storecast_reader; the DSN's user must be a member. Empty: the DSN's user." env:"STORECAST_PG_READ_ROLE"`
 	DashboardAddr string        `help:"Listen address of the web dashboard (empty: off); the APIs allow CORS from its origin only." default:"127.0.0.1:8000" env:"STORECAST_DASHBOARD_ADDR"`
-	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train, POST /v1/forecast-jobs); unset disables them (503)." env:"STORECAST_API_TOKEN"`
+	APIToken      string        `help:"Bearer token of mutating endpoints (POST /train, POST /v1/models/{name}/versions/{version}/promote, POST /v1/forecast-jobs); unset disables them (503)." env:"STORECAST_API_TOKEN"`
 	StorageDir    string        `help:"Local storage of the views (LevelDB); empty keeps them in memory (the store table is small: recovery reads it in about a second, and reads skip LevelDB)." default:"" env:"STORECAST_SERVE_STORAGE_DIR"`
 	NamesSuffix   string        `help:"Suffix of every topic and group name (tests)." env:"STORECAST_NAMES_SUFFIX"`
 	LogQueue      int           `help:"Most served forecasts held in memory until Kafka acknowledges them (queued, in flight, or held while Kafka is away; about 0.6 KB each, 150 MB at the default) before requests wait, then fail (503)." default:"262144" env:"STORECAST_FORECAST_LOG_QUEUE"`
@@ -186,8 +186,9 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		jobRequests = publish.NewForecastRequests(trainProducer, string(names.ForecastRequests))
 	}
 	var versions api.ModelVersionReader
+	var lookup api.ModelVersionLookup
 	if mc != nil {
-		versions = mc
+		versions, lookup = mc, mc
 	}
 	fcfg := api.ForecastConfig{
 		Engine: engine, Log: forecastLog, Metrics: m, Gatherer: forecastSeries, Logger: log, MaxRows: c.MaxRows,
@@ -221,7 +222,7 @@ func (c *ServeCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	trainH, err := api.NewTrainHandler(api.TrainConfig{
-		Emitter: publish.NewTrainRequests(trainProducer, string(names.TrainRequests)), Results: tracker,
+		Emitter: publish.NewTrainRequests(trainProducer, string(names.TrainRequests)), Results: tracker, Versions: lookup,
 		Token: c.APIToken, Metrics: m, Gatherer: trainSeries, Logger: log, RateLimit: limit,
 		Ready: []api.Check{kafkaCheck, {Name: "train_results", Probe: resultFeed.Probe}},
 	})
