@@ -57,11 +57,7 @@ def export_checked(
     text = to_lightgbm_text(booster, names, shift)
     rows = golden_rows(x, seed=seed)
     margin = booster.predict(xgb.DMatrix(rows, feature_names=names), output_margin=True) + shift
-    diff = np.abs(lightgbm_text_predict(text, rows) - margin) / np.maximum(np.abs(margin), 1e-12)
-    worst = float(diff.max())
-    if worst > PARITY_TOLERANCE:
-        raise RuntimeError(f"export parity check failed: max relative difference {worst:.3g}")
-    return CheckedExport(text, rows, margin, worst)
+    return CheckedExport(text, rows, margin, replay_parity(text, rows, margin))
 
 
 def write_rows_csv_gz(path: Path, names: Sequence[str], x: np.ndarray, margin: np.ndarray) -> None:
@@ -227,9 +223,22 @@ def go_parity(
     the code serving loads models with); return the largest relative difference, or NaN when the
     binary predates the golden command (an older build: the check is skipped, with a warning).
     Raises RuntimeError when Go refuses the model or disagrees with XGBoost."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        dp = Path(d)
+        (dp / "model.txt").write_text(checked.text)
+        write_rows_csv_gz(dp / "rows.csv.gz", names, checked.rows, checked.margin)
+        manifest = golden_manifest(checked.text, names, schema, "log1p", len(checked.rows), booster)
+        (dp / "manifest.json").write_text(json.dumps(manifest))
+        return go_parity_dir(storecast_bin, dp)
+
+
+def go_parity_dir(storecast_bin: str, golden_dir: Path) -> float:
+    """Run ``storecast golden`` on a folder holding model.txt, rows.csv.gz and manifest.json (see
+    go_parity); NaN when the binary has no golden command, RuntimeError when Go refuses or differs."""
     import logging
     import subprocess
-    import tempfile
 
     try:
         probe = subprocess.run(
@@ -242,19 +251,39 @@ def go_parity(
             "go parity check skipped: %s has no golden command (rebuild it: make build)", storecast_bin
         )
         return math.nan
-
-    with tempfile.TemporaryDirectory() as d:
-        dp = Path(d)
-        (dp / "model.txt").write_text(checked.text)
-        write_rows_csv_gz(dp / "rows.csv.gz", names, checked.rows, checked.margin)
-        manifest = golden_manifest(checked.text, names, schema, "log1p", len(checked.rows), booster)
-        (dp / "manifest.json").write_text(json.dumps(manifest))
-        try:
-            r = subprocess.run(
-                [storecast_bin, "golden", str(dp)], capture_output=True, text=True, timeout=600, check=False
-            )
-        except OSError as e:
-            raise RuntimeError(f"go parity check: cannot run {storecast_bin}: {e}") from e
+    try:
+        r = subprocess.run(
+            [storecast_bin, "golden", str(golden_dir)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    except OSError as e:
+        raise RuntimeError(f"go parity check: cannot run {storecast_bin}: {e}") from e
     if r.returncode != 0:
         raise RuntimeError(f"go parity check failed: {(r.stderr or r.stdout).strip()[-500:]}")
     return float(json.loads(r.stdout)["max_rel_diff"])
+
+
+def read_rows_csv_gz(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Read what write_rows_csv_gz wrote: the feature names, the rows (NaN where empty) and the
+    ``xgb_margin`` column."""
+    text = gzip.decompress(path.read_bytes()).decode()
+    rd = csv.reader(io.StringIO(text))
+    header = next(rd)
+    if not header or header[-1] != "xgb_margin":
+        raise ValueError(f"{path.name}: the last column is not xgb_margin")
+    recs = [[math.nan if v == "" else float(v) for v in rec] for rec in rd if rec]
+    arr = np.array(recs, dtype=np.float64).reshape(len(recs), len(header))
+    return header[:-1], arr[:, :-1], arr[:, -1]
+
+
+def replay_parity(text: str, x: np.ndarray, margin: np.ndarray) -> float:
+    """The largest relative difference between the export's predictions on x (leaves' semantics)
+    and the golden margins; RuntimeError above PARITY_TOLERANCE (the check export_checked runs)."""
+    diff = np.abs(lightgbm_text_predict(text, x) - margin) / np.maximum(np.abs(margin), 1e-12)
+    worst = float(diff.max()) if diff.size else 0.0
+    if worst > PARITY_TOLERANCE:
+        raise RuntimeError(f"export parity check failed: max relative difference {worst:.3g}")
+    return worst

@@ -8,8 +8,12 @@ import orjson
 
 from .data import parse_day
 
-#: topics.TrainRequest's schema version.
+#: topics.TrainRequest's schema version (a training request).
 TRAIN_REQUEST_VERSION = 1
+#: topics.TrainRequestActionVersion: a request with an action (promote.py) instead of training.
+ACTION_REQUEST_VERSION = 2
+#: topics.ActionPromote: make model_name's model_version the champion.
+ACTION_PROMOTE = "promote"
 
 
 class RequestError(ValueError):
@@ -26,6 +30,10 @@ class Request:
     start: int | None = None
     end: int | None = None
     params: dict[str, str] = field(default_factory=dict)
+    #: "" (train) or ACTION_PROMOTE, with the registered model and version it names.
+    action: str = ""
+    model_name: str = ""
+    model_version: str = ""
 
     @classmethod
     def decode(cls, raw: bytes, key: bytes | None = None) -> Request:
@@ -41,9 +49,13 @@ class Request:
         if not rid:
             raise RequestError("request has no id")
         r = cls(id=str(rid), requested_by=str(d.get("requested_by", "")))
+        if d.get("v") == ACTION_REQUEST_VERSION:
+            return r._action(d)
         if d.get("v") != TRAIN_REQUEST_VERSION:
             raise KnownRequestError(
-                r, f"schema version {d.get('v')!r} is not supported (want {TRAIN_REQUEST_VERSION})"
+                r,
+                f"schema version {d.get('v')!r} is not supported "
+                f"(want {TRAIN_REQUEST_VERSION}, or {ACTION_REQUEST_VERSION} with an action)",
             )
         try:
             r.store = int(d["store_id"]) if d.get("store_id") else None
@@ -60,6 +72,24 @@ class Request:
             raise KnownRequestError(r, "params is not an object")
         r.params = {str(k): str(v) for k, v in params.items()}
         return r
+
+    def _action(self, d: dict[str, object]) -> Request:
+        """Decode the action of a version-2 request (only promote exists)."""
+        action = d.get("action")
+        if action != ACTION_PROMOTE:
+            raise KnownRequestError(
+                self, f"schema version {ACTION_REQUEST_VERSION} needs an action; {action!r} is not one"
+            )
+        self.action = ACTION_PROMOTE
+        self.model_name = str(d.get("model_name") or "")
+        self.model_version = str(d.get("model_version") or "")
+        if not self.model_name or not self.model_version.isdigit():
+            raise KnownRequestError(
+                self,
+                f"a promote request needs model_name and a numeric model_version (got {self.model_name!r} "
+                f"{self.model_version!r})",
+            )
+        return self
 
 
 class KnownRequestError(RequestError):

@@ -14,13 +14,14 @@ from typing import Any
 import mlflow
 import xgboost as xgb
 
+from . import drift
 from .data import Examples, format_day
 from .golden import CheckedExport, golden_manifest, write_rows_csv_gz
 from .outcome import finite
 from .plots import importance_plot, residual_plot, validation_plot
 from .promotion import Decision, Window
 from .request import Request
-from .tracking import FEATURES, VALIDATION_MODEL, Tracker, window_params
+from .tracking import DRIFT_BINS, FEATURES, VALIDATION_MODEL, Tracker, window_params
 from .train import INTERVAL_METHOD, PROTOCOL, TRANSFORM, TrainParams, Validation, horizon_week
 
 
@@ -83,6 +84,8 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
     mlflow.log_dict(validation_summary(r), "validation.json")
     mlflow.log_dict(r.dataset, "dataset.json")
     mlflow.log_dict({"feature_names": ex.names, "feature_schema": ex.schema}, FEATURES)
+    # Logged for every version, so a later promote request (promote.py) publishes the same bins.
+    mlflow.log_dict({"feature_bins": drift.training_bins(ex.x, ex.names)}, DRIFT_BINS)
     importance = gain_importance(r.final, ex.names)
     mlflow.log_dict(dict(sorted(importance.items(), key=lambda kv: -kv[1])), "feature_importance.json")
     mlflow.log_dict(training_config(r), "config.json")

@@ -1,7 +1,9 @@
 """MLflow: one run per train request, the registered model and its aliases.
 
 Registered model ``storecast-sales`` (``storecast-sales-store-{id}`` for one store). Every new
-version gets alias ``challenger``; ``champion`` moves by the rule in promotion.py.
+version gets alias ``challenger``; ``champion`` moves by the rule in promotion.py, or by a promote
+request (promote.py); ``previous`` is the champion before the latest move (what a rollback
+promotes).
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ log = logging.getLogger(__name__)
 EXPERIMENT = "storecast-training"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+PREVIOUS = "previous"
 
 #: Artifact paths inside a run.
 VALIDATION_MODEL = "validation_model/model.json"
 FEATURES = "features.json"
+#: The training distribution of each feature (drift.training_bins), published with the model.
+DRIFT_BINS = "drift/feature_bins.json"
 
 
 def window_params(w: Window) -> dict[str, str]:
@@ -121,9 +126,19 @@ class Tracker:
         self.client.set_registered_model_alias(name, CHALLENGER, mv.version)
         return str(mv.version)
 
-    def promote(self, name: str, version: str) -> None:
-        """Move alias champion to version."""
+    def promote(self, name: str, version: str) -> str | None:
+        """Move alias champion to version and alias previous to the champion before it (unless it
+        is the same version); return that previous version, or None when there was none."""
+        try:
+            old: str | None = str(self.client.get_model_version_by_alias(name, CHAMPION).version)
+        except MlflowException as e:
+            if e.error_code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+                raise
+            old = None
+        if old is not None and old != str(version):
+            self.client.set_registered_model_alias(name, PREVIOUS, old)
         self.client.set_registered_model_alias(name, CHAMPION, version)
+        return old
 
     def set_version_tags(self, name: str, version: str, tags: dict[str, Any]) -> None:
         """Tag a model version."""

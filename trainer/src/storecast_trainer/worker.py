@@ -1,5 +1,6 @@
 """The training worker: consumes ``train_requests`` as the trainer's consumer group and serves each
-request with pipeline.Trainer; a request's offset is committed once it is answered."""
+request with pipeline.Trainer (a promote request with promote.run); a request's offset is committed
+once it is answered."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import threading
 
 from confluent_kafka import Consumer, KafkaException
 
+from . import promote
 from .outcome import Outcome
 from .pipeline import Config, Trainer
 from .prom import WorkerMetrics
-from .request import KnownRequestError, Request, RequestError
+from .request import ACTION_PROMOTE, KnownRequestError, Request, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -90,4 +92,6 @@ def handle_message(trainer: Trainer, key: bytes | None, value: bytes | None) -> 
         if rid:
             trainer.publish.result(rid, Outcome(status="failed", reason=str(e)))
         return None
+    if req.action == ACTION_PROMOTE:
+        return promote.run(trainer, req)
     return trainer.run(req)
