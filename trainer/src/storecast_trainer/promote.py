@@ -189,7 +189,8 @@ def _promote(trainer: Trainer, req: Request) -> Outcome:
             ("golden", True),
             (FEATURES, True),
             ("validation.json", False),
-            (DRIFT_BINS, False),
+            # A folder: MLflow downloads a nested file by its folder only.
+            (DRIFT_BINS.rsplit("/", 1)[0], False),
         ):
             try:
                 tr.client.download_artifacts(mv.run_id, path, str(d))
