@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import requests
 from test_integration import MLFLOW, _mlflow_up, _read_all, _responder, examples, names  # noqa: F401
 
 from storecast_trainer.names import Names
@@ -62,12 +63,11 @@ def test_promote_and_roll_back(names: Names, examples: list[dict]) -> None:  # n
     time.sleep(0.5)  # the responder captures its start offsets before we ask (no ordering otherwise)
     trainer = Trainer(cfg)
     params = {"max_depth": "3", "eta": "0.3", "num_boost_round": "40", "early_stopping_rounds": "10"}
-    for rid in ("t1", "t2"):
-        raw = orjson.dumps(
-            {"v": 1, "id": rid, "requested_by": "pytest", "params": params, "at": "2015-06-20T00:00:00Z"}
-        )
-        o = handle_message(trainer, rid.encode(), raw)
-        assert o is not None and o.status == "succeeded", o
+    raw = orjson.dumps(
+        {"v": 1, "id": "t1", "requested_by": "pytest", "params": params, "at": "2015-06-20T00:00:00Z"}
+    )
+    o = handle_message(trainer, b"t1", raw)
+    assert o is not None and o.status == "succeeded" and o.version == "1", o
     stop.set()
     name = f"storecast-sales-{suffix}"
     client = trainer.tracker().client  # type: ignore[union-attr]
@@ -75,6 +75,18 @@ def test_promote_and_roll_back(names: Names, examples: list[dict]) -> None:  # n
     def alias(a: str) -> str:
         return str(client.get_model_version_by_alias(name, a).version)
 
+    # A second version without a second training (most of a minute): the same run registered
+    # again, tagged as training tags it. Over REST: MLflow 3's client rewrites a runs:/ source.
+    v1 = client.get_model_version(name, "1")
+    r = requests.post(
+        f"{MLFLOW}/api/2.0/mlflow/model-versions/create",
+        json={"name": name, "source": f"runs:/{v1.run_id}/export", "run_id": v1.run_id},
+        timeout=60,
+    )
+    r.raise_for_status()
+    v2 = r.json()["model_version"]["version"]
+    client.set_model_version_tag(name, v2, "sha256", v1.tags["sha256"])
+    client.set_registered_model_alias(name, "challenger", v2)
     assert (alias("champion"), alias("challenger")) == ("1", "2")
 
     up = handle_message(trainer, b"p1", promote_request("p1", name, "2"))
