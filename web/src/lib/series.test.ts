@@ -19,6 +19,27 @@ describe("chartSeries", () => {
   it("places past forecasts on their days", () => expect(got.series[1]?.values).toEqual([5100, null, null, null]));
   it("places the coming forecast after the history", () => expect(got.series[2]?.values).toEqual([null, null, 6000, 0]));
   it("handles an empty history", () => expect(chartSeries(rows, { days: [], forecasts: [] }).x).toHaveLength(2));
+  it("draws no band without intervals", () => {
+    expect(got.band).toBeUndefined();
+    expect(got.series).toHaveLength(3);
+    expect(got.intervalDays).toBe(0);
+  });
+});
+
+describe("chartSeries with intervals", () => {
+  const rows = [
+    { date: "2015-06-20", predicted_sales: 6000, predicted_sales_low: 5200, predicted_sales_high: 7100 },
+    { date: "2015-06-21", predicted_sales: 0, predicted_sales_low: 0, predicted_sales_high: 0 },
+  ];
+  const got = chartSeries(rows, { days: [{ date: "2015-06-19", sales: 5000, open: 1 }], forecasts: [] });
+  it("bands the forecast between its high and low edges", () => {
+    expect(got.band).toEqual([3, 4]);
+    expect(got.series[3]?.label).toBe("interval high");
+    expect(got.series[3]?.values).toEqual([null, 7100, 0]);
+    expect(got.series[4]?.values).toEqual([null, 5200, 0]);
+  });
+  it("draws the edges as no line of their own", () => expect(got.series.slice(3).every((s) => s.hidden)).toBe(true));
+  it("counts the days with an interval", () => expect(got.intervalDays).toBe(2));
 });
 
 import { eventsPerSecond } from "./rate";

@@ -180,13 +180,19 @@ function SalesChart({ rows, history }: { rows: Row[]; history: Schemas["StoreSal
   return (
     <>
       <TimeSeriesChart
-        title={`Daily sales: ${history.days.length} days of history and a ${rows.length}-day forecast`}
+        title={`Daily sales: ${history.days.length} days of history and a ${rows.length}-day forecast${data.intervalDays ? " with its prediction interval" : ""}`}
         x={data.x}
         series={data.series}
-        data={{ testid: "sales-chart", history: history.days.length, forecast: rows.length }}
+        band={data.band}
+        data={{ testid: "sales-chart", history: history.days.length, forecast: rows.length, interval: data.intervalDays }}
       />
       <p className="muted legend">
         <span className="swatch actual" /> actual sales <span className="swatch past" /> past forecasts <span className="swatch future" /> forecast
+        {data.intervalDays > 0 && (
+          <>
+            <span className="swatch band" /> prediction interval
+          </>
+        )}
       </p>
     </>
   );
