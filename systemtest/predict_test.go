@@ -27,6 +27,7 @@ import (
 
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
+	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
 
@@ -192,7 +193,7 @@ func TestPredictEndToEnd(t *testing.T) {
 	data := testkit.DataDir(t)
 	dsn := testkit.Postgres(t)
 	trainer := trainerBinary(t)
-	_, names, bin, env := deployment(t, kcfg)
+	suffix, names, bin, env := deployment(t, kcfg)
 	const token = "e2e-token"
 	forecastAddr, trainAddr, dashboardAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	state := t.TempDir()
@@ -389,6 +390,11 @@ func TestPredictEndToEnd(t *testing.T) {
 	// The README's examples answer as documented on the real stack.
 	runReadmeExamples(t, fURL, tURL, token)
 
-	// The dashboard on the same stack (web/e2e, Playwright).
-	runDashboardE2E(t, "http://"+dashboardAddr, fURL)
+	// The dashboard on the same stack (web/e2e, Playwright), with a second
+	// registered version of the trained run so that the Models page can
+	// promote it and roll back (STORECAST_E2E_PROMOTE).
+	ml := testkit.NewMLflow(t)
+	second := ml.CopyVersion(model.GlobalModelName+"-"+suffix, trained.ModelVersion)
+	t.Logf("registered version %s of the trained run for the promotion round trip", second)
+	runDashboardE2E(t, "http://"+dashboardAddr, fURL, "STORECAST_E2E_PROMOTE=1", "STORECAST_E2E_TOKEN="+token)
 }

@@ -153,3 +153,25 @@ func (m *MLflow) SetAlias(name, alias, version string) {
 	m.t.Helper()
 	m.post("/api/2.0/mlflow/registered-models/alias", map[string]string{"name": name, "alias": alias, "version": version}, nil)
 }
+
+// CopyVersion registers the run of version of name once more, with the
+// same version tags (the sha256 the trainer recorded), and returns the new
+// version: a second promotable version without a second training.
+func (m *MLflow) CopyVersion(name, version string) string {
+	m.t.Helper()
+	var got struct {
+		ModelVersion struct {
+			RunID string `json:"run_id"`
+			Tags  []struct {
+				Key   string `json:"key"`
+				Value string `json:"value"`
+			} `json:"tags"`
+		} `json:"model_version"`
+	}
+	m.call(http.MethodGet, "/api/2.0/mlflow/model-versions/get?"+url.Values{"name": {name}, "version": {version}}.Encode(), nil, &got)
+	v := m.Register(name, got.ModelVersion.RunID)
+	for _, tag := range got.ModelVersion.Tags {
+		m.post("/api/2.0/mlflow/model-versions/set-tag", map[string]string{"name": name, "version": v, "key": tag.Key, "value": tag.Value}, nil)
+	}
+	return v
+}

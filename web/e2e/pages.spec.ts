@@ -1,7 +1,7 @@
 // Every page loads with real data, without console errors, with 0 serious or
 // critical axe violations; STORECAST_SCREENSHOTS=dir keeps a screenshot of each.
 import { expect, test } from "@playwright/test";
-import { expectAccessible, watchConsole } from "./helpers";
+import { expectAccessible, forecastURL, watchConsole } from "./helpers";
 
 const pages: { name: string; path: string; ready: string }[] = [
   { name: "overview", path: "/", ready: '[data-testid="pipeline"]' },
@@ -25,7 +25,8 @@ for (const p of pages) {
   });
 }
 
-test("the store page for store 1 renders history and forecast in under 1 s", async ({ page }) => {
+test("the store page for store 1 renders history and forecast in under 1 s", async ({ page, request }) => {
+  const info = (await (await request.get(`${forecastURL}/model/info`)).json()) as { intervals?: unknown };
   await page.goto("/");
   await expect(page.locator('[data-testid="champion"]')).toBeVisible();
   const t0 = Date.now();
@@ -35,8 +36,13 @@ test("the store page for store 1 renders history and forecast in under 1 s", asy
   const ms = Date.now() - t0;
   const history = Number(await chart.getAttribute("data-history"));
   const forecast = Number(await chart.getAttribute("data-forecast"));
-  console.log(`store page (store 1): ${history} days of history + ${forecast} forecast days rendered in ${ms} ms`);
+  const band = Number(await chart.getAttribute("data-interval"));
+  console.log(
+    `store page (store 1): ${history} days of history + ${forecast} forecast days rendered in ${ms} ms (interval band on ${band} days)`,
+  );
   expect(forecast).toBe(42);
+  // The band covers every forecast day when the served model has intervals.
+  expect(band).toBe(info.intervals ? forecast : 0);
   expect(history).toBeGreaterThan(0);
   expect(ms).toBeLessThan(Number(process.env.STORECAST_STORE_PAGE_BUDGET_MS ?? 1000));
 });
