@@ -20,33 +20,34 @@ var contractCalls = map[string]struct {
 	server, method, target, body string
 	hdr                          []string
 }{
-	"predict":           {"f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01","promo":1,"stateholiday":"0","schoolholiday":0}`, nil},
-	"createForecasts":   {"f", "POST", "/v1/forecasts", `{"store_ids":[1,2],"start_date":"2015-06-20","end_date":"2015-07-31"}`, nil},
-	"createForecastJob": {"f", "POST", "/v1/forecast-jobs", `{"days":42}`, []string{"Authorization", bearer}},
-	"getForecastJob":    {"f", "GET", "/v1/forecast-jobs/{id}", "", nil},
-	"getModelInfo":      {"f", "GET", "/model/info", "", nil},
-	"listStores":        {"f", "GET", "/v1/stores?type=a", "", nil},
-	"getStore":          {"f", "GET", "/v1/stores/1", "", nil},
-	"getStoreFeatures":  {"f", "GET", "/v1/stores/1/features?date=2015-07-01", "", nil},
-	"requestTraining":   {"t", "POST", "/train", `{"store_id":1,"start_date":"2013-01-01","end_date":"2015-06-19"}`, []string{"Authorization", bearer}},
-	"getTraining":       {"t", "GET", "/train/{id}", "", nil},
-	"getHealth":         {"f", "GET", "/health", "", nil},
-	"getReady":          {"f", "GET", "/ready", "", nil},
-	"getMetrics":        {"f", "GET", "/metrics", "", nil},
-	"getOpenAPI":        {"f", "GET", "/openapi.json", "", nil},
-	"getDocs":           {"f", "GET", "/docs", "", nil},
-	"listTopics":        {"f", "GET", "/v1/topics", "", nil},
-	"listTopicMessages": {"f", "GET", "/v1/topics/sale_rossman_store/messages?limit=5", "", nil},
-	"listGroups":        {"f", "GET", "/v1/groups", "", nil},
-	"listDeadLetters":   {"f", "GET", "/v1/dead-letters", "", nil},
-	"getStoreSales":     {"f", "GET", "/v1/sales/1?from=2015-06-01", "", nil},
-	"listModelVersions": {"f", "GET", "/v1/models?limit=10", "", nil},
-	"getAccuracy":       {"f", "GET", "/v1/accuracy?days=28", "", nil},
+	"predict":             {"f", "POST", "/predict", `{"store_id":1,"date":"2015-07-01","promo":1,"stateholiday":"0","schoolholiday":0}`, nil},
+	"createForecasts":     {"f", "POST", "/v1/forecasts", `{"store_ids":[1,2],"start_date":"2015-06-20","end_date":"2015-07-31"}`, nil},
+	"createForecastJob":   {"f", "POST", "/v1/forecast-jobs", `{"days":42}`, []string{"Authorization", bearer}},
+	"getForecastJob":      {"f", "GET", "/v1/forecast-jobs/{id}", "", nil},
+	"getModelInfo":        {"f", "GET", "/model/info", "", nil},
+	"listStores":          {"f", "GET", "/v1/stores?type=a", "", nil},
+	"getStore":            {"f", "GET", "/v1/stores/1", "", nil},
+	"getStoreFeatures":    {"f", "GET", "/v1/stores/1/features?date=2015-07-01", "", nil},
+	"requestTraining":     {"t", "POST", "/train", `{"store_id":1,"start_date":"2013-01-01","end_date":"2015-06-19"}`, []string{"Authorization", bearer}},
+	"getTraining":         {"t", "GET", "/train/{id}", "", nil},
+	"promoteModelVersion": {"t", "POST", "/v1/models/storecast-sales/versions/2/promote", "", []string{"Authorization", bearer}},
+	"getHealth":           {"f", "GET", "/health", "", nil},
+	"getReady":            {"f", "GET", "/ready", "", nil},
+	"getMetrics":          {"f", "GET", "/metrics", "", nil},
+	"getOpenAPI":          {"f", "GET", "/openapi.json", "", nil},
+	"getDocs":             {"f", "GET", "/docs", "", nil},
+	"listTopics":          {"f", "GET", "/v1/topics", "", nil},
+	"listTopicMessages":   {"f", "GET", "/v1/topics/sale_rossman_store/messages?limit=5", "", nil},
+	"listGroups":          {"f", "GET", "/v1/groups", "", nil},
+	"listDeadLetters":     {"f", "GET", "/v1/dead-letters", "", nil},
+	"getStoreSales":       {"f", "GET", "/v1/sales/1?from=2015-06-01", "", nil},
+	"listModelVersions":   {"f", "GET", "/v1/models?limit=10", "", nil},
+	"getAccuracy":         {"f", "GET", "/v1/accuracy?days=28", "", nil},
 }
 
 func TestEveryRouteIsServed(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, withStores, withPipeline, withJobs(&fakeJobs{}))
+	h := newHarness(t, withStores, withPipeline, withJobs(&fakeJobs{}), withRegistry(fakeRegistry{}))
 	specRouter(t)
 	for path, item := range specDoc.Paths.Map() {
 		for method, op := range item.Operations() {
