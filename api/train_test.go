@@ -37,27 +37,37 @@ func TestTrainAPI202(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := h.do("t", "POST", "/train", c.body, "Authorization", bearer)
-			if r.Code != http.StatusAccepted {
-				t.Fatalf("status %d, want 202: %s", r.Code, r.body)
-			}
-			id, _ := r.json(t)["request_id"].(string)
-			if r.Header().Get("Location") != "/train/"+id {
-				t.Errorf("Location %q, want /train/%s", r.Header().Get("Location"), id)
-			}
-			h.emitter.mu.Lock()
-			req := h.emitter.reqs[len(h.emitter.reqs)-1]
-			h.emitter.mu.Unlock()
-			if req.ID != id || req.V != topics.TrainRequestVersion || req.RequestedBy == "" || req.At.IsZero() {
-				t.Errorf("emitted %+v for id %s", req, id)
+			req := accepted(t, h, h.do("t", "POST", "/train", c.body, "Authorization", bearer))
+			if req.V != topics.TrainRequestVersion || req.RequestedBy == "" || req.At.IsZero() {
+				t.Errorf("emitted %+v", req)
 			}
 			c.check(t, req)
-			// It reads as pending until the trainer reports.
-			if st := h.do("t", "GET", "/train/"+id, "").json(t)["status"]; st != "pending" {
-				t.Errorf("status %v, want pending", st)
-			}
 		})
 	}
+}
+
+// accepted checks that r is a 202 naming the request's status URL, that
+// the request reads as pending until the trainer reports, and returns the
+// request the API emitted.
+func accepted(t *testing.T, h *harness, r resp) topics.TrainRequest {
+	t.Helper()
+	if r.Code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %s", r.Code, r.body)
+	}
+	id, _ := r.json(t)["request_id"].(string)
+	if r.Header().Get("Location") != "/train/"+id {
+		t.Errorf("Location %q, want /train/%s", r.Header().Get("Location"), id)
+	}
+	h.emitter.mu.Lock()
+	req := h.emitter.reqs[len(h.emitter.reqs)-1]
+	h.emitter.mu.Unlock()
+	if req.ID != id {
+		t.Errorf("emitted %+v for id %s", req, id)
+	}
+	if st := h.do("t", "GET", "/train/"+id, "").json(t)["status"]; st != "pending" {
+		t.Errorf("status %v, want pending", st)
+	}
+	return req
 }
 
 func TestTrainAPI200(t *testing.T) {
