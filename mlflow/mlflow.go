@@ -26,6 +26,24 @@ import (
 // ErrNotFound means the registry has no such model, version or alias.
 var ErrNotFound = errors.New("not in the MLflow registry")
 
+// Error is an error answer of the tracking server. It matches ErrNotFound
+// (errors.Is) when the server says the resource does not exist.
+type Error struct {
+	Path    string
+	Status  int
+	Code    string // MLflow's error_code, e.g. RESOURCE_DOES_NOT_EXIST
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("mlflow: %s: %d %s: %.200s", e.Path, e.Status, e.Code, e.Message)
+}
+
+// Is reports whether the answer means target (ErrNotFound).
+func (e *Error) Is(target error) bool {
+	return target == ErrNotFound && (e.Status == http.StatusNotFound || e.Code == "RESOURCE_DOES_NOT_EXIST")
+}
+
 // Version is one registered model version.
 type Version struct {
 	Name           string             `json:"name"`
@@ -169,7 +187,9 @@ func (c *Client) AliasVersion(ctx context.Context, name, alias string) (string, 
 		} `json:"model_version"`
 	}
 	err := c.get(ctx, "/api/2.0/mlflow/registered-models/alias", url.Values{"name": {name}, "alias": {alias}}, &res)
-	if errors.Is(err, ErrNotFound) {
+	// MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE.
+	var ae *Error
+	if errors.Is(err, ErrNotFound) || (errors.As(err, &ae) && ae.Code == "INVALID_PARAMETER_VALUE") {
 		return "", nil
 	}
 	if err != nil {
@@ -278,19 +298,17 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, into any) e
 		return fmt.Errorf("mlflow: %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e struct {
+		e := &Error{Path: path, Status: resp.StatusCode}
+		var m struct {
 			Code    string `json:"error_code"`
 			Message string `json:"message"`
 		}
-		_ = json.Unmarshal(body, &e)
-		if resp.StatusCode == http.StatusNotFound || e.Code == "RESOURCE_DOES_NOT_EXIST" {
-			return fmt.Errorf("mlflow: %s %s: %w", path, q.Encode(), ErrNotFound)
+		_ = json.Unmarshal(body, &m)
+		e.Code, e.Message = m.Code, strings.TrimSpace(m.Message)
+		if e.Message == "" {
+			e.Message = strings.TrimSpace(string(body))
 		}
-		msg := strings.TrimSpace(e.Message)
-		if msg == "" {
-			msg = strings.TrimSpace(string(body))
-		}
-		return fmt.Errorf("mlflow: %s: %s: %.200s", path, resp.Status, msg)
+		return e
 	}
 	if err := json.Unmarshal(body, into); err != nil {
 		return fmt.Errorf("mlflow: %s: decode: %w", path, err)

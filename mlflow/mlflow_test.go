@@ -134,9 +134,12 @@ func TestVersionAndAlias(t *testing.T) {
 		case "broken":
 			w.WriteHeader(http.StatusInternalServerError)
 			_, _ = w.Write([]byte(`{"error_code":"INTERNAL_ERROR","message":"database is locked"}`))
-		default:
+		case "previous": // the registered model does not exist
 			w.WriteHeader(http.StatusNotFound)
-			_, _ = w.Write([]byte(`{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"alias not found"}`))
+			_, _ = w.Write([]byte(`{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=x not found"}`))
+		default: // MLflow 3 answers a missing alias so
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error_code":"INVALID_PARAMETER_VALUE","message":"Registered model alias challenger not found."}`))
 		}
 	})
 	s := httptest.NewServer(mux)
@@ -158,7 +161,7 @@ func TestVersionAndAlias(t *testing.T) {
 	for _, tc := range []struct {
 		alias, want string
 		fails       bool
-	}{{"champion", "3", false}, {"challenger", "", false}, {"broken", "", true}} {
+	}{{"champion", "3", false}, {"challenger", "", false}, {"previous", "", false}, {"broken", "", true}} {
 		got, err := c.AliasVersion(ctx, "storecast-sales", tc.alias)
 		if got != tc.want || (err != nil) != tc.fails {
 			t.Errorf("alias %s: %q, %v; want %q (fails %v)", tc.alias, got, err, tc.want, tc.fails)
