@@ -68,7 +68,7 @@ func runDashboardE2E(t *testing.T, dashboardURL, forecastURL string, env ...stri
 	err := cmd.Run()
 	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
 	for sc.Scan() {
-		if l := sc.Text(); strings.Contains(l, "store page (") || strings.Contains(l, "topics page:") || strings.Contains(l, " passed") {
+		if l := sc.Text(); strings.Contains(l, "store page (") || strings.Contains(l, "topics page:") || strings.Contains(l, "promotion:") || strings.Contains(l, " passed") {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
