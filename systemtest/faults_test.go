@@ -109,7 +109,7 @@ func TestFullStackFaults(t *testing.T) {
 	forecast := "http://" + forecastAddr
 	service(t, "serve", env, bin, "serve", "--forecast-addr", forecastAddr, "--train-addr", freeAddr(t),
 		"--kafka-grace", outageGrace.String(), "--dashboard-addr", "", "--log-flush-timeout", "3m")
-	poll(t, "the store views to reach "+faultLoadedDay+" and /ready", 5*time.Minute, func() (bool, string) {
+	poll(t, "the store views to reach "+faultLoadedDay+" and /ready", 8*time.Minute, func() (bool, string) {
 		code, body, err := call("GET", forecast+"/v1/stores/1115", "", "")
 		if err != nil || code != 200 || !strings.Contains(string(body), `"latest_day":"`+faultLoadedDay+`"`) {
 			return false, fmt.Sprint(code, string(body), err)
@@ -304,7 +304,7 @@ func cleanExamples(t *testing.T, cfg kafka.Config, bin string, produceDays func(
 	}
 	storage := t.TempDir()
 	p := service(t, "clean-process", env, bin, "process", "--only", "features", "--storage-dir", storage, "--metrics-addr", "")
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(8 * time.Minute)
 	for {
 		ok, state := groupCaughtUp(t, cfg, string(names.FeaturesGroup), string(names.Sales))
 		if ok {
@@ -318,7 +318,7 @@ func cleanExamples(t *testing.T, cfg kafka.Config, bin string, produceDays func(
 		default:
 		}
 		if time.Now().After(deadline) {
-			return kafka.Digest{}, fmt.Errorf("the clean run did not fold every sale within 5 minutes: %s", state)
+			return kafka.Digest{}, fmt.Errorf("the clean run did not fold every sale within 8 minutes: %s", state)
 		}
 		time.Sleep(250 * time.Millisecond) // polling with a deadline
 	}
