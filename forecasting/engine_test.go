@@ -309,7 +309,9 @@ func TestStaleStoreIsRefused(t *testing.T) {
 func TestNeighbourInputsComeFromTheRows(t *testing.T) {
 	t.Parallel()
 	tb := newTables(t)
-	e := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("7"), nil, forecasting.EngineConfig{Workers: 1, CacheSize: -1})
+	// With the prediction cache on: a lone row must not be answered with
+	// the prediction made with its neighbours (the key holds their inputs).
+	e := forecasting.NewEngine(forecasting.NewTableStores(tb), forecastingtest.NewModels("7"), nil, forecasting.EngineConfig{Workers: 1})
 	rows := allRows()
 	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
 		rows[i], rows[j] = rows[j], rows[i]
@@ -326,7 +328,8 @@ func TestNeighbourInputsComeFromTheRows(t *testing.T) {
 		t.Fatal("the test state does not hold the as-of day")
 	}
 	// Without its neighbour rows, a day's forecast changes (the model sums
-	// every feature, and the neighbours' promo and holidays differ).
+	// every feature, and the neighbours' promo and holidays differ), also
+	// after the same day was cached with its neighbours above.
 	mid := forecasting.Row{Store: 1, Date: lastDay + 10, In: rowInputs(lastDay + 10)}
 	alone := []forecasting.Row{mid}
 	if _, err := e.Forecast(context.Background(), alone); err != nil {
