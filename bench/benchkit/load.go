@@ -47,10 +47,15 @@ type Result struct {
 	Requests, Errors, Expected int64
 	// Statuses counts the measured answers by status.
 	Statuses map[int]int64
+	// Span is from the end of the warmup to the last measured answer: in
+	// an open loop the server may answer the window's requests long after
+	// the window when it cannot keep up.
+	Span time.Duration
 }
 
-// RPS is the measured requests per second.
-func (r *Result) RPS(d time.Duration) float64 { return float64(r.Requests) / d.Seconds() }
+// RPS is the measured requests per second: over d, or over Span when the
+// answers took longer.
+func (r *Result) RPS(d time.Duration) float64 { return float64(r.Requests) / max(d, r.Span).Seconds() }
 
 // Percentile returns the p-quantile latency in milliseconds (0 when none).
 func (r *Result) Percentile(p float64) float64 {
@@ -90,6 +95,7 @@ func (l Load) Run(ctx context.Context) (*Result, error) {
 			for s, n := range part.Statuses {
 				res.Statuses[s] += n
 			}
+			res.Span = max(res.Span, part.Span)
 			if err != nil && firstE == nil {
 				firstE = err
 			}
@@ -109,6 +115,10 @@ func (l Load) conn(ctx context.Context, seed int, start time.Time, interval time
 		return err
 	}
 	defer conn.Close()
+	// A server that stops answering fails the load instead of hanging it.
+	if err := conn.SetDeadline(to.Add(max(l.Duration, time.Minute))); err != nil {
+		return err
+	}
 	r := bufio.NewReaderSize(conn, 16<<10)
 	i := seed * 131
 	next := start
@@ -143,7 +153,11 @@ func (l Load) conn(ctx context.Context, seed int, start time.Time, interval time
 		if l.Body != nil {
 			expected = l.Body(status, body)
 		}
-		if t0.After(from) && t1.Before(to) {
+		// Closed loop: the answers within the window. Open loop: the
+		// requests scheduled within it, however late they are answered
+		// (an overloaded server shows as latency, not as fewer samples).
+		if t0.After(from) && (interval > 0 || t1.Before(to)) {
+			res.Span = max(res.Span, t1.Sub(from))
 			res.Latencies = append(res.Latencies, t1.Sub(t0))
 			res.Requests++
 			res.Statuses[status]++
