@@ -94,7 +94,10 @@ class Load:
 
 
 def process_versions(metrics_url: str) -> list[str]:
-    code, b = call("GET", metrics_url, timeout=10)
+    try:
+        code, b = call("GET", metrics_url, timeout=10)
+    except OSError:  # restarting
+        return []
     if code != 200:
         return []
     return re.findall(r'^storecast_model_info\{[^}]*model_version="([^"]+)"[^}]*\} 1', b.decode(), re.MULTILINE)
@@ -104,6 +107,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(REPO / "bench/results/big_champion.json"), help="evidence JSON to write")
     ap.add_argument("--param", action="append", default=[], metavar="K=V", help="extra or overriding trainer param")
+    ap.add_argument("--request-id", help="attach to this earlier training request instead of posting a new one")
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     params = dict(PARAMS) | dict(kv.split("=", 1) for kv in args.param)
@@ -122,11 +126,15 @@ def main() -> int:
     load.t.start()
 
     t0 = time.monotonic()
-    code, b = call("POST", train + "/train", {"params": params}, token=token)
-    if code != 202:
-        raise RuntimeError(f"POST /train: {code} {b!r}")
-    rid = json.loads(b)["request_id"]
-    log(f"POST /train {params} → request {rid}")
+    if args.request_id:
+        rid = args.request_id
+        log(f"attaching to training request {rid}")
+    else:
+        code, b = call("POST", train + "/train", {"params": params}, token=token)
+        if code != 202:
+            raise RuntimeError(f"POST /train: {code} {b!r}")
+        rid = json.loads(b)["request_id"]
+        log(f"POST /train {params} → request {rid}")
     while True:
         st = get_json(f"{train}/train/{rid}?wait=60s", timeout=90)
         if st["status"] in ("succeeded", "failed"):
@@ -169,6 +177,13 @@ def main() -> int:
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], check=False, capture_output=True, text=True
     ).stdout.strip()
     failed = sum(n for c, n in load.codes.items() if c not in ("200", "422"))
+    # Every /predict serve answered since it started, by status (it counts what a client saw).
+    _, m = call("GET", forecast + "/metrics", timeout=10)
+    served = dict(
+        re.findall(
+            r'^storecast_api_requests_total\{[^}]*route="/predict"[^}]*status="(\d+)"\} (\S+)', m.decode(), re.MULTILINE
+        )
+    )
     rec = {
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit,
@@ -187,6 +202,7 @@ def main() -> int:
         | {"registry": info.get("registry"), "latest_offer": info.get("latest_offer")},
         "process_model_info_versions": pversions,
         "predict_during_swap": {"answers": load.codes, "failed": failed, "first_failures": load.errors},
+        "serve_predict_answers_by_status": served,
         "before": {"version": before.get("version"), "trees": before.get("trees")},
     }
     ok = (
@@ -195,6 +211,7 @@ def main() -> int:
         and rec["mlflow"]["champion_alias_version"] == version == info["version"]
         and version in pversions
         and failed == 0
+        and set(served) <= {"200", "422"}
     )
     rec["acceptance_met"] = ok
     out.parent.mkdir(parents=True, exist_ok=True)
