@@ -41,6 +41,23 @@ elapsed() { printf '%ds' $((SECONDS - t0)); }
 # json_field NAME: the first string or number value of "NAME" in stdin's JSON.
 json_field() { sed -nE 's/.*"'"$1"'":"?([^",}]*)"?.*/\1/p' | head -n1; }
 
+# json_get A.B.C: the value at that path of stdin's JSON object, or
+# nothing; strings whole (errors quote and escape). The trainer venv's
+# Python parses it.
+json_get() {
+	"$PYTHON" -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("" if v is None else json.dumps(v) if isinstance(v, bool) else v)' "$1" 2>/dev/null || true
+}
+
+# model_check_detail: the detail of /ready's "model" check in stdin's JSON.
+model_check_detail() {
+	"$PYTHON" -c 'import json, sys
+print(next((c.get("detail", "") for c in json.load(sys.stdin).get("checks", []) if c.get("name") == "model"), ""))' 2>/dev/null || true
+}
+
 # 1. The features processor catches up.
 wait_caught_up() {
 	local deadline=$((SECONDS + CATCHUP_TIMEOUT)) lag zeros=0 last=-1
@@ -141,7 +158,7 @@ not_promoted() {
 	local info
 	info="$(curl -sS --max-time 5 "$FORECAST/model/info" 2>/dev/null || true)"
 	if [[ "$info" == *"was refused"* ]]; then
-		die "champion: the trainer kept MLflow's champion (better than the new model), but serving refused it: $(json_field detail <<<"$info"). Fix that cause (MLflow at ${STORECAST_MLFLOW_TRACKING_URI:-http://127.0.0.1:5050} must serve the artifact; $LOG_DIR/serve.log), then 'deploy/local/serve.sh down; make up' (serving re-reads the models topic)"
+		die "champion: the trainer kept MLflow's champion (better than the new model), but serving refused it: $(json_get detail <<<"$info"). Fix that cause (MLflow at ${STORECAST_MLFLOW_TRACKING_URI:-http://127.0.0.1:5050} must serve the artifact; $LOG_DIR/serve.log), then 'deploy/local/serve.sh down; make up' (serving re-reads the models topic)"
 	fi
 	die "champion: the trainer kept MLflow's champion (better than the new model), but its model event is not on this Kafka log (the registry holds a model from other data): 'make reset' clears Kafka and the registry together; see $LOG_DIR/trainer.log"
 }
@@ -161,9 +178,9 @@ registry_check() {
 		sleep 2
 	done
 	[[ "$info" == *'"in_step":false'* ]] || return 0
-	champion="$(sed -nE 's/.*"registry":\{[^}]*"champion":"([^"]*)".*/\1/p' <<<"$info")"
-	if [[ "$info" == *'"latest_offer":{'*'"loaded":false'* ]]; then
-		log "champion: warning: MLflow's champion is version ${champion:-?} but serving keeps the previous model: the latest model event was refused: $(sed -nE 's/.*"latest_offer":\{[^}]*"error":"([^"]*)".*/\1/p' <<<"$info"). Fix the cause ($LOG_DIR/serve.log), then restart the forecast API ('deploy/local/serve.sh down; deploy/local/serve.sh up'): it re-reads the models topic and loads the champion"
+	champion="$(json_get registry.champion <<<"$info")"
+	if [[ "$(json_get latest_offer.loaded <<<"$info")" == false ]]; then
+		log "champion: warning: MLflow's champion is version ${champion:-?} but serving keeps version $(json_get version <<<"$info"): it refused the model event of version $(json_get latest_offer.version <<<"$info"): $(json_get latest_offer.error <<<"$info"). Fix the cause (MLflow at ${STORECAST_MLFLOW_TRACKING_URI:-http://127.0.0.1:5050} must serve that version's artifact as trained; $LOG_DIR/serve.log), then restart the forecast API ('deploy/local/serve.sh down; deploy/local/serve.sh up'): it re-reads the models topic and loads the champion. Until then forecasts come from version $(json_get version <<<"$info")"
 	else
 		log "champion: warning: MLflow's champion is version ${champion:-?} but serving serves another version (curl -s $FORECAST/model/info shows both); the champion's model event may not be on this Kafka log"
 	fi
@@ -214,8 +231,8 @@ else
 	# Serving has no model. When that is because it refused the latest
 	# model event (its artifact cannot be fetched or verified), say so
 	# first: a new model fixes that only when it beats MLflow's champion.
-	refused="$(sed -nE 's/.*"detail":"([^"]*was refused[^"]*)".*/\1/p' <<<"$body")"
-	if [[ -n "$refused" ]]; then
+	refused="$(model_check_detail <<<"$body")"
+	if [[ "$refused" == *"was refused"* ]]; then
 		log "champion: serving has no model: $refused ($LOG_DIR/serve.log). Training a new one; if MLflow's champion still validates better, the trainer keeps it and this stops naming that refusal"
 	fi
 	train
