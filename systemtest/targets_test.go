@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,8 +143,9 @@ func scrapeJobs(t *testing.T, src string) map[string]map[string]string {
 }
 
 // TestJMXExporterWatchesStorecastTopics: the broker's JMX exporter reads the
-// log sizes of exactly Storecast's topics (a bean per partition of every
-// topic a test left behind made a scrape take longer than Prometheus waits).
+// log sizes of exactly Storecast's topic partitions, by exact bean names (a
+// bean per partition of every topic a test left behind made a scrape take
+// longer than Prometheus waits).
 func TestJMXExporterWatchesStorecastTopics(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/kafka/jmx-exporter.yml"))
@@ -158,16 +160,23 @@ func TestJMXExporterWatchesStorecastTopics(t *testing.T) {
 	}
 	var got, want []string
 	for _, n := range cfg.IncludeObjectNames {
-		if topic, ok := strings.CutPrefix(n, "kafka.log:type=Log,name=Size,topic="); ok {
-			got = append(got, strings.TrimSuffix(topic, ",partition=*"))
+		if tp, ok := strings.CutPrefix(n, "kafka.log:type=Log,name=Size,topic="); ok {
+			got = append(got, strings.Replace(tp, ",partition=", "/", 1))
+		}
+		// A pattern walks every bean of its domain: none over the
+		// per-partition domains.
+		if (strings.HasPrefix(n, "kafka.log:") || strings.HasPrefix(n, "kafka.server:")) && strings.Contains(n, "*") {
+			t.Errorf("jmx-exporter.yml includes the pattern %q", n)
 		}
 	}
 	for _, s := range topics.DefaultNames().Specs() {
-		want = append(want, s.Name)
+		for p := range s.Partitions {
+			want = append(want, fmt.Sprintf("%s/%d", s.Name, p))
+		}
 	}
 	sort.Strings(got)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
-		t.Errorf("jmx-exporter.yml reads the log sizes of %v, want Storecast's topics %v", got, want)
+		t.Errorf("jmx-exporter.yml reads the log sizes of %v, want Storecast's topic partitions %v", got, want)
 	}
 }
