@@ -358,7 +358,7 @@ func startPrometheus(t *testing.T, bin string, replace map[string]string) *promS
 	addr := freeAddr(t)
 	cfg := string(src)
 	pairs := []string{"127.0.0.1:9090", addr, "scrape_interval: 15s", "scrape_interval: 2s", "evaluation_interval: 15s", "evaluation_interval: 2s",
-		"  - rules/", "  - " + filepath.Join(root, "deploy", "prometheus", "rules") + "/"}
+		"scrape_timeout: 14s", "scrape_timeout: 2s", "  - rules/", "  - " + filepath.Join(root, "deploy", "prometheus", "rules") + "/"}
 	for k, v := range replace {
 		pairs = append(pairs, k, v)
 	}
