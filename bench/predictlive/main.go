@@ -100,15 +100,17 @@ type result struct {
 		MaxDepth int `json:"max_depth"`
 	} `json:"champion_shape"`
 	ServerErrors map[string]int64 `json:"server_errors"`
-	TrainRows    int              `json:"train_rows"`
-	TrainSeconds float64          `json:"train_seconds"`
-	ProfileTop   []string         `json:"profile_top,omitempty"`
-	LoadAverage  []string         `json:"load_average"` // /proc/loadavg at the start and at the end
-	Scheduling   scheduling       `json:"scheduling"`
-	Targets      string           `json:"targets"`
-	CPUs         int              `json:"cpus"`
-	At           string           `json:"at"`
-	Note         string           `json:"note"`
+	// ChampionSkipped says why there are no champion figures.
+	ChampionSkipped string     `json:"champion_skipped,omitempty"`
+	TrainRows       int        `json:"train_rows"`
+	TrainSeconds    float64    `json:"train_seconds"`
+	ProfileTop      []string   `json:"profile_top,omitempty"`
+	LoadAverage     []string   `json:"load_average"` // /proc/loadavg at the start and at the end
+	Scheduling      scheduling `json:"scheduling"`
+	Targets         string     `json:"targets"`
+	CPUs            int        `json:"cpus"`
+	At              string     `json:"at"`
+	Note            string     `json:"note"`
 }
 
 // scheduling is how the CPU was split between storecast serve and the
@@ -359,6 +361,14 @@ func (b *bench) run(ctx context.Context) (*result, error) {
 	if b.c.championTopic != "" {
 		if champion, err = benchkit.LatestModel(ctx, b.kc, b.c.championTopic, "storecast-sales"); err != nil {
 			return nil, err
+		}
+		if champion != nil && champion.FeatureSchema != large.FeatureSchema {
+			// A champion of another feature recipe is refused by this
+			// build's serve: no champion figures, and the record says why.
+			res.ChampionSkipped = fmt.Sprintf("the champion %s has feature schema %q, this build serves %q",
+				champion.Version, champion.FeatureSchema, large.FeatureSchema)
+			fmt.Println("bench-predict-live: skipping the champion:", res.ChampionSkipped)
+			champion = nil
 		}
 		if champion != nil {
 			champion.Name = "storecast-sales-" + suffix
