@@ -202,8 +202,8 @@ LOAD_HOST ?=
 LOAD_USERS ?= 200
 LOAD_SPAWN_RATE ?= 50
 LOAD_TIME ?= 60s
-# Extra GET paths (the dashboard's read endpoints), comma-separated; {id} is a store id.
-LOAD_EXTRA_GETS ?=
+# Extra GET paths (the dashboard's read endpoints), comma-separated; {id} is a random store id, {date} a day the API forecasts.
+LOAD_EXTRA_GETS ?= /v1/stores,/v1/stores/{id}/features?date={date},/v1/models
 
 .PHONY: load-venv
 load-venv: ## Create or refresh bench/load/.venv (locust) from its uv.lock.

@@ -4,7 +4,8 @@ clients use them. Headless and bounded by make's LOAD_* variables; every request
 
 Mix per user, weights in brackets: POST /predict one store one day [10], POST /v1/forecasts one
 store six weeks [3], GET /v1/stores/{id} [3], GET /model/info [1], and the dashboard's read
-endpoints named in STORECAST_LOAD_EXTRA_GETS (comma-separated paths, {id} is a store id) [2].
+endpoints named in STORECAST_LOAD_EXTRA_GETS (comma-separated paths; {id} is a random store id, {date}
+a random day the forecast API answers for) [2].
 """
 
 from __future__ import annotations
@@ -70,4 +71,5 @@ class ForecastClient(FastHttpUser):
             self.predict()
             return
         path = random.choice(EXTRA_GETS)
-        self.client.get(path.replace("{id}", str(random.choice(STORES))), name=path)
+        url = path.replace("{id}", str(random.choice(STORES))).replace("{date}", random.choice(DAYS))
+        self.client.get(url, name=path)

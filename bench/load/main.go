@@ -42,7 +42,7 @@ func run() error {
 		users    = flag.Int("users", 200, "locust users")
 		rate     = flag.Int("spawn-rate", 50, "users started per second")
 		duration = flag.String("time", "60s", "how long the load runs (locust's -t)")
-		extra    = flag.String("extra-gets", "", "more GET paths, comma-separated ({id}: a store id)")
+		extra    = flag.String("extra-gets", "", "more GET paths, comma-separated ({id}: a store id, {date}: a day the API forecasts)")
 		out      = flag.String("out", "bench/results/load.json", "result file")
 		venv     = flag.String("venv", "bench/load/.venv", "the locust environment (make load-venv)")
 		readyFor = flag.Duration("ready-timeout", 3*time.Minute, "how long the started server gets to answer /ready")
