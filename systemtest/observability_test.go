@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/url"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/storecast/storecast/ingest"
 	"github.com/storecast/storecast/internal/platform/kafka"
 	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/sink"
@@ -249,6 +251,15 @@ func TestObservabilityEndToEnd(t *testing.T) {
 			continue
 		}
 		testkit.LintExposition(t, c.name, bytes.NewReader(b), "storecast_")
+	}
+
+	// The broker's JMX agent reads the log sizes of the production topics
+	// only (deploy/kafka/jmx-exporter.yml names their beans exactly), and this
+	// world's topics are suffixed: make sure the production sales topics exist,
+	// as `storecast produce` would (created empty on a fresh broker, untouched
+	// on a stack that has them), so the log-size panel has series to show.
+	if err := ingest.EnsureTopics(kcfg, topics.DefaultNames(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("production sales topics: %v", err)
 	}
 
 	// Every panel of every dashboard answers with series.
