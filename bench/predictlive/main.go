@@ -537,32 +537,9 @@ func (b *bench) waitCaughtUp(ctx context.Context, procBase, group string, timeou
 // groupLag sums storecast_kafka_consumer_group_lag of group on the
 // processor's /metrics (an error until the group reports).
 func (b *bench) groupLag(ctx context.Context, procBase, group string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, procBase+"/metrics", nil)
+	lag, found, err := benchkit.ScrapeLabeled(ctx, procBase, "storecast_kafka_consumer_group_lag", "group", group)
 	if err != nil {
 		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	var lag float64
-	found := false
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, "storecast_kafka_consumer_group_lag{") || !strings.Contains(line, `group="`+group+`"`) {
-			continue
-		}
-		f := strings.Fields(line[strings.LastIndexByte(line, '}')+1:])
-		if len(f) > 0 {
-			if v, err := strconv.ParseFloat(f[0], 64); err == nil {
-				lag += v
-				found = true
-			}
-		}
 	}
 	if !found {
 		return 0, fmt.Errorf("no lag reported for %s yet", group)
