@@ -8,12 +8,13 @@
 // A forecast made on as-of day A uses only facts of days before A and
 // predicts target days T = A+h, h in 1..MaxHorizon. Every feature is a
 // function of (State, Info, T, A, Known), where Known holds what a planner
-// knows in advance about T and its neighbours T-1 and T+1 (open, promo,
-// holidays: planned, never observed); no feature reads a fact of a day on
-// or after A (TestFeaturesAreCausal poisons those days and checks every
-// feature). Examples and snapshots take the neighbours' inputs from the
-// ring (State.KnownAt); serving from the request's rows of T-1 and T+1,
-// else from the ring (the as-of day's own inputs), else NaN.
+// knows in advance about T and the days around it, T-BackDays..T+AheadDays
+// (open, promo, holidays: planned, never observed); no feature reads a
+// fact of a day on or after A (TestFeaturesAreCausal poisons those days
+// and checks every feature). Examples and snapshots take the neighbours'
+// inputs from the ring (State.KnownAt); serving from the request's rows
+// of those days, else from the ring (days up to the as-of day), else they
+// are unknown.
 //
 // # State
 //
@@ -28,9 +29,10 @@
 // features as of D - HorizonFor(store, D); the horizon is a hash of (store,
 // D), uniform over 1..MaxHorizon. AffectedDays lists the examples a
 // changed day invalidates (its neighbours' too: their inputs are
-// features).
+// features); a new latest day re-emits only the days before it whose
+// features it changes.
 //
-// # Features (schema f2)
+// # Features (schema f3)
 //
 // Missing values are NaN. "Trading days" are open days with sales > 0;
 // every mean is over the trading days before A. Weekday is ISO (1 Monday).
@@ -83,4 +85,17 @@
 //	promo_next            known input of T+1: 1 if it has a promo; NaN if unknown
 //	state_holiday_next    known input of T+1: its state holiday 0..3; NaN if unknown
 //	school_holiday_next   known input of T+1: 1 if a school holiday; NaN if unknown
+//	days_since_closed     days since the last closed day in T-14..T-1 (15 if none); NaN if an unknown day comes first
+//	closed_run_before     closed days in a row ending at T-1 (0 if T-1 is open)
+//	days_since_state_holiday days since the last state holiday in T-14..T-1 (15 if none); NaN as above
+//	promo_run_day         on a promo day, its place in the promo run (1 the first day); 0 otherwise
+//	school_run_day        on a school holiday, its place in the run (1 the first day); 0 otherwise
+//	closed_prev_7         closed days in T-7..T-1; NaN if one is unknown
+//	days_to_closed        days to the next closed day in T+1..T+7 (8 if none); NaN if an unknown day comes first
+//	closed_run_after      closed days in a row from T+1 (0 if T+1 is open)
+//	days_to_state_holiday days to the next state holiday in T+1..T+7 (8 if none); NaN as above
+//	days_to_school_change days to the next day whose school holiday differs from T's (8 if none); NaN as above
+//	closed_next_7         closed days in T+1..T+7; NaN if one is unknown
+//	mean_sales_dow_28     mean sales of T's weekday over the trading days in A-28..A-1
+//	mean_sales_promo_28   mean sales of the trading days in A-28..A-1 with T's promo
 package features

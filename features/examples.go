@@ -42,34 +42,54 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 }
 
 // AffectedDays returns, in ascending order, the days whose training
-// examples must be (re)emitted after day x changed: x itself, its
-// neighbours x-1 and x+1 (their features read x's known inputs), and
-// every day of the ring whose example's as-of day is after x (its features
-// read x). Only days with an example (see Example) are returned. A change
-// of the latest day affects itself and the day before; a late or corrected
-// day re-emits the examples after it; a day folded straight into the
-// aggregates re-emits every example the ring can compute.
-func (s *State) AffectedDays(store int, x topics.Date, dst []topics.Date) []topics.Date {
+// examples must be (re)emitted after day x changed (ch is what Apply
+// returned). The example of day d reads the known inputs of
+// d-BackDays..d+AheadDays and the facts before its as-of day:
+//   - when x became the latest day: x itself, and each day from
+//     x-AheadDays whose features change now that x is known (the day
+//     before always; the others when x ends a distance search, such as
+//     the first closed day after them). The example of a day therefore
+//     always equals the one computed from the state holding every day so
+//     far, with one or two emissions per new day;
+//   - when x is a late or corrected day (or a redelivered one), every day
+//     from x-AheadDays on whose example reads x: up to x+BackDays, and
+//     every later day whose as-of day is after x. A day folded straight
+//     into the aggregates re-emits every example the ring can compute.
+//
+// Only days with an example (see Example) are returned.
+func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.Date) []topics.Date {
 	if !s.has {
 		return dst
 	}
 	earliest := s.EarliestAsOf()
-	if d := x - 1; d >= s.RingStart() && d <= s.latest && s.ring[slot(d)].trading() && ExampleAsOf(store, d) >= earliest {
-		dst = append(dst, d)
-	}
-	for d := max(s.RingStart(), x); d <= s.latest; d++ {
-		if !s.ring[slot(d)].trading() {
+	for d := max(s.RingStart(), x-AheadDays); d <= s.latest; d++ {
+		f := s.ring[slot(d)]
+		if !f.trading() {
 			continue
 		}
 		a := ExampleAsOf(store, d)
 		if a < earliest {
 			continue
 		}
-		if d == x || d == x+1 || a > x {
+		switch {
+		case ch.Advanced:
+			if d == x || s.readsNewDay(f.fact(d), x) {
+				dst = append(dst, d)
+			}
+		case d <= x+BackDays || a > x:
 			dst = append(dst, d)
 		}
 	}
 	return dst
+}
+
+// readsNewDay reports whether the features of day f.Date, before the
+// latest day x, change with x known rather than unknown.
+func (s *State) readsNewDay(f Fact, x topics.Date) bool {
+	k := s.KnownAt(f)
+	without := k
+	without.After[x-f.Date-1] = Neighbour{}
+	return !sameAround(&k, &without)
 }
 
 // Snapshot answers a feature snapshot request: the examples of the

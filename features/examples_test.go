@@ -25,7 +25,7 @@ func emitted(t *testing.T, in *Info, facts []Fact) map[topics.Date]topics.Traini
 		if ch.Outcome == Corrected && ch.WasTrading && !f.Trading() {
 			delete(out, f.Date)
 		}
-		for _, d := range s.AffectedDays(in.Store, f.Date, nil) {
+		for _, d := range s.AffectedDays(in.Store, f.Date, ch, nil) {
 			ex, ok, err := s.Example(in, d)
 			if err != nil || !ok {
 				t.Fatalf("example of affected day %s: ok %v, err %v", d, ok, err)
@@ -77,7 +77,7 @@ func arrivalOrder(r *rand.Rand, facts []Fact, maxLate int) []Fact {
 
 // MaxLateness is the lateness up to which re-emitted examples converge:
 // a day arriving that late still finds every example it affects in the ring.
-const maxLateness = RingDays - TrendDays - MaxHorizon - 1
+const maxLateness = RingDays - TrendDays - MaxHorizon - AheadDays - 1
 
 // TestExamplesConvergeWhateverTheOrder: events late by up to maxLateness
 // days, duplicated, or corrected, leave the same example per key as the
@@ -125,37 +125,73 @@ func TestAffectedDays(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	s := applyAll(genFacts(r, day0-300, day0, false))
 	latest, _ := s.Latest()
-	onlyLatest := s.AffectedDays(in.Store, latest, nil)
-	var want []topics.Date
-	for _, d := range []topics.Date{latest - 1, latest} {
-		if _, has, _ := s.Example(&in, d); has {
-			want = append(want, d)
+	withExample := func(s *State, days ...topics.Date) []topics.Date {
+		var out []topics.Date
+		for _, d := range days {
+			if _, has, _ := s.Example(&in, d); has {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	// A new latest day: itself, and the days before it whose features change
+	// now that it is known (the day before always).
+	for _, tc := range []struct {
+		name string
+		f    Fact
+	}{
+		{"next day open", Fact{Date: latest + 1, Open: true, Sales: 100}},
+		{"next day closed", Fact{Date: latest + 1}},
+		{"after a gap", Fact{Date: latest + 3, Open: true, Sales: 100, StateHoliday: 1}},
+	} {
+		c := s.Clone()
+		ch := c.Apply(tc.f)
+		if !ch.Advanced || ch.Previous != latest {
+			t.Fatalf("%s: change %+v, want advanced from %s", tc.name, ch, latest)
+		}
+		x := tc.f.Date
+		var want []topics.Date
+		for d := x - AheadDays; d < x; d++ {
+			before, has, _ := s.Example(&in, d)
+			after, _, _ := c.Example(&in, d)
+			if has && !slices.EqualFunc(before.Features.Values, after.Features.Values, sameFloat) {
+				want = append(want, d)
+			}
+		}
+		want = append(want, withExample(c, x)...)
+		if got := c.AffectedDays(in.Store, x, ch, nil); !slices.Equal(got, want) {
+			t.Errorf("%s: affected %v, want %v", tc.name, got, want)
+		}
+		if _, has, _ := s.Example(&in, latest); has && tc.f.Date == latest+1 && !slices.Contains(want, latest) {
+			t.Errorf("%s: the day before the new day is not affected", tc.name)
 		}
 	}
-	if !slices.Equal(onlyLatest, want) {
-		t.Errorf("a change of the latest day affects %v, want the days with examples of %v", onlyLatest, want)
-	}
-	all := s.AffectedDays(in.Store, s.RingStart()-10, nil)
+	old := s.Clone()
+	x := s.RingStart() - 10
+	all := old.AffectedDays(in.Store, x, old.Apply(Fact{Date: x, Open: true, Sales: 1}), nil)
 	for d := s.RingStart(); d <= latest; d++ {
-		f, ok := s.Fact(d)
-		_, has, _ := s.Example(&in, d)
+		f, ok := old.Fact(d)
+		_, has, _ := old.Example(&in, d)
 		if got := slices.Contains(all, d); got != has {
 			t.Errorf("day %s (fact %v %+v): affected %v, has an example %v", d, ok, f, got, has)
 		}
 	}
 	mid := latest - 20
-	affected := s.AffectedDays(in.Store, mid, nil)
+	c := s.Clone()
+	fm, _ := c.Fact(mid)
+	fm.Promo = !fm.Promo
+	affected := c.AffectedDays(in.Store, mid, c.Apply(fm), nil)
 	if !slices.IsSorted(affected) || len(slices.Compact(slices.Clone(affected))) != len(affected) {
 		t.Errorf("affected days %v are not ascending and distinct", affected)
 	}
-	for _, d := range []topics.Date{mid - 1, mid + 1} { // neighbours read mid's inputs
-		if _, has, _ := s.Example(&in, d); has && !slices.Contains(affected, d) {
+	for d := mid - AheadDays; d <= mid+BackDays; d++ { // these read mid's inputs
+		if _, has, _ := c.Example(&in, d); has && !slices.Contains(affected, d) {
 			t.Errorf("day %s has an example reading %s's inputs but is not affected", d, mid)
 		}
 	}
 	for _, d := range affected {
-		if d != mid && d != mid-1 && d != mid+1 && ExampleAsOf(in.Store, d) <= mid {
-			t.Errorf("day %s is affected by %s but its as-of day %s is not after it", d, mid, ExampleAsOf(in.Store, d))
+		if (d < mid-AheadDays || d > mid+BackDays) && ExampleAsOf(in.Store, d) <= mid {
+			t.Errorf("day %s is affected by %s but neither reads its inputs nor has an as-of day after it", d, mid)
 		}
 	}
 }

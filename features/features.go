@@ -11,7 +11,7 @@ import (
 // SchemaVersion names the feature schema: the names, their order and
 // their meaning. Any change to a feature's definition bumps it; models
 // refuse vectors of another schema.
-const SchemaVersion = "f2"
+const SchemaVersion = "f3"
 
 // Indices of the features in a vector (the order of Names).
 const (
@@ -62,6 +62,19 @@ const (
 	FPromoNext
 	FStateHolidayNext
 	FSchoolHolidayNext
+	FDaysSinceClosed
+	FClosedRunBefore
+	FDaysSinceStateHoliday
+	FPromoRunDay
+	FSchoolRunDay
+	FClosedPrev7
+	FDaysToClosed
+	FClosedRunAfter
+	FDaysToStateHoliday
+	FDaysToSchoolChange
+	FClosedNext7
+	FMeanSalesDow28
+	FMeanSalesPromo28
 	// NumFeatures is the length of every feature vector.
 	NumFeatures
 )
@@ -86,6 +99,12 @@ var names = [NumFeatures]string{
 	FOpenPrev: "open_prev", FPromoPrev: "promo_prev", FStateHolidayPrev: "state_holiday_prev",
 	FSchoolHolidayPrev: "school_holiday_prev", FOpenNext: "open_next", FPromoNext: "promo_next",
 	FStateHolidayNext: "state_holiday_next", FSchoolHolidayNext: "school_holiday_next",
+	FDaysSinceClosed: "days_since_closed", FClosedRunBefore: "closed_run_before",
+	FDaysSinceStateHoliday: "days_since_state_holiday", FPromoRunDay: "promo_run_day",
+	FSchoolRunDay: "school_run_day", FClosedPrev7: "closed_prev_7", FDaysToClosed: "days_to_closed",
+	FClosedRunAfter: "closed_run_after", FDaysToStateHoliday: "days_to_state_holiday",
+	FDaysToSchoolChange: "days_to_school_change", FClosedNext7: "closed_next_7",
+	FMeanSalesDow28: "mean_sales_dow_28", FMeanSalesPromo28: "mean_sales_promo_28",
 }
 
 var sharedNames = names[:]
@@ -112,6 +131,8 @@ type Stats struct {
 	asOf        topics.Date
 	agg         aggregates
 	win         [3]week // trading days in the last 7, 14 and 28 days before A
+	dow28       [7]week // trading days in the last 28 days before A, by ISO weekday
+	promo28     [2]week // trading days in the last 28 days before A, by promo
 	lastTrading topics.Date
 	hasLast     bool
 }
@@ -156,6 +177,8 @@ func (s *State) Stats(a topics.Date, st *Stats) error {
 							st.win[i].sum += uint64(x.sales)
 						}
 					}
+					st.dow28[wd].add(x.sales)
+					st.promo28[x.promo()].add(x.sales)
 					st.lastTrading, st.hasLast = d, true
 				}
 			}
@@ -251,8 +274,7 @@ func (st *Stats) Append(dst []float64, in *Info, t topics.Date, k Known) ([]floa
 	v[FEasterOffset] = float64(t - easterOf(y))
 	v[FDaysToChristmas] = float64(dateOf(y, 12, 25) - t)
 	v[FHorizon] = float64(h)
-	neighbour(v[FOpenPrev:FSchoolHolidayPrev+1], k.Prev)
-	neighbour(v[FOpenNext:FSchoolHolidayNext+1], k.Next)
+	knownAround(v, &k)
 
 	// The store's history before the as-of day.
 	a := &st.agg
@@ -296,7 +318,96 @@ func (st *Stats) Append(dst []float64, in *Info, t topics.Date, k Known) ([]floa
 	yoy := st.yoyWeekMean(t)
 	v[FYoYWeekMean] = yoy
 	v[FYoYRatio] = ratio(yoy, total)
+	v[FMeanSalesDow28] = mean(st.dow28[w].sum, st.dow28[w].cnt)
+	v[FMeanSalesPromo28] = mean(st.promo28[p].sum, st.promo28[p].cnt)
 	return dst[:n+NumFeatures], nil
+}
+
+// knownAround fills the features of the known inputs of the days around
+// the target day: the day before's and after's own inputs and the context.
+func knownAround(v []float64, k *Known) {
+	neighbour(v[FOpenPrev:FSchoolHolidayPrev+1], k.Before[0])
+	neighbour(v[FOpenNext:FSchoolHolidayNext+1], k.After[0])
+	context(v, k)
+}
+
+// sameAround reports whether a and b give the same features of the days
+// around the target day.
+func sameAround(a, b *Known) bool {
+	var va, vb [NumFeatures]float64
+	knownAround(va[:], a)
+	knownAround(vb[:], b)
+	for i := range va {
+		if math.Float64bits(va[i]) != math.Float64bits(vb[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// context fills the features of the known inputs around the target day
+// (k.Before, k.After): distances to closed days and state holidays, runs
+// of closed days, promo and school-holiday days, and counts of closed days
+// in the week before and after. A distance search that meets an unknown
+// day before finding its event is NaN; one that finds nothing in reach is
+// reach+1.
+func context(v []float64, k *Known) {
+	closed := func(n Neighbour) bool { return !n.Open }
+	holiday := func(n Neighbour) bool { return n.StateHoliday != 0 }
+	v[FDaysSinceClosed] = distance(k.Before[:], closed)
+	v[FClosedRunBefore] = run(k.Before[:], closed)
+	v[FDaysSinceStateHoliday] = distance(k.Before[:], holiday)
+	v[FPromoRunDay], v[FSchoolRunDay] = 0, 0
+	if k.Promo {
+		v[FPromoRunDay] = 1 + run(k.Before[:], func(n Neighbour) bool { return n.Promo })
+	}
+	if k.SchoolHoliday {
+		v[FSchoolRunDay] = 1 + run(k.Before[:], func(n Neighbour) bool { return n.SchoolHoliday })
+	}
+	v[FClosedPrev7] = count(k.Before[:7], closed)
+	v[FDaysToClosed] = distance(k.After[:], closed)
+	v[FClosedRunAfter] = run(k.After[:], closed)
+	v[FDaysToStateHoliday] = distance(k.After[:], holiday)
+	v[FDaysToSchoolChange] = distance(k.After[:], func(n Neighbour) bool { return n.SchoolHoliday != k.SchoolHoliday })
+	v[FClosedNext7] = count(k.After[:7], closed)
+}
+
+// distance is 1 + the index of the first day of ns (nearest first) where
+// is holds, len(ns)+1 when none does, NaN when an unknown day comes first.
+func distance(ns []Neighbour, is func(Neighbour) bool) float64 {
+	for i, n := range ns {
+		if !n.Set {
+			return nan
+		}
+		if is(n) {
+			return float64(i + 1)
+		}
+	}
+	return float64(len(ns) + 1)
+}
+
+// run is how many days of ns (nearest first) in a row are known and
+// satisfy is.
+func run(ns []Neighbour, is func(Neighbour) bool) float64 {
+	i := 0
+	for i < len(ns) && ns[i].Set && is(ns[i]) {
+		i++
+	}
+	return float64(i)
+}
+
+// count is how many days of ns satisfy is, NaN when one is unknown.
+func count(ns []Neighbour, is func(Neighbour) bool) float64 {
+	c := 0
+	for _, n := range ns {
+		if !n.Set {
+			return nan
+		}
+		if is(n) {
+			c++
+		}
+	}
+	return float64(c)
 }
 
 // neighbour fills the four features of a neighbouring day's inputs: open,

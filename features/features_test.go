@@ -82,15 +82,16 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	v[FEasterOffset] = float64(tgt - topics.Easter(tm.Year()))
 	v[FDaysToChristmas] = float64(topics.DateFromYMD(tm.Year(), 12, 25) - tgt)
 	v[FHorizon] = float64(tgt - a)
-	for i, n := range []Neighbour{k.Prev, k.Next} {
+	for i, n := range []Neighbour{k.Before[0], k.After[0]} {
 		if n.Set {
 			v[FOpenPrev+4*i], v[FPromoPrev+4*i] = bit(n.Open), bit(n.Promo)
 			v[FStateHolidayPrev+4*i], v[FSchoolHolidayPrev+4*i] = float64(n.StateHoliday), bit(n.SchoolHoliday)
 		}
 	}
+	referenceContext(v, k)
 
 	type acc struct{ n, sum, cust float64 }
-	var all, dow, promo, dowPromo, month, w7, w14, w28, yoy acc
+	var all, dow, promo, dowPromo, month, w7, w14, w28, yoy, dow28, promo28 acc
 	var present, dowTrading float64
 	add := func(x *acc, f Fact) { x.n++; x.sum += float64(f.Sales); x.cust += float64(f.Customers) }
 	last := topics.Date(math.MinInt32)
@@ -123,6 +124,12 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 		}
 		if age := a - f.Date; age <= 28 {
 			add(&w28, f)
+			if sameDow {
+				add(&dow28, f)
+			}
+			if f.Promo == k.Promo {
+				add(&promo28, f)
+			}
 			if age <= 14 {
 				add(&w14, f)
 			}
@@ -174,7 +181,82 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	}
 	v[FYoYWeekMean] = m(yoy)
 	v[FYoYRatio] = ratio(m(yoy), m(all))
+	v[FMeanSalesDow28] = m(dow28)
+	v[FMeanSalesPromo28] = m(promo28)
 	return v
+}
+
+// referenceContext recomputes the neighbourhood features by offset from
+// the target day: -1..-BackDays before, 1..AheadDays after.
+func referenceContext(v []float64, k Known) {
+	at := func(off int) (Neighbour, bool) {
+		var n Neighbour
+		switch {
+		case off < 0 && -off <= BackDays:
+			n = k.Before[-off-1]
+		case off > 0 && off <= AheadDays:
+			n = k.After[off-1]
+		default:
+			return n, false
+		}
+		return n, n.Set
+	}
+	nan := math.NaN()
+	// find returns |off| of the first day in direction dir where is holds.
+	find := func(dir, reach int, is func(Neighbour) bool) float64 {
+		for off := dir; off*dir <= reach; off += dir {
+			n, ok := at(off)
+			if !ok {
+				return nan
+			}
+			if is(n) {
+				return float64(off * dir)
+			}
+		}
+		return float64(reach + 1)
+	}
+	streak := func(dir, reach int, is func(Neighbour) bool) float64 {
+		c := 0
+		for off := dir; off*dir <= reach; off += dir {
+			n, ok := at(off)
+			if !ok || !is(n) {
+				break
+			}
+			c++
+		}
+		return float64(c)
+	}
+	tally := func(dir int, is func(Neighbour) bool) float64 {
+		c := 0
+		for off := dir; off*dir <= 7; off += dir {
+			n, ok := at(off)
+			if !ok {
+				return nan
+			}
+			if is(n) {
+				c++
+			}
+		}
+		return float64(c)
+	}
+	closed := func(n Neighbour) bool { return !n.Open }
+	hol := func(n Neighbour) bool { return n.StateHoliday > 0 }
+	v[FDaysSinceClosed] = find(-1, BackDays, closed)
+	v[FClosedRunBefore] = streak(-1, BackDays, closed)
+	v[FDaysSinceStateHoliday] = find(-1, BackDays, hol)
+	v[FPromoRunDay], v[FSchoolRunDay] = 0, 0
+	if k.Promo {
+		v[FPromoRunDay] = 1 + streak(-1, BackDays, func(n Neighbour) bool { return n.Promo })
+	}
+	if k.SchoolHoliday {
+		v[FSchoolRunDay] = 1 + streak(-1, BackDays, func(n Neighbour) bool { return n.SchoolHoliday })
+	}
+	v[FClosedPrev7] = tally(-1, closed)
+	v[FDaysToClosed] = find(1, AheadDays, closed)
+	v[FClosedRunAfter] = streak(1, AheadDays, closed)
+	v[FDaysToStateHoliday] = find(1, AheadDays, hol)
+	v[FDaysToSchoolChange] = find(1, AheadDays, func(n Neighbour) bool { return n.SchoolHoliday != k.SchoolHoliday })
+	v[FClosedNext7] = tally(1, closed)
 }
 
 func testStoreInfo() *topics.StoreInfo {
@@ -217,12 +299,9 @@ func TestFeaturesMatchReference(t *testing.T) {
 			for h := 1; h <= MaxHorizon; h += 1 + r.IntN(5) {
 				tg := a + topics.Date(h)
 				k := Known{Promo: r.IntN(2) == 0, SchoolHoliday: r.IntN(3) == 0, StateHoliday: uint8(r.IntN(4))}
-				if r.IntN(4) != 0 {
-					k.Prev = Neighbour{Set: true, Open: r.IntN(2) == 0, Promo: r.IntN(2) == 0, StateHoliday: uint8(r.IntN(4))}
-				}
-				if r.IntN(4) != 0 {
-					k.Next = Neighbour{Set: true, Open: r.IntN(2) == 0, SchoolHoliday: r.IntN(2) == 0, StateHoliday: uint8(r.IntN(4))}
-				}
+				k.Around(func(topics.Date) (Neighbour, bool) {
+					return Neighbour{Set: true, Open: r.IntN(3) != 0, Promo: r.IntN(2) == 0, SchoolHoliday: r.IntN(2) == 0, StateHoliday: uint8(r.IntN(4) / 3)}, r.IntN(12) != 0
+				}, tg)
 				got, err := st.Append(nil, &in, tg, k)
 				if err != nil {
 					t.Fatal(err)
@@ -267,7 +346,7 @@ func TestFeaturesAreCausal(t *testing.T) {
 			dirty := applyAll(poisoned)
 			for h := 1; h <= MaxHorizon; h++ {
 				tg := a + topics.Date(h)
-				k := Known{Promo: h%2 == 0, StateHoliday: uint8(h % 4), Next: Neighbour{Set: h%3 == 0, Promo: true}}
+				k := Known{Promo: h%2 == 0, StateHoliday: uint8(h % 4), After: [AheadDays]Neighbour{{Set: h%3 == 0, Promo: true}}}
 				want, err := Compute(clean, &in, tg, a, k)
 				if err != nil {
 					t.Fatal(err)
@@ -347,8 +426,8 @@ func TestFeatureTable(t *testing.T) {
 			FPromo: 1, FSchoolHoliday: 1, FStateHoliday: 2, FHorizon: 9,
 		}},
 		{"neighbours' inputs", promo2, "2015-06-19", "2015-06-10", Known{
-			Prev: Neighbour{Set: true, Open: true, Promo: true, StateHoliday: 1},
-			Next: Neighbour{Set: true, SchoolHoliday: true},
+			Before: [BackDays]Neighbour{{Set: true, Open: true, Promo: true, StateHoliday: 1}},
+			After:  [AheadDays]Neighbour{{Set: true, SchoolHoliday: true}},
 		}, map[int]float64{
 			FOpenPrev: 1, FPromoPrev: 1, FStateHolidayPrev: 1, FSchoolHolidayPrev: 0,
 			FOpenNext: 0, FPromoNext: 0, FStateHolidayNext: 0, FSchoolHolidayNext: 1,

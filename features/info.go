@@ -66,11 +66,24 @@ type Known struct {
 	Promo         bool
 	SchoolHoliday bool
 	StateHoliday  uint8 // 0 none, 1 a, 2 b, 3 c
-	// Prev and Next are the known inputs of the day before and the day
-	// after the target day (schema f2's neighbour features); NaN features
-	// when not Set.
-	Prev, Next Neighbour
+	// Before[i] are the known inputs of day t-1-i and After[i] of day
+	// t+1+i, for the target day t: the neighbourhood the context features
+	// read (the day before and after, runs of closed days, holidays and
+	// school holidays around t). A day not Set is unknown: its features
+	// are missing (NaN), or the distance searches stop at it.
+	Before [BackDays]Neighbour
+	After  [AheadDays]Neighbour
 }
+
+// Reach of the known-input neighbourhood of a target day.
+const (
+	// BackDays is how many days before the target day its features read.
+	BackDays = 14
+	// AheadDays is how many days after the target day its features read;
+	// a training example is final once the state holds the day AheadDays
+	// after it.
+	AheadDays = 7
+)
 
 // Neighbour are the known inputs of a day next to the target day.
 type Neighbour struct {
@@ -114,17 +127,30 @@ func KnownFromFact(f Fact) Known {
 }
 
 // KnownAt returns the known inputs of day f.Date from its fact, with the
-// inputs of the days before and after it when the ring holds them: the
-// inputs of training examples and snapshots. Only known inputs (open,
+// inputs of the days around it (Known.Before and After) the ring holds:
+// the inputs of training examples and snapshots. Only known inputs (open,
 // promo, holidays) are read, never sales, so a neighbour on or after the
 // as-of day keeps the features causal.
 func (s *State) KnownAt(f Fact) Known {
 	k := KnownFromFact(f)
-	if p, ok := s.Fact(f.Date - 1); ok {
-		k.Prev = KnownFromFact(p).AsNeighbour()
-	}
-	if n, ok := s.Fact(f.Date + 1); ok {
-		k.Next = KnownFromFact(n).AsNeighbour()
-	}
+	k.Around(func(d topics.Date) (Neighbour, bool) {
+		n, ok := s.Fact(d)
+		return KnownFromFact(n).AsNeighbour(), ok
+	}, f.Date)
 	return k
+}
+
+// Around fills k.Before and k.After for target day t from lookup, which
+// returns a day's known inputs and whether they are known.
+func (k *Known) Around(lookup func(d topics.Date) (Neighbour, bool), t topics.Date) {
+	for i := range k.Before {
+		if n, ok := lookup(t - 1 - topics.Date(i)); ok {
+			k.Before[i] = n
+		}
+	}
+	for i := range k.After {
+		if n, ok := lookup(t + 1 + topics.Date(i)); ok {
+			k.After[i] = n
+		}
+	}
 }

@@ -151,6 +151,11 @@ type week struct {
 	sum uint64
 }
 
+func (w *week) add(sales uint32) {
+	w.cnt++
+	w.sum += uint64(sales)
+}
+
 // interval is an inclusive range of days.
 type interval struct{ lo, hi topics.Date }
 
@@ -282,6 +287,11 @@ type Change struct {
 	// WasTrading is set for Corrected when the previous value of the day was
 	// a trading day (its training example may have to be withdrawn).
 	WasTrading bool
+	// Advanced is set when the fact's day became the latest day; Previous
+	// is then the latest day before it, or the fact's own day when the
+	// state was empty.
+	Advanced bool
+	Previous topics.Date
 }
 
 func slot(d topics.Date) int {
@@ -310,11 +320,12 @@ func (s *State) Apply(f Fact) Change {
 		s.has = true
 		s.latest = d
 		s.ring[slot(d)] = nd
-		return Change{Outcome: Added}
+		return Change{Outcome: Added, Advanced: true, Previous: d}
 	case d > s.latest:
+		prev := s.latest
 		s.advance(d)
 		s.ring[slot(d)] = nd
-		return Change{Outcome: Added}
+		return Change{Outcome: Added, Advanced: true, Previous: prev}
 	case d >= s.RingStart():
 		i := slot(d)
 		old := s.ring[i]

@@ -249,8 +249,8 @@ func FuzzStateCodec(f *testing.F) {
 					t.Fatalf("append: %v", err)
 				}
 			}
-			s.Apply(Fact{Date: l + 3, Open: true, Sales: 1})
-			s.AffectedDays(1, l-5, nil)
+			s.AffectedDays(1, l+3, s.Apply(Fact{Date: l + 3, Open: true, Sales: 1}), nil)
+			s.AffectedDays(1, l-5, s.Apply(Fact{Date: l - 5, Open: true, Sales: 2}), nil)
 		}
 	})
 }

@@ -4,18 +4,21 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/storecast/storecast/features"
 	"github.com/storecast/storecast/model"
 	"github.com/storecast/storecast/topics"
 )
 
 // predKey identifies one prediction: a forecast is a pure function of the
 // model, the store's state, the as-of and target days and the inputs of
-// the target day and its neighbours.
+// the target day and of the days around it the request gives (the others
+// come from the state).
 type predKey struct {
-	model           *ModelMeta
-	state           any
-	asOf, date      topics.Date
-	day, prev, next keyInputs
+	model      *ModelMeta
+	state      any
+	asOf, date topics.Date
+	day        keyInputs
+	near       [features.BackDays + features.AheadDays]keyInputs
 }
 
 // keyInputs are known inputs in a key; set is false for a missing neighbour.
@@ -39,8 +42,16 @@ func keyInputsOf(in *topics.KnownInputs) keyInputs {
 }
 
 func keyOf(m *ModelMeta, state any, asOf, date topics.Date, in Inputs) predKey {
-	return predKey{model: m, state: state, asOf: asOf, date: date,
-		day: keyInputsOf(&in.Day), prev: keyInputsOf(in.Prev), next: keyInputsOf(in.Next)}
+	k := predKey{model: m, state: state, asOf: asOf, date: date, day: keyInputsOf(&in.Day)}
+	if in.Near != nil {
+		for i := range features.BackDays {
+			k.near[i] = keyInputsOf(in.Near(date - 1 - topics.Date(i)))
+		}
+		for i := range features.AheadDays {
+			k.near[features.BackDays+i] = keyInputsOf(in.Near(date + 1 + topics.Date(i)))
+		}
+	}
+	return k
 }
 
 const cacheShards = 32

@@ -322,15 +322,16 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 			continue
 		}
 		var key predKey
+		in := inputsOf(rows, i)
 		if identity != nil {
-			key = keyOf(meta, identity, asOf, r.Date, inputsOf(rows, i))
+			key = keyOf(meta, identity, asOf, r.Date, in)
 			if p, ok := cache.get(&key); ok {
 				r.set(p)
 				hits++
 				continue
 			}
 		}
-		x, err := src.Features(sc.feat[:0], r.Date, asOf, inputsOf(rows, i))
+		x, err := src.Features(sc.feat[:0], r.Date, asOf, in)
 		if err != nil {
 			return hits, fmt.Errorf("features of store %d for %s: %w", r.Store, r.Date, err)
 		}
@@ -349,14 +350,14 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 	return hits, nil
 }
 
-// inputsOf returns the known inputs of rows[i] with those of the rows of
-// the days before and after it, when rows (one store's) hold them.
+// inputsOf returns the known inputs of rows[i] with a lookup of the
+// other rows' (one store's) by day.
 func inputsOf(rows []Row, i int) Inputs {
-	in := Inputs{Day: rows[i].In}
 	d := rows[i].Date
-	find := func(day topics.Date, near int) *topics.KnownInputs {
-		if near >= 0 && near < len(rows) && rows[near].Date == day {
-			return &rows[near].In
+	return Inputs{Day: rows[i].In, Near: func(day topics.Date) *topics.KnownInputs {
+		// Rows are usually consecutive days: try the row that would hold day first.
+		if j := i + int(day-d); j >= 0 && j < len(rows) && rows[j].Date == day {
+			return &rows[j].In
 		}
 		for j := range rows {
 			if rows[j].Date == day {
@@ -364,9 +365,7 @@ func inputsOf(rows []Row, i int) Inputs {
 			}
 		}
 		return nil
-	}
-	in.Prev, in.Next = find(d-1, i-1), find(d+1, i+1)
-	return in
+	}}
 }
 
 // set fills the row's answer from p.

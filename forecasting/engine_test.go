@@ -115,21 +115,19 @@ func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []struct {
-		d   topics.Date
-		dst *features.Neighbour
-	}{{r.Date - 1, &k.Prev}, {r.Date + 1, &k.Next}} {
-		switch f, held := tb.states[r.Store].Fact(n.d); {
-		case n.d > lastDay && n.d <= lastDay+features.MaxHorizon:
-			nk, err := features.KnownOf(rowInputs(n.d))
+	k.Around(func(d topics.Date) (features.Neighbour, bool) {
+		switch f, held := tb.states[r.Store].Fact(d); {
+		case d > lastDay && d <= lastDay+features.MaxHorizon:
+			nk, err := features.KnownOf(rowInputs(d))
 			if err != nil {
 				t.Fatal(err)
 			}
-			*n.dst = nk.AsNeighbour()
+			return nk.AsNeighbour(), true
 		case held:
-			*n.dst = features.KnownFromFact(f).AsNeighbour()
+			return features.KnownFromFact(f).AsNeighbour(), true
 		}
-	}
+		return features.Neighbour{}, false
+	}, r.Date)
 	x, err := features.Compute(tb.states[r.Store], storeInfo(r.Store), r.Date, lastDay, k)
 	if err != nil {
 		t.Fatal(err)

@@ -35,15 +35,16 @@ type StoreFeatures interface {
 	Features(dst []float64, target, asOf topics.Date, in Inputs) ([]float64, error)
 }
 
-// Inputs are the known inputs of a target day (Day) and, when the caller
-// has them, of the day before (Prev) and the day after (Next): the
-// neighbour features of schema f2. A nil neighbour is taken from the
-// store's state when it holds that day (the as-of day's own inputs), else
-// its features are missing (NaN), as in training examples at the end of
-// the log.
+// Inputs are the known inputs of a target day (Day) and, through Near,
+// those of the other days the caller has (the rows of the same request):
+// the neighbourhood the context features read (features.Known.Before and
+// After). A day Near does not give is taken from the store's state when it
+// holds that day (a day up to the as-of day), else it is unknown: the
+// features that read it are missing (NaN), as in the provisional training
+// examples at the end of the log. Near may be nil.
 type Inputs struct {
-	Day        topics.KnownInputs
-	Prev, Next *topics.KnownInputs
+	Day  topics.KnownInputs
+	Near func(d topics.Date) *topics.KnownInputs
 }
 
 // Cacheable is implemented by StoreFeatures whose vectors depend only on
@@ -81,11 +82,16 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in Inpu
 	if err != nil {
 		return dst, err
 	}
-	if k.Prev, err = s.neighbour(in.Prev, target-1); err != nil {
-		return dst, err
-	}
-	if k.Next, err = s.neighbour(in.Next, target+1); err != nil {
-		return dst, err
+	var bad error
+	k.Around(func(d topics.Date) (features.Neighbour, bool) {
+		n, ok, err := s.neighbour(in.Near, d)
+		if err != nil && bad == nil {
+			bad = err
+		}
+		return n, ok
+	}, target)
+	if bad != nil {
+		return dst, bad
 	}
 	st, err := s.stats.Of(s.state, asOf)
 	if err != nil {
@@ -94,20 +100,23 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in Inpu
 	return st.Append(dst, s.info, target, k)
 }
 
-// neighbour returns the known inputs of day d: in when given, else the
-// state's fact of d when it holds one (its known inputs only), else unset.
-func (s StateFeatures) neighbour(in *topics.KnownInputs, d topics.Date) (features.Neighbour, error) {
-	if in != nil {
-		k, err := features.KnownOf(*in)
-		if err != nil {
-			return features.Neighbour{}, fmt.Errorf("inputs of %s: %w", d, err)
+// neighbour returns the known inputs of day d: near's when it gives them,
+// else the state's fact of d when it holds one (its known inputs only),
+// else unknown.
+func (s StateFeatures) neighbour(near func(topics.Date) *topics.KnownInputs, d topics.Date) (features.Neighbour, bool, error) {
+	if near != nil {
+		if in := near(d); in != nil {
+			k, err := features.KnownOf(*in)
+			if err != nil {
+				return features.Neighbour{}, false, fmt.Errorf("inputs of %s: %w", d, err)
+			}
+			return k.AsNeighbour(), true, nil
 		}
-		return k.AsNeighbour(), nil
 	}
 	if f, ok := s.state.Fact(d); ok {
-		return features.KnownFromFact(f).AsNeighbour(), nil
+		return features.KnownFromFact(f).AsNeighbour(), true, nil
 	}
-	return features.Neighbour{}, nil
+	return features.Neighbour{}, false, nil
 }
 
 // Latest returns the store's latest day (false for an empty state).

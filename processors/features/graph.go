@@ -169,8 +169,8 @@ func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fa
 		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, f.Date), nil)
 		h.tombstoneC.Inc()
 	}
-	var days [8]topics.Date
-	for _, d := range s.AffectedDays(store, f.Date, days[:0]) {
+	var days [16]topics.Date
+	for _, d := range s.AffectedDays(store, f.Date, ch, days[:0]) {
 		ex, ok, err := s.Example(&si.info, d)
 		if err != nil {
 			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", store, d, err))

@@ -209,14 +209,14 @@ func TestSalesBuildStateAndExamples(t *testing.T) {
 			}
 		}
 		k := feat.KnownFromFact(mustFact(t, s))
-		for _, x := range sent { // the neighbours' known inputs
-			switch x.Date {
-			case s.Date - 1:
-				k.Prev = feat.KnownFromFact(mustFact(t, x)).AsNeighbour()
-			case s.Date + 1:
-				k.Next = feat.KnownFromFact(mustFact(t, x)).AsNeighbour()
+		k.Around(func(d topics.Date) (feat.Neighbour, bool) { // the neighbours' known inputs
+			for _, x := range sent {
+				if x.Date == d {
+					return feat.KnownFromFact(mustFact(t, x)).AsNeighbour(), true
+				}
 			}
-		}
+			return feat.Neighbour{}, false
+		}, s.Date)
 		wantVals, err := feat.Compute(pureState(before), &info, s.Date, ex.AsOf, k)
 		if err != nil {
 			t.Fatal(err)
@@ -304,11 +304,20 @@ func TestRedeliveryRedoesEffects(t *testing.T) {
 	r.drain(r.table)
 	r.consume(sale(5, day0, salesOf(day0)))
 	exs := r.drainExamples()
-	// The latest day's example and its previous day's (which reads its inputs).
-	_, ok0 := exs[topics.ExampleKey(5, day0)]
-	_, ok1 := exs[topics.ExampleKey(5, day0-1)]
-	if !ok0 || !ok1 || len(exs) != 2 {
-		t.Errorf("redelivery emitted %v, want the examples of %s and %s", keys(exs), day0-1, day0)
+	// The latest day's example and those of the days before it that read its
+	// inputs (which of them its first delivery changed is not known).
+	want := 0
+	for d := day0 - feat.AheadDays; d <= day0; d++ {
+		if f, _ := s.Fact(d); !f.Trading() {
+			continue
+		}
+		want++
+		if _, ok := exs[topics.ExampleKey(5, d)]; !ok {
+			t.Errorf("redelivery did not re-emit the example of %s", d)
+		}
+	}
+	if len(exs) != want {
+		t.Errorf("redelivery emitted %v, want the examples of %s..%s", keys(exs), day0-feat.AheadDays, day0)
 	}
 	if n := r.drain(r.table); n != 1 {
 		t.Errorf("redelivery wrote the table %d times, want 1", n)
@@ -344,7 +353,7 @@ func TestLateDayReemitsAffectedExamples(t *testing.T) {
 	sent = append(sent, s)
 	r.consume(s)
 	exs := r.drainExamples()
-	want := pureState(sent).AffectedDays(9, late, nil)
+	want := pureState(sent).AffectedDays(9, late, feat.Change{Outcome: feat.Added}, nil)
 	if len(want) < 5 {
 		t.Fatalf("only %d affected days", len(want))
 	}
@@ -352,8 +361,8 @@ func TestLateDayReemitsAffectedExamples(t *testing.T) {
 		if _, ok := exs[topics.ExampleKey(9, d)]; !ok {
 			t.Errorf("example of %s not re-emitted", d)
 		}
-		if d != late && d != late-1 && d != late+1 && feat.ExampleAsOf(9, d) <= late {
-			t.Errorf("day %s re-emitted but its as-of day is not after %s", d, late)
+		if (d < late-feat.AheadDays || d > late+feat.BackDays) && feat.ExampleAsOf(9, d) <= late {
+			t.Errorf("day %s re-emitted but it neither reads %s's inputs nor has an as-of day after it", d, late)
 		}
 	}
 	if len(exs) != len(want) {

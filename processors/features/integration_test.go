@@ -168,10 +168,11 @@ func expect(t *testing.T, in ingest.Input) expectation {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Apply(f).Outcome == feat.Duplicate {
+		ch := st.Apply(f)
+		if ch.Outcome == feat.Duplicate {
 			continue
 		}
-		for _, d := range st.AffectedDays(s.Store, s.Date, nil) {
+		for _, d := range st.AffectedDays(s.Store, s.Date, ch, nil) {
 			ex, ok, err := st.Example(infos[s.Store], d)
 			if err != nil || !ok {
 				t.Fatalf("example %d %s: %v %v", s.Store, d, ok, err)

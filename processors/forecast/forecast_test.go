@@ -101,17 +101,15 @@ func TestForecastsEveryDay(t *testing.T) {
 		want := 0.0
 		if in[i].Open == 1 {
 			k, _ := features.KnownOf(in[i])
-			// Neighbours: the request's days, the state's as-of day before the first.
-			if i > 0 {
-				p, _ := features.KnownOf(in[i-1])
-				k.Prev = p.AsNeighbour()
-			} else if f, held := st.Fact(lastDay); held {
-				k.Prev = features.KnownFromFact(f).AsNeighbour()
-			}
-			if i+1 < len(in) {
-				n, _ := features.KnownOf(in[i+1])
-				k.Next = n.AsNeighbour()
-			}
+			// Neighbours: the request's days, else the state's days up to the as-of day.
+			k.Around(func(x topics.Date) (features.Neighbour, bool) {
+				if j := int(x - lastDay - 1); j >= 0 && j < len(in) {
+					n, _ := features.KnownOf(in[j])
+					return n.AsNeighbour(), true
+				}
+				f, held := st.Fact(x)
+				return features.KnownFromFact(f).AsNeighbour(), held
+			}, d)
 			x, err := features.Compute(st, &info, d, lastDay, k)
 			if err != nil {
 				t.Fatal(err)
