@@ -104,6 +104,24 @@ var holidays = func() []topics.Date {
 	return out
 }()
 
+// PublicHoliday returns the state-holiday code (1 a, 2 b for the Easter
+// holidays, 3 c for Christmas) of d when it is a German nationwide public
+// holiday, else 0.
+func PublicHoliday(d topics.Date) uint8 {
+	i := sort.Search(len(holidays), func(i int) bool { return holidays[i] >= d })
+	if i == len(holidays) || holidays[i] != d {
+		return 0
+	}
+	y, m, dd := civil(d)
+	switch e := easterOf(y); {
+	case d == e-2 || d == e+1:
+		return 2
+	case m == 12 && (dd == 25 || dd == 26):
+		return 3
+	}
+	return 1
+}
+
 // holidayDistance returns the days from d to the next holiday on or after
 // d, and from the last holiday on or before d to d, or ok false outside
 // the table.

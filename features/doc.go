@@ -96,6 +96,4 @@
 //	days_to_state_holiday days to the next state holiday in T+1..T+7 (8 if none); NaN as above
 //	days_to_school_change days to the next day whose school holiday differs from T's (8 if none); NaN as above
 //	closed_next_7         closed days in T+1..T+7; NaN if one is unknown
-//	mean_sales_dow_28     mean sales of T's weekday over the trading days in A-28..A-1
-//	mean_sales_promo_28   mean sales of the trading days in A-28..A-1 with T's promo
 package features

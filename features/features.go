@@ -73,8 +73,6 @@ const (
 	FDaysToStateHoliday
 	FDaysToSchoolChange
 	FClosedNext7
-	FMeanSalesDow28
-	FMeanSalesPromo28
 	// NumFeatures is the length of every feature vector.
 	NumFeatures
 )
@@ -104,7 +102,6 @@ var names = [NumFeatures]string{
 	FSchoolRunDay: "school_run_day", FClosedPrev7: "closed_prev_7", FDaysToClosed: "days_to_closed",
 	FClosedRunAfter: "closed_run_after", FDaysToStateHoliday: "days_to_state_holiday",
 	FDaysToSchoolChange: "days_to_school_change", FClosedNext7: "closed_next_7",
-	FMeanSalesDow28: "mean_sales_dow_28", FMeanSalesPromo28: "mean_sales_promo_28",
 }
 
 var sharedNames = names[:]
@@ -131,8 +128,6 @@ type Stats struct {
 	asOf        topics.Date
 	agg         aggregates
 	win         [3]week // trading days in the last 7, 14 and 28 days before A
-	dow28       [7]week // trading days in the last 28 days before A, by ISO weekday
-	promo28     [2]week // trading days in the last 28 days before A, by promo
 	lastTrading topics.Date
 	hasLast     bool
 }
@@ -177,8 +172,6 @@ func (s *State) Stats(a topics.Date, st *Stats) error {
 							st.win[i].sum += uint64(x.sales)
 						}
 					}
-					st.dow28[wd].add(x.sales)
-					st.promo28[x.promo()].add(x.sales)
 					st.lastTrading, st.hasLast = d, true
 				}
 			}
@@ -318,8 +311,6 @@ func (st *Stats) Append(dst []float64, in *Info, t topics.Date, k Known) ([]floa
 	yoy := st.yoyWeekMean(t)
 	v[FYoYWeekMean] = yoy
 	v[FYoYRatio] = ratio(yoy, total)
-	v[FMeanSalesDow28] = mean(st.dow28[w].sum, st.dow28[w].cnt)
-	v[FMeanSalesPromo28] = mean(st.promo28[p].sum, st.promo28[p].cnt)
 	return dst[:n+NumFeatures], nil
 }
 

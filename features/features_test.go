@@ -91,7 +91,7 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	referenceContext(v, k)
 
 	type acc struct{ n, sum, cust float64 }
-	var all, dow, promo, dowPromo, month, w7, w14, w28, yoy, dow28, promo28 acc
+	var all, dow, promo, dowPromo, month, w7, w14, w28, yoy acc
 	var present, dowTrading float64
 	add := func(x *acc, f Fact) { x.n++; x.sum += float64(f.Sales); x.cust += float64(f.Customers) }
 	last := topics.Date(math.MinInt32)
@@ -124,12 +124,6 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 		}
 		if age := a - f.Date; age <= 28 {
 			add(&w28, f)
-			if sameDow {
-				add(&dow28, f)
-			}
-			if f.Promo == k.Promo {
-				add(&promo28, f)
-			}
 			if age <= 14 {
 				add(&w14, f)
 			}
@@ -181,8 +175,6 @@ func reference(facts []Fact, in *topics.StoreInfo, tgt, a topics.Date, k Known) 
 	}
 	v[FYoYWeekMean] = m(yoy)
 	v[FYoYRatio] = ratio(m(yoy), m(all))
-	v[FMeanSalesDow28] = m(dow28)
-	v[FMeanSalesPromo28] = m(promo28)
 	return v
 }
 

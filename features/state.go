@@ -151,11 +151,6 @@ type week struct {
 	sum uint64
 }
 
-func (w *week) add(sales uint32) {
-	w.cnt++
-	w.sum += uint64(sales)
-}
-
 // interval is an inclusive range of days.
 type interval struct{ lo, hi topics.Date }
 

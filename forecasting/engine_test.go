@@ -104,7 +104,7 @@ func allRows() []forecasting.Row {
 
 // wantSales is the recipe written out for a row of allRows: features.Compute
 // with the inputs of the row and of its neighbours (the rows of the days
-// before and after it, else the state's fact, else unknown), the model,
+// around it, else the state's fact, else the assumed inputs), the model,
 // clamp and round to cents; closed days 0.
 func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 	t.Helper()
@@ -126,7 +126,8 @@ func wantSales(t *testing.T, tb *tables, r forecasting.Row) float64 {
 		case held:
 			return features.KnownFromFact(f).AsNeighbour(), true
 		}
-		return features.Neighbour{}, false
+		n := tb.states[r.Store].Assumed(d, k.SchoolHoliday)
+		return n, n.Set
 	}, r.Date)
 	x, err := features.Compute(tb.states[r.Store], storeInfo(r.Store), r.Date, lastDay, k)
 	if err != nil {

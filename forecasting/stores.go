@@ -39,9 +39,10 @@ type StoreFeatures interface {
 // those of the other days the caller has (the rows of the same request):
 // the neighbourhood the context features read (features.Known.Before and
 // After). A day Near does not give is taken from the store's state when it
-// holds that day (a day up to the as-of day), else it is unknown: the
-// features that read it are missing (NaN), as in the provisional training
-// examples at the end of the log. Near may be nil.
+// holds that day (a day up to the as-of day), else it is assumed from the
+// store's history (features.State.Assumed: its weekly closing days, the
+// two-week promo cycle, nationwide public holidays, the target day's
+// school holiday). Near may be nil.
 type Inputs struct {
 	Day  topics.KnownInputs
 	Near func(d topics.Date) *topics.KnownInputs
@@ -84,7 +85,7 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in Inpu
 	}
 	var bad error
 	k.Around(func(d topics.Date) (features.Neighbour, bool) {
-		n, ok, err := s.neighbour(in.Near, d)
+		n, ok, err := s.neighbour(in.Near, d, k.SchoolHoliday)
 		if err != nil && bad == nil {
 			bad = err
 		}
@@ -102,8 +103,8 @@ func (s StateFeatures) Features(dst []float64, target, asOf topics.Date, in Inpu
 
 // neighbour returns the known inputs of day d: near's when it gives them,
 // else the state's fact of d when it holds one (its known inputs only),
-// else unknown.
-func (s StateFeatures) neighbour(near func(topics.Date) *topics.KnownInputs, d topics.Date) (features.Neighbour, bool, error) {
+// else those assumed for a day after the state's latest, else unknown.
+func (s StateFeatures) neighbour(near func(topics.Date) *topics.KnownInputs, d topics.Date, school bool) (features.Neighbour, bool, error) {
 	if near != nil {
 		if in := near(d); in != nil {
 			k, err := features.KnownOf(*in)
@@ -116,7 +117,8 @@ func (s StateFeatures) neighbour(near func(topics.Date) *topics.KnownInputs, d t
 	if f, ok := s.state.Fact(d); ok {
 		return features.KnownFromFact(f).AsNeighbour(), true, nil
 	}
-	return features.Neighbour{}, false, nil
+	n := s.state.Assumed(d, school)
+	return n, n.Set, nil
 }
 
 // Latest returns the store's latest day (false for an empty state).

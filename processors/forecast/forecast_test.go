@@ -107,8 +107,11 @@ func TestForecastsEveryDay(t *testing.T) {
 					n, _ := features.KnownOf(in[j])
 					return n.AsNeighbour(), true
 				}
-				f, held := st.Fact(x)
-				return features.KnownFromFact(f).AsNeighbour(), held
+				if f, held := st.Fact(x); held {
+					return features.KnownFromFact(f).AsNeighbour(), true
+				}
+				n := st.Assumed(x, k.SchoolHoliday)
+				return n, n.Set
 			}, d)
 			x, err := features.Compute(st, &info, d, lastDay, k)
 			if err != nil {

@@ -4,7 +4,7 @@ Metrics:
 
 * ``storecast_trainer_runs_total{outcome}``: requests answered, by outcome (succeeded, failed).
 * ``storecast_trainer_run_duration_seconds``: wall time of a request, read to publish.
-* ``storecast_trainer_train_seconds``: fit plus refit time of the last successful run.
+* ``storecast_trainer_train_seconds``: read, fits and refit time of the last successful run.
 * ``storecast_trainer_rows``: examples in the range of the last successful run.
 * ``storecast_trainer_promotions_total{model}``: versions that became champion.
 * ``storecast_trainer_champion_val_rmspe{model}``: validation RMSPE of each model's champion.
@@ -40,7 +40,7 @@ class WorkerMetrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 2400),
             **kw,
         )
-        self.train_seconds = Gauge("train_seconds", "Fit plus refit time of the last successful run.", **kw)
+        self.train_seconds = Gauge("train_seconds", "Read, fits and refit time of the last successful run.", **kw)
         self.rows = Gauge("rows", "Examples in the range of the last successful run.", **kw)
         self.promotions = Counter("promotions", "Versions that became champion.", ["model"], **kw)
         self.champion_rmspe = Gauge(
