@@ -304,6 +304,11 @@ bench-process: services ## Replay train.csv (970,379 events) through the feature
 bench-train: services build trainer-venv ## Train on the examples of the full shared data (prepares them once); writes bench/results/train.json.
 	$(WITH_ENV) $(GO) run ./bench/train -out bench/results/train.json $(BENCH_TRAIN_FLAGS)
 
+.PHONY: lab
+lab: trainer-venv ## Feature/parameter experiment without Kafka: featurelab computes the examples of the shared data, the trainer runs the honest protocol on them (LAB_FLAGS: --param K=V, --drop F, --tracking-uri URI).
+	$(WITH_ENV) $(GO) run ./bench/featurelab -data $${STORECAST_DATA_DIR:-../shared/data/rossmann} -out $(STORECAST_STATE_DIR)/lab -snapshot val=2015-05-07..2015-06-19
+	$(WITH_ENV) trainer/.venv/bin/storecast-trainer lab $(STORECAST_STATE_DIR)/lab $(LAB_FLAGS)
+
 .PHONY: bench-predict
 bench-predict: services build ## Load the forecast API from a second process (64 connections on /predict, whole-chain /v1/forecasts); writes bench/results/predict.json. Needs data and a model (make up).
 	$(WITH_ENV) $(GO) run ./bench/predict -serve $(BIN) -models-topic models -out bench/results/predict.json

@@ -4,6 +4,7 @@ Subcommands:
   worker   consume train requests and train (the long-running service)
   train    serve one request from the command line (no Kafka consumer group), print the outcome
   bench    train on every example, write bench/results/train.json
+  lab      run the honest protocol on examples computed offline (bench/featurelab): experiments
   golden   regenerate the Go parity golden files (model/testdata/golden)
 
 Every flag has an environment twin (STORECAST_...).
@@ -105,6 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     _request_flags(b)
     b.add_argument("--out", type=Path, default=Path("bench/results/train.json"))
 
+    lab = sub.add_parser(
+        "lab",
+        help="run the honest protocol on examples computed offline by bench/featurelab (experiments)",
+    )
+    lab.add_argument("dir", type=Path, help="featurelab's output folder")
+    lab.add_argument("--snapshot", default="val", help="the snapshot that is the reported window")
+    lab.add_argument("--param", action="append", default=[], metavar="K=V", help="training parameter override")
+    lab.add_argument("--drop", default="", help="comma-separated features to leave out")
+    lab.add_argument("--name", default="", help="run name (default: the overrides)")
+    lab.add_argument(
+        "--tracking-uri",
+        default=_env("STORECAST_MLFLOW_TRACKING_URI", ""),
+        help="also record the run in MLflow experiment storecast-lab (STORECAST_MLFLOW_TRACKING_URI)",
+    )
+
     g = sub.add_parser("golden", help="regenerate the Go parity golden files")
     g.add_argument("--out", type=Path, default=Path("model/testdata/golden"))
     g.add_argument(
@@ -117,6 +133,20 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from .names import Names
+
+    if args.cmd == "lab":
+        from . import lab as labmod
+
+        drop = [s for s in args.drop.split(",") if s]
+        try:
+            r = labmod.run(args.dir, args.snapshot, dict(kv.split("=", 1) for kv in args.param), drop)
+        except (OSError, ValueError) as e:
+            parser.error(str(e))
+        if args.tracking_uri:
+            name = args.name or (" ".join(args.param + [f"-{d}" for d in drop]) or "defaults")
+            r["mlflow_run_id"] = labmod.log_run(args.tracking_uri, name, r)
+        print(json.dumps(r))
+        return 0
 
     if args.cmd == "golden":
         from .golden import make_golden, make_production_golden
