@@ -133,8 +133,17 @@ func TestStoresOK(t *testing.T) {
 			if err := json.Unmarshal(b, &f); err != nil {
 				t.Fatal(err)
 			}
-			want, err := features.Compute(historyState(), ptrInfo(1), topics.DateFromYMD(2015, 7, 1), topics.DateFromYMD(2015, 6, 10),
-				features.Known{Open: true, Promo: true, SchoolHoliday: true, StateHoliday: 1})
+			// The days around the target: the state's, else assumed from it.
+			st, target := historyState(), topics.DateFromYMD(2015, 7, 1)
+			k := features.Known{Open: true, Promo: true, SchoolHoliday: true, StateHoliday: 1}
+			k.Around(func(d topics.Date) (features.Neighbour, bool) {
+				if f, ok := st.Fact(d); ok {
+					return features.KnownFromFact(f).AsNeighbour(), true
+				}
+				n := st.Assumed(d, true)
+				return n, n.Set
+			}, target)
+			want, err := features.Compute(st, ptrInfo(1), target, topics.DateFromYMD(2015, 6, 10), k)
 			if err != nil {
 				t.Fatal(err)
 			}

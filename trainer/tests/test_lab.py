@@ -31,7 +31,12 @@ def lab_dir(tmp_path: Path) -> Path:
         aof = np.repeat(as_of, 2)
         promo = (date // 7) % 2
         dow = (date + 3) % 7 + 1
-        label = (3000 + 2000 * (store == 2)) * (1 + 0.3 * promo) * (1 + 0.05 * dow) * rng.lognormal(0, 0.02, len(date))
+        label = (
+            (3000 + 2000 * (store == 2))
+            * (1 + 0.3 * promo)
+            * (1 + 0.05 * dow)
+            * rng.lognormal(0, 0.02, len(date))
+        )
         x = np.stack([store, dow, promo, date - aof, rng.normal(size=len(date))], axis=1).astype(np.float32)
         return {"x": x, "store": store, "date": date, "as_of": aof, "horizon": date - aof, "label": label}
 

@@ -55,16 +55,15 @@ def bench_summary(
         "machine": {"before": load_before, "after": load_after},
         "read": {k: v for k, v in o.read.items() if k not in ("offsets", "feature_names")},
         "note": (
-            f"protocol {o.protocol}: early stopping (trees), calibration and interval quantiles are chosen "
-            "on "
-            "the inner window (examples as of a day before it; snapshots when the processor still holds that "
-            "day); a model trained on every day before the reported window with those choices scores the "
-            "reported window once (feature snapshots as of the day before it). train_seconds = read + inner fit "
-            "+ outer fit + intervals + refit on the whole range (fit_seconds without the read), nthread=2, "
-            "hist; read_seconds is the read of "
-            "the run (cache or full), read_seconds_incremental a second read right after it (no new data). "
-            "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it is the "
-            "steadier measure; machine gives the load."
+            f"protocol {o.protocol}: early stopping (trees), calibration and interval quantiles are "
+            "chosen on the inner window (examples as of a day before it; snapshots when the processor "
+            "still holds that day); a model trained on every day before the reported window with those "
+            "choices scores the reported window once (feature snapshots as of the day before it). "
+            "train_seconds = read + inner fit + outer fit + intervals + refit on the whole range "
+            "(fit_seconds without the read), nthread=2, hist; read_seconds is the read of the run "
+            "(cache or full), read_seconds_incremental a second read right after it (no new data). "
+            "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it "
+            "is the steadier measure; machine gives the load."
         ),
         "metrics": {k: num(v, 5) for k, v in o.metrics.items()},
     }

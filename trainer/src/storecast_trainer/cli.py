@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     lab.add_argument("dir", type=Path, help="featurelab's output folder")
     lab.add_argument("--snapshot", default="val", help="the snapshot that is the reported window")
-    lab.add_argument("--param", action="append", default=[], metavar="K=V", help="training parameter override")
+    lab.add_argument(
+        "--param", action="append", default=[], metavar="K=V", help="training parameter override"
+    )
     lab.add_argument("--drop", default="", help="comma-separated features to leave out")
     lab.add_argument("--name", default="", help="run name (default: the overrides)")
     lab.add_argument(

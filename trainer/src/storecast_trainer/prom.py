@@ -40,7 +40,9 @@ class WorkerMetrics:
             buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 2400),
             **kw,
         )
-        self.train_seconds = Gauge("train_seconds", "Read, fits and refit time of the last successful run.", **kw)
+        self.train_seconds = Gauge(
+            "train_seconds", "Read, fits and refit time of the last successful run.", **kw
+        )
         self.rows = Gauge("rows", "Examples in the range of the last successful run.", **kw)
         self.promotions = Counter("promotions", "Versions that became champion.", ["model"], **kw)
         self.champion_rmspe = Gauge(
