@@ -73,7 +73,7 @@ func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.D
 		}
 		switch {
 		case ch.Advanced:
-			if d == x || s.readsNewDay(f.fact(d), x) {
+			if d == x || s.readsNewDay(d, x) {
 				dst = append(dst, d)
 			}
 		case d <= x+BackDays || a > x:
@@ -83,13 +83,31 @@ func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.D
 	return dst
 }
 
-// readsNewDay reports whether the features of day f.Date, before the
-// latest day x, change with x known rather than unknown.
-func (s *State) readsNewDay(f Fact, x topics.Date) bool {
-	k := s.KnownAt(f)
-	without := k
-	without.After[x-f.Date-1] = Neighbour{}
-	return !sameAround(&k, &without)
+// readsNewDay reports whether the features of day d change when the new
+// latest day x (d < x <= d+AheadDays) becomes known: the features of the
+// day after (x = d+1), the week-after count and every search that found
+// nothing (x = d+AheadDays), or a search that had found nothing before x
+// and stops at it (the first closed day, state holiday or school-holiday
+// change after d, or a closed run from d+1 that x continues). An unknown
+// day between d and x stops every search and count before x: nothing
+// changes. The rules mirror context (TestAffectedDays compares examples).
+func (s *State) readsNewDay(d, x topics.Date) bool {
+	nx, school := s.neighbourAt(x), s.ring[slot(d)].flags&flagSchool != 0
+	closed, holiday, change, allClosed := false, false, false, true
+	for i := d + 1; i < x; i++ {
+		n := s.neighbourAt(i)
+		if !n.Set {
+			return false
+		}
+		closed = closed || !n.Open
+		allClosed = allClosed && !n.Open
+		holiday = holiday || n.StateHoliday != 0
+		change = change || n.SchoolHoliday != school
+	}
+	if k := x - d; k == 1 || k == AheadDays {
+		return true
+	}
+	return (!nx.Open && (!closed || allClosed)) || (nx.StateHoliday != 0 && !holiday) || (nx.SchoolHoliday != school && !change)
 }
 
 // Snapshot answers a feature snapshot request: the examples of the

@@ -133,11 +133,29 @@ func KnownFromFact(f Fact) Known {
 // as-of day keeps the features causal.
 func (s *State) KnownAt(f Fact) Known {
 	k := KnownFromFact(f)
-	k.Around(func(d topics.Date) (Neighbour, bool) {
-		n, ok := s.Fact(d)
-		return KnownFromFact(n).AsNeighbour(), ok
-	}, f.Date)
+	for i := range k.Before {
+		k.Before[i] = s.neighbourAt(f.Date - 1 - topics.Date(i))
+	}
+	for i := range k.After {
+		k.After[i] = s.neighbourAt(f.Date + 1 + topics.Date(i))
+	}
 	return k
+}
+
+// neighbourAt returns the known inputs of day d the ring holds (not Set
+// when it does not hold d).
+func (s *State) neighbourAt(d topics.Date) Neighbour {
+	if !s.has || d > s.latest || d < s.RingStart() {
+		return Neighbour{}
+	}
+	x := s.ring[slot(d)]
+	if !x.present() {
+		return Neighbour{}
+	}
+	return Neighbour{
+		Set: true, Open: x.flags&flagOpen != 0, Promo: x.flags&flagPromo != 0,
+		SchoolHoliday: x.flags&flagSchool != 0, StateHoliday: x.flags >> 4 & 3,
+	}
 }
 
 // Around fills k.Before and k.After for target day t from lookup, which
