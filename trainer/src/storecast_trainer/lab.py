@@ -28,9 +28,13 @@ COLUMNS = ("x", "store", "date", "as_of", "horizon", "label")
 
 
 def load(folder: Path, name: str) -> Examples:
-    """The arrays featurelab wrote under ``name`` (examples, or a snapshot's name)."""
+    """The arrays featurelab wrote under ``name`` (examples, or a snapshot's name), ordered by
+    (date, store) as the pipeline orders what it reads (Rows.to_examples): row order decides which
+    rows each tree samples, so the same examples give the same model."""
     meta = json.loads((folder / "meta.json").read_text())
     cols = {c: np.load(folder / f"{name}_{c}.npy") for c in COLUMNS}
+    order = np.lexsort((cols["store"], cols["date"]))
+    cols = {c: v[order] for c, v in cols.items()}
     return Examples(
         names=list(meta["names"]),
         schema=str(meta["schema"]),
