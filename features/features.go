@@ -322,20 +322,6 @@ func knownAround(v []float64, k *Known) {
 	context(v, k)
 }
 
-// sameAround reports whether a and b give the same features of the days
-// around the target day.
-func sameAround(a, b *Known) bool {
-	var va, vb [NumFeatures]float64
-	knownAround(va[:], a)
-	knownAround(vb[:], b)
-	for i := range va {
-		if math.Float64bits(va[i]) != math.Float64bits(vb[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // context fills the features of the known inputs around the target day
 // (k.Before, k.After): distances to closed days and state holidays, runs
 // of closed days, promo and school-holiday days, and counts of closed days
