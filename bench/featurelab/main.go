@@ -65,6 +65,10 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("-end: %w", err)
 	}
+	specs, err := parseSnapshots(snaps)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	in, err := ingest.LoadKaggle(ingest.KaggleFiles{Store: filepath.Join(*data, "store.csv"), Train: filepath.Join(*data, "train.csv"), To: last})
 	if err != nil {
@@ -82,8 +86,8 @@ func run() error {
 	}
 	type key struct{ store, day int32 }
 	examples := map[key]topics.TrainingExample{}
-	snapTables := make([]table, len(snaps))
-	var days []topics.Date
+	snapTables := make([]table, len(specs))
+	days := make([]topics.Date, 0, 32)
 	for store, sales := range byStore {
 		inf := infos[store]
 		var st features.State
@@ -96,7 +100,8 @@ func run() error {
 			if !f.Trading() && ch.WasTrading {
 				delete(examples, key{int32(store), int32(f.Date)})
 			}
-			for _, d := range st.AffectedDays(store, f.Date, ch, days[:0]) {
+			days = st.AffectedDays(store, f.Date, ch, days[:0])
+			for _, d := range days {
 				ex, ok, err := st.Example(inf, d)
 				if err != nil {
 					return err
@@ -106,18 +111,8 @@ func run() error {
 				}
 			}
 		}
-		for i, sp := range snaps {
-			_, spec, _ := strings.Cut(sp, "=")
-			a, b, _ := strings.Cut(spec, "..")
-			asOf, err := topics.ParseDate(a)
-			if err != nil {
-				return fmt.Errorf("-snapshot %s: %w", sp, err)
-			}
-			to, err := topics.ParseDate(b)
-			if err != nil {
-				return fmt.Errorf("-snapshot %s: %w", sp, err)
-			}
-			snap := st.Snapshot(inf, &topics.FeatureSnapshotRequest{AsOf: asOf, From: asOf + 1, To: to, Store: store})
+		for i, sp := range specs {
+			snap := st.Snapshot(inf, &topics.FeatureSnapshotRequest{AsOf: sp.asOf, From: sp.asOf + 1, To: sp.to, Store: store})
 			if snap.Error != "" {
 				continue
 			}
@@ -136,16 +131,48 @@ func run() error {
 	if err := write(filepath.Join(*out, "examples"), &ex); err != nil {
 		return err
 	}
-	for i, sp := range snaps {
-		name, _, _ := strings.Cut(sp, "=")
-		if err := write(filepath.Join(*out, name), &snapTables[i]); err != nil {
+	for i, sp := range specs {
+		if err := write(filepath.Join(*out, sp.name), &snapTables[i]); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "snapshot %s: %d rows\n", name, len(snapTables[i].label))
+		fmt.Fprintf(os.Stderr, "snapshot %s: %d rows\n", sp.name, len(snapTables[i].label))
 	}
 	meta, _ := json.Marshal(map[string]any{"schema": features.SchemaVersion, "names": features.Names()})
 	fmt.Fprintf(os.Stderr, "%d examples in %s\n", len(ex.label), time.Since(t0).Round(time.Millisecond))
 	return os.WriteFile(filepath.Join(*out, "meta.json"), meta, 0o644)
+}
+
+// snapshot is one -snapshot flag: the features of the days after asOf up
+// to to, as of asOf, written under name.
+type snapshot struct {
+	name     string
+	asOf, to topics.Date
+}
+
+// parseSnapshots parses the -snapshot flags (name=AS_OF..LAST), naming
+// the bad one.
+func parseSnapshots(flags []string) ([]snapshot, error) {
+	out := make([]snapshot, 0, len(flags))
+	for _, sp := range flags {
+		name, spec, ok := strings.Cut(sp, "=")
+		a, b, ok2 := strings.Cut(spec, "..")
+		if !ok || !ok2 || name == "" {
+			return nil, fmt.Errorf("-snapshot %q is not name=AS_OF..LAST", sp)
+		}
+		asOf, err := topics.ParseDate(a)
+		if err != nil {
+			return nil, fmt.Errorf("-snapshot %s: %w", sp, err)
+		}
+		to, err := topics.ParseDate(b)
+		if err != nil {
+			return nil, fmt.Errorf("-snapshot %s: %w", sp, err)
+		}
+		if to <= asOf {
+			return nil, fmt.Errorf("-snapshot %s: the last day is not after the as-of day", sp)
+		}
+		out = append(out, snapshot{name: name, asOf: asOf, to: to})
+	}
+	return out, nil
 }
 
 func write(prefix string, t *table) error {
