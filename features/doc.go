@@ -27,10 +27,11 @@
 //
 // Every trading day D (open, sales > 0) has one training example with
 // features as of D - HorizonFor(store, D); the horizon is a hash of (store,
-// D), uniform over 1..MaxHorizon. AffectedDays lists the examples a
+// D), uniform over 1..MaxHorizon. The example exists once it is complete:
+// once the store's latest day is D+AheadDays or later, so that its
+// week-after known inputs are known. AffectedDays lists the examples a
 // changed day invalidates (its neighbours' too: their inputs are
-// features); a new latest day re-emits only the days before it whose
-// features it changes.
+// features); a new latest day emits only the days it completes.
 //
 // # Features (schema f3)
 //

@@ -44,25 +44,33 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 // AffectedDays returns, in ascending order, the days whose training
 // examples must be (re)emitted after day x changed (ch is what Apply
 // returned). The example of day d reads the known inputs of
-// d-BackDays..d+AheadDays and the facts before its as-of day:
-//   - when x became the latest day: x itself, and each day from
-//     x-AheadDays whose features change now that x is known (the day
-//     before always; the others when x ends a distance search, such as
-//     the first closed day after them). The example of a day therefore
-//     always equals the one computed from the state holding every day so
-//     far, with one or two emissions per new day;
-//   - when x is a late or corrected day (or a redelivered one), every day
-//     from x-AheadDays on whose example reads x: up to x+BackDays, and
-//     every later day whose as-of day is after x. A day folded straight
-//     into the aggregates re-emits every example the ring can compute.
+// d-BackDays..d+AheadDays and the facts before its as-of day, so it is
+// emitted only once it is complete: once the latest day is d+AheadDays or
+// later. Until then a day has no example (the trainer never learns from a
+// week-after context that is still unknown):
+//   - when x became the latest day, the days it completes: those after
+//     Previous-AheadDays up to x-AheadDays, once each (one emission per
+//     day in order);
+//   - when x is a late or corrected day (or a redelivered one), every
+//     complete day whose example reads x: from x-AheadDays (or, after a
+//     run of absent days before x, from the days x completed when it
+//     arrived) up to x+BackDays, and every later day whose as-of day is
+//     after x. A day folded straight into the aggregates re-emits every
+//     complete example the ring can compute.
 //
 // Only days with an example (see Example) are returned.
 func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.Date) []topics.Date {
 	if !s.has {
 		return dst
 	}
+	lo, last := x-AheadDays, s.latest-AheadDays
+	if ch.Advanced {
+		lo = ch.Previous - AheadDays + 1
+	} else if p, ok := s.presentBefore(x); ok && p < x-1 {
+		lo = min(lo, p-AheadDays+1)
+	}
 	earliest := s.EarliestAsOf()
-	for d := max(s.RingStart(), x-AheadDays); d <= s.latest; d++ {
+	for d := max(s.RingStart(), lo); d <= last; d++ {
 		f := s.ring[slot(d)]
 		if !f.trading() {
 			continue
@@ -71,43 +79,22 @@ func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.D
 		if a < earliest {
 			continue
 		}
-		switch {
-		case ch.Advanced:
-			if d == x || s.readsNewDay(d, x) {
-				dst = append(dst, d)
-			}
-		case d <= x+BackDays || a > x:
+		if ch.Advanced || d <= x+BackDays || a > x {
 			dst = append(dst, d)
 		}
 	}
 	return dst
 }
 
-// readsNewDay reports whether the features of day d change when the new
-// latest day x (d < x <= d+AheadDays) becomes known: the features of the
-// day after (x = d+1), the week-after count and every search that found
-// nothing (x = d+AheadDays), or a search that had found nothing before x
-// and stops at it (the first closed day, state holiday or school-holiday
-// change after d, or a closed run from d+1 that x continues). An unknown
-// day between d and x stops every search and count before x: nothing
-// changes. The rules mirror context (TestAffectedDays compares examples).
-func (s *State) readsNewDay(d, x topics.Date) bool {
-	nx, school := s.neighbourAt(x), s.ring[slot(d)].flags&flagSchool != 0
-	closed, holiday, change, allClosed := false, false, false, true
-	for i := d + 1; i < x; i++ {
-		n := s.neighbourAt(i)
-		if !n.Set {
-			return false
+// presentBefore returns the latest day before x the ring holds (false when
+// there is none).
+func (s *State) presentBefore(x topics.Date) (topics.Date, bool) {
+	for d := min(x, s.latest+1) - 1; d >= s.RingStart(); d-- {
+		if s.ring[slot(d)].present() {
+			return d, true
 		}
-		closed = closed || !n.Open
-		allClosed = allClosed && !n.Open
-		holiday = holiday || n.StateHoliday != 0
-		change = change || n.SchoolHoliday != school
 	}
-	if k := x - d; k == 1 || k == AheadDays {
-		return true
-	}
-	return (!nx.Open && (!closed || allClosed)) || (nx.StateHoliday != 0 && !holiday) || (nx.SchoolHoliday != school && !change)
+	return 0, false
 }
 
 // Snapshot answers a feature snapshot request: the examples of the

@@ -25,7 +25,11 @@ func emitted(t *testing.T, in *Info, facts []Fact) map[topics.Date]topics.Traini
 		if ch.Outcome == Corrected && ch.WasTrading && !f.Trading() {
 			delete(out, f.Date)
 		}
+		latest, _ := s.Latest()
 		for _, d := range s.AffectedDays(in.Store, f.Date, ch, nil) {
+			if d > latest-AheadDays {
+				t.Fatalf("day %s emitted before it is complete (latest %s)", d, latest)
+			}
 			ex, ok, err := s.Example(in, d)
 			if err != nil || !ok {
 				t.Fatalf("example of affected day %s: ok %v, err %v", d, ok, err)
@@ -134,8 +138,9 @@ func TestAffectedDays(t *testing.T) {
 		}
 		return out
 	}
-	// A new latest day: itself, and the days before it whose features change
-	// now that it is known (the day before always).
+	// A new latest day: the days it completes, once each. A day before the
+	// new latest day's week is complete already (its example is final); a
+	// day in that week is not complete yet.
 	for _, tc := range []struct {
 		name string
 		f    Fact
@@ -151,20 +156,33 @@ func TestAffectedDays(t *testing.T) {
 		}
 		x := tc.f.Date
 		var want []topics.Date
-		for d := x - AheadDays; d < x; d++ {
-			before, has, _ := s.Example(&in, d)
-			after, _, _ := c.Example(&in, d)
-			if has && !slices.EqualFunc(before.Features.Values, after.Features.Values, sameFloat) {
-				want = append(want, d)
-			}
+		for d := latest - AheadDays + 1; d <= x-AheadDays; d++ {
+			want = append(want, withExample(c, d)...)
 		}
-		want = append(want, withExample(c, x)...)
+		if len(want) == 0 {
+			t.Fatalf("%s: no day to complete", tc.name)
+		}
 		if got := c.AffectedDays(in.Store, x, ch, nil); !slices.Equal(got, want) {
 			t.Errorf("%s: affected %v, want %v", tc.name, got, want)
 		}
-		if _, has, _ := s.Example(&in, latest); has && tc.f.Date == latest+1 && !slices.Contains(want, latest) {
-			t.Errorf("%s: the day before the new day is not affected", tc.name)
+		for d := x - AheadDays - 30; d < x-AheadDays; d++ { // complete already: unchanged
+			before, has, _ := s.Example(&in, d)
+			after, _, _ := c.Example(&in, d)
+			if d <= latest-AheadDays && has && !slices.EqualFunc(before.Features.Values, after.Features.Values, sameFloat) {
+				t.Errorf("%s: the complete example of %s changed", tc.name, d)
+			}
 		}
+	}
+	// A redelivered latest day after a gap re-emits the days it completed.
+	gap := s.Clone()
+	gap.Apply(Fact{Date: latest + 12, Open: true, Sales: 100})
+	var want []topics.Date
+	for d := latest - AheadDays + 1; d <= latest+12-AheadDays; d++ {
+		want = append(want, withExample(gap, d)...)
+	}
+	redelivered := Change{Outcome: Duplicate}
+	if got := gap.AffectedDays(in.Store, latest+12, redelivered, nil); !slices.Equal(got, want) {
+		t.Errorf("redelivery after a gap: affected %v, want %v", got, want)
 	}
 	old := s.Clone()
 	x := s.RingStart() - 10
@@ -172,6 +190,7 @@ func TestAffectedDays(t *testing.T) {
 	for d := s.RingStart(); d <= latest; d++ {
 		f, ok := old.Fact(d)
 		_, has, _ := old.Example(&in, d)
+		has = has && d <= latest-AheadDays
 		if got := slices.Contains(all, d); got != has {
 			t.Errorf("day %s (fact %v %+v): affected %v, has an example %v", d, ok, f, got, has)
 		}
@@ -184,7 +203,7 @@ func TestAffectedDays(t *testing.T) {
 	if !slices.IsSorted(affected) || len(slices.Compact(slices.Clone(affected))) != len(affected) {
 		t.Errorf("affected days %v are not ascending and distinct", affected)
 	}
-	for d := mid - AheadDays; d <= mid+BackDays; d++ { // these read mid's inputs
+	for d := mid - AheadDays; d <= min(mid+BackDays, latest-AheadDays); d++ { // complete, and read mid's inputs
 		if _, has, _ := c.Example(&in, d); has && !slices.Contains(affected, d) {
 			t.Errorf("day %s has an example reading %s's inputs but is not affected", d, mid)
 		}
@@ -334,12 +353,30 @@ func TestInOrderEmissionsAreFinal(t *testing.T) {
 		got := emitted(t, &in, facts)
 		final := applyAll(facts)
 		latest, _ := final.Latest()
+		var s State
+		times := map[topics.Date]int{}
+		for _, f := range facts {
+			for _, d := range s.AffectedDays(in.Store, f.Date, s.Apply(f), nil) {
+				times[d]++
+			}
+		}
+		for d, n := range times {
+			if n != 1 {
+				t.Fatalf("seed %d: the example of %s was emitted %d times in order, want once", seed, d, n)
+			}
+		}
 		for d := final.RingStart(); d <= latest; d++ {
 			want, ok, err := final.Example(&in, d)
 			if err != nil || !ok {
 				continue
 			}
 			g, has := got[d]
+			if d > latest-AheadDays {
+				if has {
+					t.Fatalf("seed %d: %s has an example before the day %s completes it", seed, d, d+AheadDays)
+				}
+				continue
+			}
 			if !has {
 				t.Fatalf("seed %d: no example emitted for %s", seed, d)
 			}

@@ -246,10 +246,10 @@ type Record struct {
 // ReadTopic returns every record of topic, partition by partition, from
 // the oldest offset up to the high watermarks at call time
 // (kafka.ReadToHighWatermark). A consumer error, or a read that does not
-// finish within two minutes, fails the test.
+// finish within five minutes, fails the test.
 func ReadTopic(t testing.TB, cfg kafka.Config, topic string) []Record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out []Record
 	err := kafka.ReadToHighWatermark(ctx, cfg, topic, func(p int32, off int64, key, value []byte) error {

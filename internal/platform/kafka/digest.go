@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -109,32 +110,61 @@ func readPartition(ctx context.Context, client sarama.Client, consumer sarama.Co
 // ReadRange calls fn for every record of partition p of topic with an
 // offset in [from, to), in order (records compaction removed are skipped).
 // The consumer's config must return errors. An error of fn stops the read
-// and is returned.
+// and is returned. A partition consumer that delivers nothing for
+// readIdle while records remain is closed and the read goes on from the
+// next offset with a new one: a fetch that stalls costs readIdle, not the
+// whole of ctx.
 func ReadRange(ctx context.Context, consumer sarama.Consumer, topic string, p int32, from, to int64, fn func(partition int32, offset int64, key, value []byte) error) error {
-	if from >= to {
-		return nil
+	next, reopened := from, 0
+	for next < to {
+		n, done, err := readUntilIdle(ctx, consumer, topic, p, next, to, fn)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return fmt.Errorf("read %s/%d: stopped at offset %d before %d (consumer reopened %d times after %s without a record): %w", topic, p, n, to, reopened, readIdle, ctx.Err())
+		case err != nil:
+			return err
+		case done:
+			return nil
+		}
+		next = n
+		reopened++
 	}
-	pc, err := consumer.ConsumePartition(topic, p, from)
+	return nil
+}
+
+// readIdle is how long ReadRange waits for a record before it reopens the
+// partition consumer.
+var readIdle = 20 * time.Second
+
+// readUntilIdle reads from next until the record before to (done), an
+// error, or readIdle without a record; it returns the offset to go on from.
+func readUntilIdle(ctx context.Context, consumer sarama.Consumer, topic string, p int32, next, to int64, fn func(int32, int64, []byte, []byte) error) (int64, bool, error) {
+	pc, err := consumer.ConsumePartition(topic, p, next)
 	if err != nil {
-		return fmt.Errorf("read %s/%d: %w", topic, p, err)
+		return next, false, fmt.Errorf("read %s/%d: %w", topic, p, err)
 	}
 	defer func() { _ = pc.Close() }()
+	idle := time.NewTimer(readIdle)
+	defer idle.Stop()
 	for {
 		select {
 		case m := <-pc.Messages():
 			if m.Offset >= to {
-				return nil
+				return m.Offset, true, nil
 			}
 			if err := fn(p, m.Offset, m.Key, m.Value); err != nil {
-				return err
+				return next, false, err
 			}
-			if m.Offset >= to-1 {
-				return nil
+			if next = m.Offset + 1; next >= to {
+				return next, true, nil
 			}
+			idle.Reset(readIdle)
 		case err := <-pc.Errors():
-			return fmt.Errorf("read %s/%d: %w", topic, p, err)
+			return next, false, fmt.Errorf("read %s/%d: %w", topic, p, err)
+		case <-idle.C:
+			return next, false, nil
 		case <-ctx.Done():
-			return fmt.Errorf("read %s/%d: stopped before offset %d: %w", topic, p, to-1, ctx.Err())
+			return next, false, ctx.Err()
 		}
 	}
 }
