@@ -133,13 +133,14 @@ func KnownFromFact(f Fact) Known {
 // as-of day keeps the features causal.
 func (s *State) KnownAt(f Fact) Known {
 	k := KnownFromFact(f)
-	for i := range k.Before {
-		k.Before[i] = s.neighbourAt(f.Date - 1 - topics.Date(i))
-	}
-	for i := range k.After {
-		k.After[i] = s.neighbourAt(f.Date + 1 + topics.Date(i))
-	}
+	k.Around(s.neighbour, f.Date)
 	return k
+}
+
+// neighbour is neighbourAt as a Known.Around lookup.
+func (s *State) neighbour(d topics.Date) (Neighbour, bool) {
+	n := s.neighbourAt(d)
+	return n, n.Set
 }
 
 // neighbourAt returns the known inputs of day d the ring holds (not Set

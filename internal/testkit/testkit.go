@@ -98,9 +98,17 @@ func Names(t testing.TB, cfg kafka.Config) topics.Names {
 	return n
 }
 
-// CreateTopics creates every topic of n on the broker.
+// CreateTopics creates every topic of n on the broker. They are deleted
+// when the test ends, unless it failed (its topics are kept to inspect):
+// a broker that outlives the run (the developer's stack) does not collect
+// every test's topics.
 func CreateTopics(t testing.TB, cfg kafka.Config, n topics.Names) {
 	t.Helper()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			DeleteTopics(t, cfg, n)
+		}
+	})
 	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
 	if err != nil {
 		t.Fatalf("cluster admin: %v", err)
