@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from storecast_trainer import publishing
-from storecast_trainer.data import decode_examples, format_day, parse_day
+from storecast_trainer.data import EXAMPLE_COMPLETE_AFTER_DAYS, decode_examples, format_day, parse_day
 from storecast_trainer.kafka_io import goka_partition
 from storecast_trainer.names import Names, model_name
 from storecast_trainer.outcome import Outcome
@@ -38,6 +38,7 @@ def test_names() -> None:
         "store_info": n.store_info,
     }
     assert got == c["topics"]
+    assert c["example_complete_after_days"] == EXAMPLE_COMPLETE_AFTER_DAYS
     assert n.with_suffix(c["suffix"]["suffix"]).models == c["suffix"]["models"]
     assert model_name(None) == c["models"]["all_stores"]
     assert model_name(7) == c["models"]["store_7"]

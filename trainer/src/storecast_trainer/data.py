@@ -18,6 +18,11 @@ import orjson
 
 EPOCH = dt.date(1970, 1, 1)
 
+#: The processor emits the example of day D once the store's latest day is D plus this many days
+#: (Go's features.AheadDays: an example reads the known inputs of the week after it), so the days
+#: the log holds reach this far beyond the last example. testdata/contract/names.json has it too.
+EXAMPLE_COMPLETE_AFTER_DAYS = 7
+
 
 def parse_day(s: str) -> int:
     """Parse "YYYY-MM-DD" to days since 1970-01-01."""

@@ -3,7 +3,8 @@
 1. publish TrainResult "running";
 2. read ``training_examples`` up to the high watermarks (reading.py); keep the request's store and
    date range;
-3. validation window = last ``val_days`` days of the range; feature snapshots as of the day before
+3. validation window = last ``val_days`` days of the range (which ends a week after the last
+   example: an example is emitted once complete); feature snapshots as of the day before
    the window (snapshots.py); train on days before the window with early stopping on it; refit on
    the whole range (train.py);
 4. export to LightGBM text and check it against XGBoost on golden rows (golden.py); log the run to
@@ -27,7 +28,7 @@ import numpy as np
 import xgboost as xgb
 
 from . import drift, kafka_io, train
-from .data import Examples, filter_examples, format_day
+from .data import EXAMPLE_COMPLETE_AFTER_DAYS, Examples, filter_examples, format_day
 from .golden import FORMAT, export_checked, go_parity
 from .metrics import rmspe
 from .names import Names, model_name
@@ -132,8 +133,11 @@ class Trainer:
                 f"{format_day(req.end) if req.end is not None else '-'})"
             )
         first, last = ex.date_range()  # type: ignore[misc]
-        # The range ends at the last day with data (a request may name a later end date).
-        end = min(req.end, last) if req.end is not None else last
+        # The range ends at the last day with data (a request may name an earlier end date): the
+        # log holds days up to a week after the last example, which is not complete before then.
+        # The validation window reaches them through the snapshots the processor answers.
+        data_end = last + EXAMPLE_COMPLETE_AFTER_DAYS
+        end = min(req.end, data_end) if req.end is not None else data_end
         window = train.validation_window(end, p.val_days)
         inner = train.inner_window(window, p.val_days)
         if first >= inner.first:
