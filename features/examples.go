@@ -41,6 +41,20 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 	}, true, nil
 }
 
+// Completes returns, in ascending order, the days whose examples a new
+// latest day x completes without reading x: the days after the latest day
+// minus AheadDays and before x-AheadDays (after a gap in the days: x is
+// more than a day after the latest). Call it before Apply(x), and emit
+// their examples then: they are final, and an advance longer than the
+// ring would drop them from it. It returns nothing when x is not after
+// the latest day. Only days with an example (see Example) are returned.
+func (s *State) Completes(store int, x topics.Date, dst []topics.Date) []topics.Date {
+	if !s.has || x <= s.latest {
+		return dst
+	}
+	return s.withExample(store, max(s.RingStart(), s.latest-AheadDays+1), min(s.latest, x-AheadDays-1), dst)
+}
+
 // AffectedDays returns, in ascending order, the days whose training
 // examples must be (re)emitted after day x changed (ch is what Apply
 // returned). The example of day d reads the known inputs of
@@ -48,9 +62,9 @@ func (s *State) Example(in *Info, d topics.Date) (ex topics.TrainingExample, ok 
 // emitted only once it is complete: once the latest day is d+AheadDays or
 // later. Until then a day has no example (the trainer never learns from a
 // week-after context that is still unknown):
-//   - when x became the latest day, the days it completes: those after
-//     Previous-AheadDays up to x-AheadDays, once each (one emission per
-//     day in order);
+//   - when x became the latest day: x-AheadDays, which x completes (the
+//     days before it that x completes, Completes returned before Apply).
+//     So in order every day is emitted once;
 //   - when x is a late or corrected day (or a redelivered one), every
 //     complete day whose example reads x: from x-AheadDays (or, after a
 //     run of absent days before x, from the days x completed when it
@@ -63,23 +77,32 @@ func (s *State) AffectedDays(store int, x topics.Date, ch Change, dst []topics.D
 	if !s.has {
 		return dst
 	}
-	lo, last := x-AheadDays, s.latest-AheadDays
+	last := s.latest - AheadDays
 	if ch.Advanced {
-		lo = ch.Previous - AheadDays + 1
-	} else if p, ok := s.presentBefore(x); ok && p < x-1 {
+		return s.withExample(store, max(s.RingStart(), ch.Previous-AheadDays+1, x-AheadDays), last, dst)
+	}
+	lo := x - AheadDays
+	if p, ok := s.presentBefore(x); ok && p < x-1 {
 		lo = min(lo, p-AheadDays+1)
 	}
 	earliest := s.EarliestAsOf()
 	for d := max(s.RingStart(), lo); d <= last; d++ {
-		f := s.ring[slot(d)]
-		if !f.trading() {
+		if !s.ring[slot(d)].trading() {
 			continue
 		}
-		a := ExampleAsOf(store, d)
-		if a < earliest {
-			continue
+		if a := ExampleAsOf(store, d); a >= earliest && (d <= x+BackDays || a > x) {
+			dst = append(dst, d)
 		}
-		if ch.Advanced || d <= x+BackDays || a > x {
+	}
+	return dst
+}
+
+// withExample appends the days from..to (within RingStart..latest) that
+// have an example (see Example).
+func (s *State) withExample(store int, from, to topics.Date, dst []topics.Date) []topics.Date {
+	earliest := s.EarliestAsOf()
+	for d := from; d <= to; d++ {
+		if s.ring[slot(d)].trading() && ExampleAsOf(store, d) >= earliest {
 			dst = append(dst, d)
 		}
 	}
@@ -98,7 +121,8 @@ func (s *State) presentBefore(x topics.Date) (topics.Date, bool) {
 }
 
 // Snapshot answers a feature snapshot request: the examples of the
-// trading days From..To the ring holds, all with features as of AsOf.
+// trading days From..To the ring holds, all with features as of AsOf and
+// known inputs as serving has them (KnownServed).
 // When the request cannot be answered, Error says why and Examples is empty.
 func (s *State) Snapshot(in *Info, req *topics.FeatureSnapshotRequest) *topics.FeatureSnapshot {
 	out := &topics.FeatureSnapshot{
@@ -126,7 +150,7 @@ func (s *State) Snapshot(in *Info, req *topics.FeatureSnapshotRequest) *topics.F
 		if !ok || !f.Trading() {
 			continue
 		}
-		vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, s.KnownAt(f))
+		vals, err := st.Append(make([]float64, 0, NumFeatures), in, d, s.KnownServed(f))
 		if err != nil {
 			return fail("%v", err)
 		}

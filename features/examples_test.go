@@ -18,6 +18,13 @@ func emitted(t *testing.T, in *Info, facts []Fact) map[topics.Date]topics.Traini
 	var s State
 	out := map[topics.Date]topics.TrainingExample{}
 	for _, f := range facts {
+		for _, d := range s.Completes(in.Store, f.Date, nil) {
+			ex, ok, err := s.Example(in, d)
+			if err != nil || !ok {
+				t.Fatalf("example of completed day %s: ok %v, err %v", d, ok, err)
+			}
+			out[d] = ex
+		}
 		ch := s.Apply(f)
 		if ch.Outcome == Duplicate {
 			continue
@@ -138,9 +145,11 @@ func TestAffectedDays(t *testing.T) {
 		}
 		return out
 	}
-	// A new latest day: the days it completes, once each. A day before the
-	// new latest day's week is complete already (its example is final); a
-	// day in that week is not complete yet.
+	// A new latest day: the days it completes, once each (those before
+	// x-AheadDays from Completes before Apply, x-AheadDays from
+	// AffectedDays after). A day before the new latest day's week is
+	// complete already (its example is final); a day in that week is not
+	// complete yet.
 	for _, tc := range []struct {
 		name string
 		f    Fact
@@ -148,22 +157,26 @@ func TestAffectedDays(t *testing.T) {
 		{"next day open", Fact{Date: latest + 1, Open: true, Sales: 100}},
 		{"next day closed", Fact{Date: latest + 1}},
 		{"after a gap", Fact{Date: latest + 3, Open: true, Sales: 100, StateHoliday: 1}},
+		{"after a gap longer than the ring", Fact{Date: latest + RingDays + 40, Open: true, Sales: 100}},
 	} {
 		c := s.Clone()
+		x := tc.f.Date
+		var want []topics.Date
+		for d := latest - AheadDays + 1; d < min(x-AheadDays, latest+1); d++ {
+			want = append(want, withExample(c, d)...)
+		}
+		got := c.Completes(in.Store, x, nil)
 		ch := c.Apply(tc.f)
 		if !ch.Advanced || ch.Previous != latest {
 			t.Fatalf("%s: change %+v, want advanced from %s", tc.name, ch, latest)
 		}
-		x := tc.f.Date
-		var want []topics.Date
-		for d := latest - AheadDays + 1; d <= x-AheadDays; d++ {
-			want = append(want, withExample(c, d)...)
-		}
-		if len(want) == 0 {
+		want = append(want, withExample(c, x-AheadDays)...)
+		got = c.AffectedDays(in.Store, x, ch, got)
+		if len(want) == 0 && x <= latest+AheadDays {
 			t.Fatalf("%s: no day to complete", tc.name)
 		}
-		if got := c.AffectedDays(in.Store, x, ch, nil); !slices.Equal(got, want) {
-			t.Errorf("%s: affected %v, want %v", tc.name, got, want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: completed %v, want %v", tc.name, got, want)
 		}
 		for d := x - AheadDays - 30; d < x-AheadDays; d++ { // complete already: unchanged
 			before, has, _ := s.Example(&in, d)
@@ -231,7 +244,11 @@ func TestSnapshot(t *testing.T) {
 	for d := req.From; d <= req.To; d++ {
 		if f, ok := s.Fact(d); ok && f.Trading() {
 			ex := snap.Examples[n]
-			want, err := Compute(s, &in, d, asOf, s.KnownAt(f))
+			k := s.KnownServed(f)
+			if d == latest && (!k.After[0].Set || k.After[0] != s.Assumed(latest+1, f.SchoolHoliday)) {
+				t.Errorf("the latest day's next day is %+v, want it assumed as serving does", k.After[0])
+			}
+			want, err := Compute(s, &in, d, asOf, k)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,6 +340,11 @@ func BenchmarkEmitInOrder(b *testing.B) {
 	for b.Loop() {
 		var s State
 		for _, f := range facts {
+			for _, d := range s.Completes(in.Store, f.Date, nil) {
+				if _, ok, _ := s.Example(&in, d); ok {
+					emitted++
+				}
+			}
 			ch := s.Apply(f)
 			for _, d := range s.AffectedDays(in.Store, f.Date, ch, nil) {
 				if _, ok, _ := s.Example(&in, d); ok {
@@ -356,8 +378,32 @@ func TestInOrderEmissionsAreFinal(t *testing.T) {
 		var s State
 		times := map[topics.Date]int{}
 		for _, f := range facts {
+			for _, d := range s.Completes(in.Store, f.Date, nil) {
+				times[d]++
+			}
 			for _, d := range s.AffectedDays(in.Store, f.Date, s.Apply(f), nil) {
 				times[d]++
+			}
+		}
+		// Every day with an example once the days up to a week after it are
+		// known has been emitted with that example, gaps in the days
+		// longer than the ring included.
+		for i, f := range facts {
+			if f.Date > latest-AheadDays {
+				break
+			}
+			j := i
+			for j < len(facts) && facts[j].Date <= f.Date+AheadDays {
+				j++
+			}
+			ref := applyAll(facts[:j])
+			want, ok, err := ref.Example(&in, f.Date)
+			if err != nil || !ok {
+				continue
+			}
+			g, has := got[f.Date]
+			if !has || !slices.EqualFunc(g.Features.Values, want.Features.Values, sameFloat) {
+				t.Fatalf("seed %d: day %s: emitted %v (%v), want the example of the days up to a week after it", seed, f.Date, has, g.Features.Values)
 			}
 		}
 		for d, n := range times {

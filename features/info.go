@@ -137,6 +137,21 @@ func (s *State) KnownAt(f Fact) Known {
 	return k
 }
 
+// KnownServed is KnownAt with the days after the latest day assumed
+// (Assumed), as serving assumes the days a request does not give: the
+// known inputs of feature snapshots, which validation scores as served
+// forecasts. A training example is complete before it is emitted and never
+// needs them.
+func (s *State) KnownServed(f Fact) Known {
+	k := s.KnownAt(f)
+	for i := range k.After {
+		if d := f.Date + 1 + topics.Date(i); !k.After[i].Set && d > s.latest {
+			k.After[i] = s.Assumed(d, f.SchoolHoliday)
+		}
+	}
+	return k
+}
+
 // neighbour is neighbourAt as a Known.Around lookup.
 func (s *State) neighbour(d topics.Date) (Neighbour, bool) {
 	n := s.neighbourAt(d)

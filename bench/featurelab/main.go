@@ -6,8 +6,9 @@
 // benchmark: nothing it writes is used by the running system.
 //
 // Sales are applied store by store in date order, as the processor sees
-// them; after each day the examples AffectedDays names are recomputed, and
-// the last value of each (store, day) wins, as compaction keeps it.
+// them; for each day the examples Completes (before it is applied) and
+// AffectedDays (after) name are recomputed, and the last value of each
+// (store, day) wins, as compaction keeps it.
 package main
 
 import (
@@ -91,16 +92,7 @@ func run() error {
 	for store, sales := range byStore {
 		inf := infos[store]
 		var st features.State
-		for i := range sales {
-			f, err := features.FactOf(&sales[i])
-			if err != nil {
-				return fmt.Errorf("store %d day %s: %w", store, sales[i].Date, err)
-			}
-			ch := st.Apply(f)
-			if !f.Trading() && ch.WasTrading {
-				delete(examples, key{int32(store), int32(f.Date)})
-			}
-			days = st.AffectedDays(store, f.Date, ch, days[:0])
+		emit := func(days []topics.Date) error {
 			for _, d := range days {
 				ex, ok, err := st.Example(inf, d)
 				if err != nil {
@@ -109,6 +101,24 @@ func run() error {
 				if ok {
 					examples[key{int32(store), int32(d)}] = ex
 				}
+			}
+			return nil
+		}
+		for i := range sales {
+			f, err := features.FactOf(&sales[i])
+			if err != nil {
+				return fmt.Errorf("store %d day %s: %w", store, sales[i].Date, err)
+			}
+			// As the processor: the days f completes without reading it, before Apply.
+			if err := emit(st.Completes(store, f.Date, days[:0])); err != nil {
+				return err
+			}
+			ch := st.Apply(f)
+			if !f.Trading() && ch.WasTrading {
+				delete(examples, key{int32(store), int32(f.Date)})
+			}
+			if err := emit(st.AffectedDays(store, f.Date, ch, days[:0])); err != nil {
+				return err
 			}
 		}
 		for i, sp := range specs {

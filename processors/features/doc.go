@@ -20,8 +20,9 @@
 // same state.
 //
 // For each valid sale the callback folds the fact into the state (written
-// only when it changed) and (re)emits the examples the change affects (see
-// features.State.AffectedDays). Invalid events (undecodable, failing
+// only when it changed) and (re)emits the examples the change completes or
+// affects (see features.State.Completes and AffectedDays: an example is
+// emitted once the store's latest day is a week after it). Invalid events (undecodable, failing
 // topics.Sale.Validate, a key that is not the sale's store, a day more
 // than Config.MaxDaysAhead after the store's clock (far_future), more than
 // features.MaxPending sales held for a store whose info never came) go to

@@ -147,6 +147,12 @@ func (h *handler) hold(ctx goka.Context, raw []byte, s *feat.State, f feat.Fact,
 // came (no redelivery check, the watermark stays). It reports whether s
 // changed (or must be written again after a redelivery).
 func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fact, off int64) bool {
+	var days [16]topics.Date
+	store := si.info.Store
+	// A new latest day completes the examples of the days a week before it:
+	// those it does not read are emitted before it is applied (a long gap
+	// would drop them from the ring).
+	h.emitExamples(ctx, s, &si.info, s.Completes(store, f.Date, days[:0]))
 	ch := s.Apply(f)
 	counter := h.added
 	switch {
@@ -163,25 +169,28 @@ func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fa
 	case off > 0:
 		s.SetInputOffset(off)
 	}
-	store := si.info.Store
 	if !f.Trading() && (ch.WasTrading || counter == h.redelivered) {
 		// The day lost its example (or may have, before a crash): withdraw it.
 		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, f.Date), nil)
 		h.tombstoneC.Inc()
 	}
-	var days [16]topics.Date
-	for _, d := range s.AffectedDays(store, f.Date, ch, days[:0]) {
-		ex, ok, err := s.Example(&si.info, d)
+	h.emitExamples(ctx, s, &si.info, s.AffectedDays(store, f.Date, ch, days[:0]))
+	counter.Inc()
+	return true
+}
+
+// emitExamples emits the training examples of days (features.State.Example).
+func (h *handler) emitExamples(ctx goka.Context, s *feat.State, in *feat.Info, days []topics.Date) {
+	for _, d := range days {
+		ex, ok, err := s.Example(in, d)
 		if err != nil {
-			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", store, d, err))
+			ctx.Fail(fmt.Errorf("example of store %d day %s: %w", in.Store, d, err))
 		}
 		if ok {
-			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, d), &ex)
+			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(in.Store, d), &ex)
 			h.exampleC.Inc()
 		}
 	}
-	counter.Inc()
-	return true
 }
 
 // write stores s as the key's new table value.

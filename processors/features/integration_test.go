@@ -168,17 +168,21 @@ func expect(t *testing.T, in ingest.Input) expectation {
 		if err != nil {
 			t.Fatal(err)
 		}
+		add := func(days []topics.Date) {
+			for _, d := range days {
+				ex, ok, err := st.Example(infos[s.Store], d)
+				if err != nil || !ok {
+					t.Fatalf("example %d %s: %v %v", s.Store, d, ok, err)
+				}
+				e.examples[topics.ExampleKey(s.Store, d)] = ex
+			}
+		}
+		add(st.Completes(s.Store, s.Date, nil))
 		ch := st.Apply(f)
 		if ch.Outcome == feat.Duplicate {
 			continue
 		}
-		for _, d := range st.AffectedDays(s.Store, s.Date, ch, nil) {
-			ex, ok, err := st.Example(infos[s.Store], d)
-			if err != nil || !ok {
-				t.Fatalf("example %d %s: %v %v", s.Store, d, ok, err)
-			}
-			e.examples[topics.ExampleKey(s.Store, d)] = ex
-		}
+		add(st.AffectedDays(s.Store, s.Date, ch, nil))
 	}
 	for id, st := range states {
 		e.states[id] = encodedWithoutOffset(t, st)
