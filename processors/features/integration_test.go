@@ -379,11 +379,19 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 	testkit.CreateTopics(t, cfg, n)
 	want := expect(t, in)
 	bin := storecastBinary(t)
-	produce(t, cfg, n, in)
 
+	// Both instances hold partitions before the input is produced, so both
+	// fold sales (started on a produced log, the first one can finish the
+	// replay before the second has joined). The victim is killed once a
+	// third of the table's updates are written, and the rest of the input
+	// is produced only then: the kill always lands mid-replay, however
+	// fast the two fold.
 	survivor, survivorMetrics := startProcess(t, bin, cfg, suffix, t.TempDir(), "survivor")
 	victim, victimMetrics := startProcess(t, bin, cfg, suffix, t.TempDir(), "victim")
-	// Both work (the group split the partitions) before one is killed.
+	waitMembers(t, cfg, string(n.FeaturesGroup), string(n.Sales), 2, 5*time.Minute)
+	first, rest := in, in
+	first.Sales, rest.Sales = in.Sales[:len(in.Sales)*2/5], in.Sales[len(in.Sales)*2/5:]
+	produce(t, cfg, n, first)
 	deadline := time.Now().Add(5 * time.Minute)
 	for eventsFolded(victimMetrics) == 0 || eventsFolded(survivorMetrics) == 0 || hwm(t, cfg, string(n.StoreTable())) < int64(len(in.Sales))/3 {
 		if time.Now().After(deadline) {
@@ -396,9 +404,7 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = victim.Process.Wait()
-	if killedAt := hwm(t, cfg, string(n.StoreTable())); killedAt >= int64(len(in.Sales)) {
-		t.Fatalf("the replay finished before the kill")
-	}
+	produce(t, cfg, n, rest)
 	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 10*time.Minute)
 	t.Logf("after the rebalance the survivor folded %v", eventsFolded(survivorMetrics))
 	if err := survivor.Process.Signal(os.Interrupt); err != nil {
@@ -408,6 +414,36 @@ func TestTwoInstancesOneKilled(t *testing.T) {
 		t.Errorf("survivor: %v", err)
 	}
 	want.check(t, cfg, n)
+}
+
+// waitMembers waits until group is stable with n members that each hold
+// partitions of topic.
+func waitMembers(t *testing.T, cfg kafka.Config, group, topic string, n int, timeout time.Duration) {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(cfg.Brokers, cfg.Sarama())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		holding, state := 0, "unknown"
+		if gs, err := admin.DescribeConsumerGroups([]string{group}); err == nil && len(gs) == 1 {
+			state = gs[0].State
+			for _, m := range gs[0].Members {
+				if a, err := m.GetMemberAssignment(); err == nil && a != nil && len(a.Topics[topic]) > 0 {
+					holding++
+				}
+			}
+		}
+		if state == "Stable" && holding == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s: %d members hold partitions of %s (state %s), want %d", group, holding, topic, state, n)
+		}
+		time.Sleep(100 * time.Millisecond) // polling with a deadline
+	}
 }
 
 // eventsFolded sums storecast_features_events_total on a process's
@@ -433,7 +469,12 @@ func TestKillDashNineMidReplay(t *testing.T) {
 	want := expect(t, in)
 	bin := storecastBinary(t)
 	storage := t.TempDir()
-	produce(t, cfg, n, in)
+	// Two thirds of the input first, the rest after the restart: the kill,
+	// at a third of the table's updates, lands mid-replay however fast the
+	// processor folds.
+	head, rest := in, in
+	head.Sales, rest.Sales = in.Sales[:len(in.Sales)*2/3], in.Sales[len(in.Sales)*2/3:]
+	produce(t, cfg, n, head)
 
 	var metricsAddr string
 	start := func(name string) *exec.Cmd {
@@ -455,12 +496,10 @@ func TestKillDashNineMidReplay(t *testing.T) {
 	}
 	_, _ = first.Process.Wait()
 	killedAt := hwm(t, cfg, string(n.StoreTable()))
-	t.Logf("killed after %d table writes of %d sales", killedAt, len(in.Sales))
-	if killedAt >= int64(len(in.Sales)) {
-		t.Fatalf("the processor finished before it was killed")
-	}
+	t.Logf("killed after %d table writes of %d sales produced so far", killedAt, len(head.Sales))
 
 	second := start("second")
+	produce(t, cfg, n, rest)
 	waitCommitted(t, cfg, string(n.FeaturesGroup), string(n.Sales), 10*time.Minute)
 	if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
 		b, _ := io.ReadAll(resp.Body)
