@@ -19,7 +19,7 @@ import pytest
 from conftest import synthetic
 
 from storecast_trainer import kafka_io
-from storecast_trainer.data import format_day, parse_day
+from storecast_trainer.data import EXAMPLE_COMPLETE_AFTER_DAYS, format_day, parse_day
 from storecast_trainer.names import Names
 from storecast_trainer.pipeline import Config, Trainer
 from storecast_trainer.worker import handle_message
@@ -68,9 +68,13 @@ FIRST, LAST = parse_day("2015-01-01"), parse_day("2015-06-19")
 
 @pytest.fixture(scope="module")
 def examples(names: Names) -> list[dict]:
+    """The days FIRST..LAST the processor holds (the responder's snapshots read them all); like the
+    processor, the topic has the examples of the days up to a week before the last only."""
     rows = synthetic(3, FIRST, LAST)
     p = kafka_io.producer(BROKERS)
     for r in rows:
+        if parse_day(r["date"]) > LAST - EXAMPLE_COMPLETE_AFTER_DAYS:
+            continue
         key = f"{r['store']}|{r['date']}"
         p.produce(
             names.training_examples,
