@@ -1,10 +1,11 @@
-package features
+package features_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/storecast/storecast/features"
+	"github.com/storecast/storecast/internal/testkit"
 )
 
 // TestContractCompleteAfterDays: the trainer knows how many days after an
@@ -12,17 +13,16 @@ import (
 // latest day is AheadDays after it) from the shared fixture.
 func TestContractCompleteAfterDays(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "contract", "names.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c struct {
 		CompleteAfterDays *int `json:"example_complete_after_days"`
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := json.Unmarshal(testkit.Contract(t, "names.json"), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.CompleteAfterDays == nil || *c.CompleteAfterDays != AheadDays {
-		t.Errorf("names.json example_complete_after_days = %v, want features.AheadDays = %d", c.CompleteAfterDays, AheadDays)
+	switch {
+	case c.CompleteAfterDays == nil:
+		t.Errorf("names.json has no example_complete_after_days, want features.AheadDays = %d", features.AheadDays)
+	case *c.CompleteAfterDays != features.AheadDays:
+		t.Errorf("names.json example_complete_after_days = %d, want features.AheadDays = %d", *c.CompleteAfterDays, features.AheadDays)
 	}
 }

@@ -2,10 +2,9 @@ package model_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/model"
 )
 
@@ -13,14 +12,10 @@ import (
 // fixture the trainer's tests read too (testdata/contract/names.json).
 func TestContractModelNames(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "contract", "names.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var c struct {
 		Models map[string]string `json:"models"`
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := json.Unmarshal(testkit.Contract(t, "names.json"), &c); err != nil {
 		t.Fatal(err)
 	}
 	if got := model.GlobalModelName; got != c.Models["all_stores"] {

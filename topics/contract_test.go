@@ -3,29 +3,14 @@ package topics_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/lovoo/goka"
 
+	"github.com/storecast/storecast/internal/testkit"
 	"github.com/storecast/storecast/topics"
 )
-
-// contractDir holds the event fixtures the Python trainer's tests read too
-// (testdata/contract/README.md): a field renamed on one side fails the
-// other side's tests.
-var contractDir = filepath.Join("..", "testdata", "contract")
-
-func readContract(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(contractDir, name))
-	if err != nil {
-		t.Fatalf("read fixture: %v", err)
-	}
-	return b
-}
 
 // TestContractEvents decodes every shared event fixture strictly into its
 // topics type and encodes it back: the same JSON, so every field of the
@@ -47,7 +32,7 @@ func TestContractEvents(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()
-			raw := readContract(t, tc.file)
+			raw := testkit.Contract(t, tc.file)
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(tc.into); err != nil {
@@ -87,7 +72,7 @@ type contractNames struct {
 func TestContractNames(t *testing.T) {
 	t.Parallel()
 	var c contractNames
-	if err := json.Unmarshal(readContract(t, "names.json"), &c); err != nil {
+	if err := json.Unmarshal(testkit.Contract(t, "names.json"), &c); err != nil {
 		t.Fatal(err)
 	}
 	n := topics.DefaultNames()

@@ -226,6 +226,22 @@ func DataDir(t testing.TB) string {
 	return dir
 }
 
+// Contract returns the shared fixture testdata/contract/name, which the
+// Python trainer's tests read too (testdata/contract/README.md): a field
+// or constant renamed on one side fails the other side's tests.
+func Contract(t testing.TB, name string) []byte {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(root + "/testdata/contract/" + name)
+	if err != nil {
+		t.Fatalf("read fixture: %v", err)
+	}
+	return b
+}
+
 func repoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
