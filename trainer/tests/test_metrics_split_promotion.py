@@ -70,6 +70,9 @@ def test_fit_validate_and_refit_learn_the_signal() -> None:
     assert fit.metrics["val_rmspe"] < 0.1
     assert set(fit.per_horizon) <= set(range(1, 49))
     assert fit.importance["promo"] > 0
+    # Early stopping watched the metric the window is scored with, and kept its best round.
+    assert fit.history[fit.rounds - 1] == pytest.approx(fit.metrics["val_rmspe"], rel=1e-4)
+    assert fit.history[fit.rounds - 1] == pytest.approx(min(fit.history))
     booster, seconds = train.refit(ex, p, fit.rounds)
     assert booster.num_boosted_rounds() == fit.rounds and seconds > 0
 

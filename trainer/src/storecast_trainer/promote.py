@@ -37,16 +37,13 @@ from .names import GLOBAL_MODEL
 from .outcome import Outcome, finite
 from .pipeline import from_mlflow
 from .request import Request, RequestError
-from .tracking import DRIFT_BINS, FEATURES
+from .tracking import CURVES, DRIFT_BINS, FEATURES
 
 if TYPE_CHECKING:
     from .pipeline import Trainer
     from .tracking import Tracker
 
 log = logging.getLogger(__name__)
-
-#: Run metrics logged per step (curves), not one value per run: left out of the model event.
-CURVES = ("val_rmspe_by_horizon", "inner_val_rmse_log1p")
 
 
 class RefusedError(RequestError):

@@ -21,7 +21,15 @@ from .outcome import finite
 from .plots import importance_plot, residual_plot, validation_plot
 from .promotion import Decision, Window
 from .request import Request
-from .tracking import DRIFT_BINS, FEATURES, VALIDATION_MODEL, Tracker, window_params
+from .tracking import (
+    DRIFT_BINS,
+    FEATURES,
+    HORIZON_CURVE,
+    INNER_CURVE,
+    VALIDATION_MODEL,
+    Tracker,
+    window_params,
+)
 from .train import INTERVAL_METHOD, PROTOCOL, TRANSFORM, TrainParams, Validation, horizon_week
 
 
@@ -77,10 +85,10 @@ def log_run(tr: Tracker, run_id: str, r: RunRecord) -> str:
     mlflow.log_metrics(finite(r.metrics))
     for h, x in sorted(v.per_horizon.items()):
         if math.isfinite(x):
-            mlflow.log_metric("val_rmspe_by_horizon", x, step=h)
+            mlflow.log_metric(HORIZON_CURVE, x, step=h)
     for i, x in enumerate(fit.history):
         if i % 10 == 0 or i == len(fit.history) - 1:
-            mlflow.log_metric("inner_val_rmse_log1p", float(x), step=i)
+            mlflow.log_metric(INNER_CURVE, float(x), step=i + 1)
     mlflow.log_dict(validation_summary(r), "validation.json")
     mlflow.log_dict(r.dataset, "dataset.json")
     mlflow.log_dict({"feature_names": ex.names, "feature_schema": ex.schema}, FEATURES)

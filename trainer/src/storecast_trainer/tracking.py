@@ -33,6 +33,11 @@ VALIDATION_MODEL = "validation_model/model.json"
 FEATURES = "features.json"
 #: The training distribution of each feature (drift.training_bins), published with the model.
 DRIFT_BINS = "drift/feature_bins.json"
+#: Run metrics logged per step (curves): the reported window's RMSPE by horizon, and the inner
+#: window's RMSPE by trees (early stopping's metric; runs before it logged log-scale RMSE).
+HORIZON_CURVE = "val_rmspe_by_horizon"
+INNER_CURVE = "inner_val_rmspe_by_trees"
+CURVES = (HORIZON_CURVE, INNER_CURVE, "inner_val_rmse_log1p")
 
 
 def window_params(w: Window) -> dict[str, str]:
