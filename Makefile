@@ -93,7 +93,7 @@ topics: build ## Create missing topics and report drift (storecast topics init).
 	$(WITH_ENV) $(BIN) topics init
 
 .PHONY: load-record
-load-record: build ## Print the training_examples checksum and the DLQ count of the stack and append them (date, commit, data) to bench/results/load_checksum.json, compared with earlier loads of the same data.
+load-record: build ## Print the training_examples checksum and the DLQ count of the stack and append them (date, commit, data) to bench/results/load_checksum.json, compared with earlier loads of the same data and feature schema.
 	$(WITH_ENV) deploy/local/load-record.sh
 
 .PHONY: reset

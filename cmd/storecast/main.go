@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -75,6 +76,7 @@ func (g *Globals) Registry(log *slog.Logger) *prometheus.Registry {
 // CLI is the command line: global flags and one field per subcommand.
 type CLI struct {
 	Globals
+	Version kong.VersionFlag `help:"Print the build (commit) and the feature schema its processor writes, and exit."`
 
 	Topics  TopicsCmd  `cmd:"" help:"Create Storecast's Kafka topics and report config drift."`
 	Produce ProduceCmd `cmd:"" help:"Stream sales into sale_rossman_store from Kaggle CSV files or the synthetic generator."`
@@ -93,7 +95,8 @@ func main() {
 		kong.Description("Storecast: event-sourced daily sales forecasts for a retail chain."),
 		kong.UsageOnError(),
 		kong.Vars{"max_days_ahead": strconv.Itoa(features.DefaultMaxDaysAhead),
-			"as_of_quorum": strconv.FormatFloat(features.DefaultAsOfQuorum, 'g', -1, 64), "stale_days": strconv.Itoa(features.DefaultStaleDays)},
+			"as_of_quorum": strconv.FormatFloat(features.DefaultAsOfQuorum, 'g', -1, 64), "stale_days": strconv.Itoa(features.DefaultStaleDays),
+			"version": version()},
 	)
 	log, err := logging.New(os.Stderr, logging.Config{Level: cli.LogLevel, Format: cli.LogFormat})
 	if err != nil {
@@ -110,4 +113,30 @@ func main() {
 		stop()
 		os.Exit(1)
 	}
+}
+
+// version describes the build for --version: the commit it was built from
+// (with "+dirty" for uncommitted changes; absent when built with
+// -buildvcs=false) and the feature schema of the examples and snapshots
+// its processor writes.
+func version() string {
+	var rev string
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var dirty bool
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if dirty && rev != "" {
+			rev += "+dirty"
+		}
+	}
+	if rev == "" {
+		return "storecast (feature schema " + features.SchemaVersion + ")"
+	}
+	return fmt.Sprintf("storecast %s (feature schema %s)", rev, features.SchemaVersion)
 }
