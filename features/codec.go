@@ -9,8 +9,9 @@ import (
 )
 
 // codecVersion is the first byte of every encoded State. Decoding refuses
-// other versions; a new layout gets a new version and a replay.
-const codecVersion = 1
+// other versions; a new layout gets a new version and a replay. Version 2:
+// a ring of 128 days (96 in version 1).
+const codecVersion = 2
 
 // ErrCorrupt is wrapped by every decoding error.
 var ErrCorrupt = errors.New("corrupt store state")

@@ -11,8 +11,11 @@ import (
 // bump codecVersion and rebuild the table by replaying the input.
 const (
 	// RingDays is how many most recent days (up to the latest day seen) the
-	// state keeps one by one. Older days live only in the aggregates.
-	RingDays = 96
+	// state keeps one by one. Older days live only in the aggregates. 128
+	// answers the trainer's inner-window snapshots, as of up to 2*48 days
+	// before the latest day (2*48 + TrendDays <= RingDays), and tolerates
+	// events 44 days late (docs/decisions/0001-store-state.md).
+	RingDays = 128
 	// MaxHorizon is the longest forecast horizon, in days, features serve.
 	MaxHorizon = 48
 	// TrendDays is the longest recent-trend window, in days before the

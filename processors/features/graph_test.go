@@ -487,7 +487,7 @@ func TestSnapshotRequests(t *testing.T) {
 	if !bytes.Equal(encodedWithoutOffset(t, r.state(8)), before) {
 		t.Errorf("a snapshot request changed the state")
 	}
-	if s := ask("8", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-2", Store: 8, AsOf: day0 - 90, From: day0 - 89, To: day0 - 50}); !strings.Contains(s.Error, "earlier than") {
+	if s := ask("8", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-2", Store: 8, AsOf: day0 - feat.RingDays, From: day0 - feat.RingDays + 1, To: day0 - feat.RingDays + 40}); !strings.Contains(s.Error, "earlier than") {
 		t.Errorf("too early: error %q", s.Error)
 	}
 	if s := ask("77", topics.FeatureSnapshotRequest{V: 1, RequestID: "req-3", Store: 77, AsOf: asOf, From: asOf + 1, To: day0}); !strings.Contains(s.Error, "unknown store") {
