@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from typing import Any
 
+import numpy as np
+import xgboost as xgb
+
 from .outcome import Outcome
+
+#: The speed probe's workload: trees of depth 10 on synthetic rows, as the real fits grow them.
+PROBE_ROWS, PROBE_FEATURES, PROBE_TREES = 100_000, 32, 20
 
 
 def machine() -> dict[str, Any]:
@@ -18,6 +25,31 @@ def machine() -> dict[str, Any]:
         "load_5m": round(five, 2),
         "load_15m": round(fifteen, 2),
     }
+
+
+def speed_probe(nthread: int = 2) -> float:
+    """Seconds a fixed XGBoost workload takes (PROBE_TREES trees on PROBE_ROWS synthetic rows,
+    depth 10, hist, ``nthread`` threads; the fastest of three): the speed of the machine at the
+    time of a run. On a shared machine it varies by tens of percent from one hour to the next;
+    train_seconds of two runs compare only at similar probes."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(PROBE_ROWS, PROBE_FEATURES)).astype(np.float32)
+    y = x[:, :4].sum(axis=1) + rng.normal(scale=0.5, size=PROBE_ROWS)
+    d = xgb.QuantileDMatrix(x, label=y, max_bin=64, nthread=nthread)
+    params = {
+        "tree_method": "hist",
+        "max_depth": 10,
+        "max_bin": 64,
+        "subsample": 0.7,
+        "nthread": nthread,
+        "seed": 0,
+    }
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        xgb.train(params, d, num_boost_round=PROBE_TREES)
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def bench_summary(
@@ -56,14 +88,16 @@ def bench_summary(
         "read": {k: v for k, v in o.read.items() if k not in ("offsets", "feature_names")},
         "note": (
             f"protocol {o.protocol}: early stopping (trees), calibration and interval quantiles are "
-            "chosen on the inner window (examples as of a day before it; snapshots when the processor "
-            "still holds that day); a model trained on every day before the reported window with those "
-            "choices scores the reported window once (feature snapshots as of the day before it). "
+            "chosen on the inner window (feature snapshots as of the day before it; examples as of a "
+            "day before it when the processor no longer holds that day); a model trained on every day "
+            "before the reported window with those choices scores the reported window once (feature "
+            "snapshots as of the day before it). "
             "train_seconds = read + inner fit + outer fit + intervals + refit on the whole range "
             "(fit_seconds without the read), nthread=2, hist; read_seconds is the read of the run "
             "(cache or full), read_seconds_incremental a second read right after it (no new data). "
             "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it "
-            "is the steadier measure; machine gives the load."
+            "is the steadier measure; machine gives the load and speed_probe_seconds (a fixed XGBoost "
+            "workload timed before the run: the machine's speed at that time)."
         ),
         "metrics": {k: num(v, 5) for k, v in o.metrics.items()},
     }
