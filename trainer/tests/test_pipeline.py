@@ -1,6 +1,7 @@
 """One request end to end through pipeline.Trainer with default parameters, Kafka replaced by the
-examples it would read and a features processor that can no longer serve the inner window's as-of
-day (as on a stack whose store state keeps ~96 days)."""
+examples it would read and a features processor that serves snapshots as of days up to a reach
+before its latest day: 99 with the store state's ring of 128 days (both windows get snapshots), 67
+with the ring of 96 it had before (the inner window falls back to its own examples)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ FIRST, LAST = parse_day("2014-11-01"), parse_day("2015-06-19")
 
 
 @pytest.fixture
-def trainer(monkeypatch: pytest.MonkeyPatch) -> tuple[pipeline.Trainer, list[Window]]:
+def trainer(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> tuple[pipeline.Trainer, list[Window]]:
     rows = synthetic(5, FIRST, LAST, seed=3)
     # The processor holds days up to LAST; the examples of the last week are not complete yet.
     ex = decode_examples([r for r in rows if parse_day(r["date"]) <= LAST - EXAMPLE_COMPLETE_AFTER_DAYS])
@@ -34,8 +37,8 @@ def trainer(monkeypatch: pytest.MonkeyPatch) -> tuple[pipeline.Trainer, list[Win
     for r in rows:
         by_store.setdefault(r["store"], []).append(r)
     asked: list[Window] = []
-    # The processor's ring reaches back about 67 days before the latest day.
-    earliest = LAST - 67
+    # How far back the processor answers: RingDays - TrendDays - 1 days before the latest day.
+    earliest = LAST - getattr(request, "param", 99)
 
     def read_examples(*_a: object, **_k: object) -> tuple[Examples, dict[str, Any]]:
         return ex, {"topic": "training_examples", "records_read": len(ex)}
@@ -67,8 +70,14 @@ def trainer(monkeypatch: pytest.MonkeyPatch) -> tuple[pipeline.Trainer, list[Win
     return pipeline.Trainer(pipeline.Config(tracking_uri=None)), asked
 
 
+@pytest.mark.parametrize(
+    ("trainer", "inner_mode"),
+    [(99, "snapshot"), (67, "examples_asof_before_window")],
+    ids=["ring-128", "ring-96"],
+    indirect=["trainer"],
+)
 def test_default_params_train_on_a_rossmann_like_history(
-    trainer: tuple[pipeline.Trainer, list[Window]],
+    trainer: tuple[pipeline.Trainer, list[Window]], inner_mode: str
 ) -> None:
     t, asked = trainer
     o = t.run(Request(id="r1", params={"nthread": "1"}), publish=False, track=False)
@@ -77,7 +86,7 @@ def test_default_params_train_on_a_rossmann_like_history(
     assert o.val_window == "2015-05-09..2015-06-19@2015-05-08"
     assert o.inner_window == "2015-03-28..2015-05-08@2015-03-27"
     assert [w.label() for w in asked] == [o.val_window, o.inner_window]
-    assert o.read["val_mode"] == "snapshot" and o.read["inner_val_mode"] == "examples_asof_before_window"
+    assert o.read["val_mode"] == "snapshot" and o.read["inner_val_mode"] == inner_mode
     assert 0 < o.metrics["val_rmspe"] < 0.1 and o.metrics["trees"] >= 1
     assert set(o.rmspe_by_horizon_week) <= {str(k) for k in range(1, 8)}
 
