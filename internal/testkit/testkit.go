@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,7 +236,7 @@ func Contract(t testing.TB, name string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(root + "/testdata/contract/" + name)
+	b, err := os.ReadFile(filepath.Join(root, "testdata", "contract", name))
 	if err != nil {
 		t.Fatalf("read fixture: %v", err)
 	}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +168,7 @@ def fit_validate(train: Examples, val: Examples, p: TrainParams) -> Fit:
         dtrain,
         num_boost_round=p.num_boost_round,
         evals=[(dval, "val")],
-        custom_metric=rmspe_metric,
+        custom_metric=rmspe_metric(val.label),
         early_stopping_rounds=p.early_stopping_rounds,
         evals_result=evals,
         verbose_eval=False,
@@ -189,11 +189,15 @@ def fit_validate(train: Examples, val: Examples, p: TrainParams) -> Fit:
 RMSPE = "rmspe"
 
 
-def rmspe_metric(margin: np.ndarray, d: xgb.DMatrix) -> tuple[str, float]:
-    """Early stopping's metric: RMSPE of the sales the margins forecast (labels are log1p(sales)),
-    the metric the window is scored with. Log-scale RMSE, XGBoost's default, wanders by more than
-    the patience over the hundreds of trees in which RMSPE still improves."""
-    return RMSPE, metrics.rmspe(np.expm1(d.get_label()), np.expm1(margin))
+def rmspe_metric(sales: np.ndarray) -> Callable[[np.ndarray, xgb.DMatrix], tuple[str, float]]:
+    """Early stopping's metric on the validation rows whose sales are ``sales``: RMSPE of the sales
+    the margins forecast, the metric the window is scored with. Log-scale RMSE, XGBoost's default,
+    wanders by more than the patience over the hundreds of trees in which RMSPE still improves."""
+
+    def metric(margin: np.ndarray, _d: xgb.DMatrix) -> tuple[str, float]:
+        return RMSPE, metrics.rmspe(sales, np.expm1(margin))
+
+    return metric
 
 
 def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[xgb.Booster, float]:
