@@ -44,17 +44,50 @@ def test_conformal_intervals_cover_their_level() -> None:
     rng = np.random.default_rng(4)
     n = 20_000
     horizon = rng.integers(1, 49, n)
+    date = rng.integers(0, 400, n)  # many days: every horizon week is its own band
     margin = rng.uniform(7, 9, n)
     # Residuals widen with the horizon.
     y = np.expm1(margin + rng.normal(0, 0.05 + 0.005 * horizon))
-    iv = train.conformal_intervals(y[: n // 2], margin[: n // 2], horizon[: n // 2], 0.8)
+    h = n // 2
+    iv = train.conformal_intervals(y[:h], margin[:h], horizon[:h], date[:h], 0.8)
     assert set(iv.low) == set(range(1, 8))
-    assert iv.high[7] - iv.low[7] > iv.high[1] - iv.low[1]
-    lo, hi = iv.bounds(margin[n // 2 :], horizon[n // 2 :])
-    cover = np.mean((y[n // 2 :] >= lo) & (y[n // 2 :] <= hi))
+    assert iv.high[7] - iv.low[7] > iv.high[2] - iv.low[2] > iv.high[1] - iv.low[1]
+    lo, hi = iv.bounds(margin[h:], horizon[h:])
+    cover = np.mean((y[h:] >= lo) & (y[h:] <= hi))
     assert 0.77 < cover < 0.83
     j = iv.to_json()
     assert j["low"][0] == iv.low[1] and j["high"][6] == iv.high[7] and j["week_days"] == 7
+    assert j["method"] == "conformal-log-residual-quantiles-by-horizon-band"
+
+
+@pytest.mark.parametrize(
+    ("days", "as_ofs", "bands"),
+    [
+        # A window of 42 days forecast as of the day before it: horizon h on day h.
+        (42, 1, [[1, 2, 3], [4, 5, 6, 7]]),
+        (48, 1, [[1, 2, 3], [4, 5, 6, 7]]),
+        (30, 1, [[1, 2, 3, 4, 5, 6, 7]]),  # weeks 4-5 have 9 days: they join the band before them
+        (14, 1, [[1, 2, 3, 4, 5, 6, 7]]),  # too few days for one band: one band of every week
+        # Two windows (as of days 100 apart): 14 days a week, bands of two weeks.
+        (48, 2, [[1, 2], [3, 4], [5, 6, 7]]),
+    ],
+)
+def test_horizon_bands_hold_enough_days(days: int, as_ofs: int, bands: list[list[int]]) -> None:
+    horizon = np.tile(np.repeat(np.arange(1, days + 1), 50), as_ofs)
+    as_of = np.repeat(np.arange(as_ofs) * 100, days * 50)
+    assert train.horizon_bands(train.horizon_week(horizon), as_of + horizon, 21) == bands
+
+
+def test_conformal_intervals_share_a_band() -> None:
+    rng = np.random.default_rng(5)
+    horizon = np.repeat(np.arange(1, 43), 200)
+    margin = rng.uniform(7, 9, horizon.size)
+    y = np.expm1(margin + rng.normal(0, 0.1, horizon.size))
+    iv = train.conformal_intervals(y, margin, horizon, 1000 + horizon, 0.8)
+    assert iv.low[1] == iv.low[2] == iv.low[3] != iv.low[4] == iv.low[7]
+    # Each band's quantiles are those of its rows.
+    r = np.log1p(y) - margin
+    assert iv.high[2] == pytest.approx(np.quantile(r[horizon <= 21], 0.9))
 
 
 def _split() -> tuple[Examples, Examples, Examples, Examples]:
