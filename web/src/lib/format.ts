@@ -2,15 +2,27 @@
 
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const dec = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+const plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 4, useGrouping: false });
+const small = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 4 });
 
 /** sales formats an amount of sales without decimals. */
 export function sales(n: number): string {
   return int.format(n);
 }
 
-/** num formats a number with up to two decimals; null and undefined become "—". */
+/** num formats a number with up to two decimals, or four significant digits below 1 (an RMSPE of
+ * 0.0983 or a parity difference of 0.000003109 must not read 0.1 or 0); null and undefined
+ * become "—". */
 export function num(n: number | null | undefined): string {
-  return n === null || n === undefined || Number.isNaN(n) ? "—" : dec.format(n);
+  if (n === null || n === undefined || Number.isNaN(n)) return "—";
+  return Math.abs(n) < 1 ? small.format(n) : dec.format(n);
+}
+
+/** feature formats a feature value as the model reads it: no grouping (a year reads 2015, not
+ * 2,015), up to four decimals; null and undefined become "—". */
+export function feature(n: number | null | undefined): string {
+  if (n === null || n === undefined || Number.isNaN(n)) return "—";
+  return plain.format(n);
 }
 
 /** signed formats a change with its sign. */

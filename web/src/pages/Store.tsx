@@ -7,7 +7,7 @@ import { Show } from "../components/Status";
 import { TimeSeriesChart } from "../components/TimeSeriesChart";
 import { useLoad } from "../components/useLoad";
 import { addDays, weekdayName } from "../lib/dates";
-import { num, sales, signed } from "../lib/format";
+import { feature, num, sales, signed } from "../lib/format";
 import { chartSeries } from "../lib/series";
 import { baselinePlan, planInputs, toggle, uplift, type DayPlan } from "../lib/whatif";
 
@@ -164,7 +164,7 @@ function Features({ id, day }: { id: number; day: string }) {
               {Object.entries(v.features).map(([k, x]) => (
                 <tr key={k}>
                   <td>{k}</td>
-                  <td className="n">{num(x)}</td>
+                  <td className="n">{feature(x)}</td>
                 </tr>
               ))}
             </tbody>
