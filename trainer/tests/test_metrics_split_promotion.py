@@ -86,6 +86,25 @@ def test_params_from_request() -> None:
         train.TrainParams.from_request({"eta": "fast"})
     with pytest.raises(train.RequestError, match="val_days"):
         train.TrainParams.from_request({"val_days": "60"})
+    with pytest.raises(train.RequestError, match="objective must be one of"):
+        train.TrainParams.from_request({"objective": "reg:gamma"})
+    sq = train.TrainParams.from_request({"objective": "reg:squarederror"})
+    assert sq.xgb_params()["objective"] == "reg:squarederror" and "huber_slope" not in sq.xgb_params()
+
+
+def test_pseudo_huber_starts_at_the_mean_label_and_learns() -> None:
+    first, last = parse_day("2015-01-01"), parse_day("2015-06-19")
+    ex = filter_examples(decode_examples(synthetic(4, first, last)))
+    p = train.TrainParams(max_depth=4, eta=0.3, num_boost_round=100, early_stopping_rounds=20, nthread=1)
+    assert p.objective == "reg:pseudohubererror"
+    params = train.booster_params(p, ex)
+    assert params["base_score"] == pytest.approx(np.mean(np.log1p(ex.label)))
+    assert params["huber_slope"] == 0.15 and params["max_delta_step"] == 0.7
+    w = train.validation_window(last, 42)
+    fit = train.fit_validate(train.training_rows(ex, w), ex.take(ex.date >= w.first), p)
+    assert fit.metrics["val_rmspe"] < 0.1
+    # No rows: no mean to start from.
+    assert train.booster_params(p, ex.take(ex.label < 0))["base_score"] == 0.0
 
 
 W = Window(as_of=99, first=100, last=141)

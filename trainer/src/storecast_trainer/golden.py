@@ -189,13 +189,13 @@ def make_production_golden(
     depth and a low learning rate) on the real examples of every ``stores_mod``-th store, and write
     its golden set (model.txt.gz, rows.csv.gz, manifest.json) to out. Rows are real examples of
     those stores after the training days (missing values as they occur), plus an all-missing row."""
-    from .train import TrainParams
+    from .train import TrainParams, booster_params
 
     sub = ex.take(ex.store % stores_mod == 0)
     cut = int(np.quantile(sub.date, 0.9))
     fit_rows, test_rows = sub.take(sub.date <= cut), sub.take(sub.date > cut)
     p = TrainParams(eta=0.05, seed=seed)
-    params = {**p.xgb_params(), "seed": seed}
+    params = {**booster_params(p, fit_rows), "seed": seed}
     booster = xgb.train(
         params,
         xgb.QuantileDMatrix(fit_rows.x, np.log1p(fit_rows.label), feature_names=ex.names, max_bin=p.max_bin),

@@ -28,6 +28,11 @@ from .request import RequestError
 TRANSFORM = "log1p"
 
 
+#: The losses a request may choose (both have an identity link: the margin is log1p(sales)).
+PSEUDO_HUBER = "reg:pseudohubererror"
+OBJECTIVES = ("reg:squarederror", PSEUDO_HUBER)
+
+
 @dataclass(frozen=True)
 class TrainParams:
     """Training parameters; a request may override any of them by name (as strings)."""
@@ -50,6 +55,14 @@ class TrainParams:
     nthread: int = 2
     seed: int = 42
     val_days: int = 42
+    # The loss on log1p(sales): pseudo-Huber (squared within huber_slope of the target, linear
+    # beyond) lets the few days far from a store's pattern (a store's slump, a stock-out) pull
+    # the trees less than squared error does. Both windows improved with it (inner 0.0982 to 0.0967,
+    # reported 0.0978 to 0.0973, ADR 0005). Its hessian vanishes far from the target, so the
+    # boosting starts at the mean label (base_score) and a leaf moves at most max_delta_step.
+    objective: str = "reg:pseudohubererror"
+    huber_slope: float = 0.15
+    max_delta_step: float = 0.7
 
     @classmethod
     def from_request(cls, params: Mapping[str, str] | None) -> TrainParams:
@@ -61,6 +74,9 @@ class TrainParams:
         for k, v in params.items():
             if k not in types:
                 raise RequestError(f"unknown parameter {k!r} (known: {', '.join(sorted(types))})")
+            if types[k] in (str, "str"):
+                kw[k] = str(v)
+                continue
             try:
                 kw[k] = int(v) if types[k] in (int, "int") else float(v)
             except (TypeError, ValueError):
@@ -88,13 +104,22 @@ class TrainParams:
             bad.append("max_bin must be 16..1024")
         if not 1 <= self.nthread <= 64:
             bad.append("nthread must be 1..64")
+        if self.objective not in OBJECTIVES:
+            bad.append(f"objective must be one of {', '.join(OBJECTIVES)}")
+        if not 0 < self.huber_slope <= 10:
+            bad.append("huber_slope must be in (0, 10]")
+        if not 0 <= self.max_delta_step <= 10:
+            bad.append("max_delta_step must be in [0, 10]")
         if bad:
             raise RequestError("; ".join(bad))
 
     def xgb_params(self) -> dict[str, object]:
-        """XGBoost's booster parameters."""
+        """XGBoost's booster parameters (booster_params adds the starting margin)."""
+        loss: dict[str, object] = {"objective": self.objective}
+        if self.objective == PSEUDO_HUBER:
+            loss |= {"huber_slope": self.huber_slope, "max_delta_step": self.max_delta_step}
         return {
-            "objective": "reg:squarederror",
+            **loss,
             "tree_method": "hist",
             "max_depth": self.max_depth,
             "eta": self.eta,
@@ -105,6 +130,12 @@ class TrainParams:
             "nthread": self.nthread,
             "seed": self.seed,
         }
+
+
+def booster_params(p: TrainParams, train: Examples) -> dict[str, object]:
+    """XGBoost's parameters for a fit on ``train``: ``p``'s, starting from the mean log1p(sales)
+    of the rows (XGBoost estimates it for squared error, not for pseudo-Huber)."""
+    return {**p.xgb_params(), "base_score": float(np.mean(np.log1p(train.label))) if len(train) else 0.0}
 
 
 def validation_window(last: int, days: int) -> Window:
@@ -164,7 +195,7 @@ def fit_validate(train: Examples, val: Examples, p: TrainParams) -> Fit:
     dval = _dmatrix(val, dtrain, p.max_bin)
     evals: dict[str, dict[str, list[float]]] = {}
     booster = xgb.train(
-        {**p.xgb_params(), "disable_default_eval_metric": 1},
+        {**booster_params(p, train), "disable_default_eval_metric": 1},
         dtrain,
         num_boost_round=p.num_boost_round,
         evals=[(dval, "val")],
@@ -203,7 +234,9 @@ def rmspe_metric(sales: np.ndarray) -> Callable[[np.ndarray, xgb.DMatrix], tuple
 def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[xgb.Booster, float]:
     """Train the registered model on every row of the range with the validated number of rounds."""
     t0 = time.perf_counter()
-    booster = xgb.train(p.xgb_params(), _dmatrix(all_rows, None, p.max_bin), num_boost_round=rounds)
+    booster = xgb.train(
+        booster_params(p, all_rows), _dmatrix(all_rows, None, p.max_bin), num_boost_round=rounds
+    )
     return booster, time.perf_counter() - t0
 
 
