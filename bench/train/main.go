@@ -28,6 +28,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +51,7 @@ type config struct {
 	end                                     string
 	valDays                                 int
 	wait                                    time.Duration
+	params                                  []string
 }
 
 func run() error {
@@ -75,6 +77,13 @@ func run() error {
 	flag.StringVar(&c.end, "end", "2015-06-19", "last day of the training range")
 	flag.IntVar(&c.valDays, "val-days", 43, "validation window length: 43 days is 2015-05-08..2015-06-19 as of 2015-05-07")
 	flag.DurationVar(&c.wait, "wait", 30*time.Minute, "longest wait for the processor to catch up")
+	flag.Func("param", "training parameter K=V passed to the trainer, e.g. members=2 (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("%q is not K=V", v)
+		}
+		c.params = append(c.params, v)
+		return nil
+	})
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,8 +154,12 @@ func run() error {
 	examples, _ := total(client, string(names.TrainingExamples))
 	log.Info("processor caught up", "seconds", time.Since(t0).Seconds(), "examples_offsets", examples)
 
-	cmd = exec.CommandContext(ctx, c.trainer, "bench", "--names-suffix", suffix, "--tracking-uri", "",
-		"--end", c.end, "--param", fmt.Sprintf("val_days=%d", c.valDays), "--param", "nthread=2", "--out", c.out)
+	args := []string{"bench", "--names-suffix", suffix, "--tracking-uri", "", "--end", c.end,
+		"--param", fmt.Sprintf("val_days=%d", c.valDays), "--param", "nthread=2", "--out", c.out}
+	for _, p := range c.params {
+		args = append(args, "--param", p)
+	}
+	cmd = exec.CommandContext(ctx, c.trainer, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), "STORECAST_BROKERS="+c.brokers, "STORECAST_BIN="+c.bin,
 		"STORECAST_TRAINER_CACHE_DIR="+filepath.Join(runDir, "trainer-cache"))

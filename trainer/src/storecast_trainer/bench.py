@@ -72,6 +72,7 @@ def bench_summary(
         "val_rmspe": num(o.metrics.get("val_rmspe"), 5),
         "inner_val_rmspe": num(o.metrics.get("inner_val_rmspe"), 5),
         "trees": int(o.metrics["trees"]) if "trees" in o.metrics else None,
+        "members": int(o.metrics.get("members", 1)),
         "calibration_factor": num(o.metrics.get("calibration_factor"), 5),
         "rmspe_by_horizon_week": {k: num(v, 5) for k, v in o.rmspe_by_horizon_week.items()},
         "rmspe_by_store_type": {k: num(v, 5) for k, v in o.rmspe_by_store_type.items()},

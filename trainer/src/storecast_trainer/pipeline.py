@@ -215,6 +215,7 @@ class Trainer:
             "inner_val_rmspe_uncalibrated": v.inner_rmspe_uncalibrated,
             "calibration_factor": v.calibration,
             "trees": float(v.rounds),
+            "members": float(p.members),
             "best_rounds": float(v.rounds),
             "inner_train_rows": float(len(ex.take(ex.date < inner.first))),
             "train_rows": float(len(ex.take(ex.date < window.first))),
