@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from typing import Any
 
-import numpy as np
-import xgboost as xgb
-
 from .outcome import Outcome
-
-#: The speed probe's workload: trees of depth 10 on synthetic rows, as the real fits grow them.
-PROBE_ROWS, PROBE_FEATURES, PROBE_TREES = 100_000, 32, 20
 
 
 def machine() -> dict[str, Any]:
@@ -27,29 +20,16 @@ def machine() -> dict[str, Any]:
     }
 
 
-def speed_probe(nthread: int = 2) -> float:
-    """Seconds a fixed XGBoost workload takes (PROBE_TREES trees on PROBE_ROWS synthetic rows,
-    depth 10, hist, ``nthread`` threads; the fastest of three): the speed of the machine at the
-    time of a run. On a shared machine it varies by tens of percent from one hour to the next;
-    train_seconds of two runs compare only at similar probes."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(PROBE_ROWS, PROBE_FEATURES)).astype(np.float32)
-    y = x[:, :4].sum(axis=1) + rng.normal(scale=0.5, size=PROBE_ROWS)
-    d = xgb.QuantileDMatrix(x, label=y, max_bin=64, nthread=nthread)
-    params = {
-        "tree_method": "hist",
-        "max_depth": 10,
-        "max_bin": 64,
-        "subsample": 0.7,
-        "nthread": nthread,
-        "seed": 0,
+def seconds_per_tree(timings: dict[str, float], trees: int, members: int) -> dict[str, float | None]:
+    """Seconds per tree of the outer fit and the refit (each fits ``trees`` trees per member): the
+    machine's speed during the run itself. On a shared machine it varies by tens of percent from
+    one hour to the next, so train_seconds of two runs compare only at similar speeds. (The inner
+    fit also grows the trees early stopping discards and scores every round: not comparable.)"""
+    n = trees * members
+    return {
+        stage: round(timings[f"{stage}_seconds"] / n, 4) if n and f"{stage}_seconds" in timings else None
+        for stage in ("outer_fit", "refit")
     }
-    best = math.inf
-    for _ in range(3):
-        t = time.perf_counter()
-        xgb.train(params, d, num_boost_round=PROBE_TREES)
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def bench_summary(
@@ -85,6 +65,9 @@ def bench_summary(
         "status": o.status,
         "reason": o.reason,
         "timings": {k: num(v, 2) for k, v in o.timings.items()},
+        "seconds_per_tree": seconds_per_tree(
+            o.timings, int(o.metrics.get("trees", 0)), int(o.metrics.get("members", 1))
+        ),
         "machine": {"before": load_before, "after": load_after},
         "read": {k: v for k, v in o.read.items() if k not in ("offsets", "feature_names")},
         "note": (
@@ -97,8 +80,9 @@ def bench_summary(
             "(fit_seconds without the read), nthread=2, hist; read_seconds is the read of the run "
             "(cache or full), read_seconds_incremental a second read right after it (no new data). "
             "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it "
-            "is the steadier measure; machine gives the load and speed_probe_seconds (a fixed XGBoost "
-            "workload timed before the run: the machine's speed at that time)."
+            "is the steadier measure; machine gives the load before and after the run, and "
+            "seconds_per_tree the outer fit's and the refit's seconds per tree: the machine's speed "
+            "during the run (members: boosters averaged into the model, each a fit per stage)."
         ),
         "metrics": {k: num(v, 5) for k, v in o.metrics.items()},
     }

@@ -217,11 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "bench":
         import time
 
-        from .bench import machine, speed_probe
+        from .bench import machine
         from .reading import read_examples
 
         params.setdefault("nthread", "2")
-        before = machine() | {"speed_probe_seconds": round(speed_probe(int(params["nthread"])), 2)}
+        before = machine()
         o = Trainer(cfg).run(req, publish=False, track=False)
         after = machine()
         incremental = None
