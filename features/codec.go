@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/storecast/storecast/topics"
 )
@@ -28,7 +29,9 @@ var ErrCorrupt = errors.New("corrupt store state")
 // WeekSpan weekly (count, sum) pairs oldest first; the number of folded
 // intervals and each as (gap from the previous end, length - 1), the first
 // gap from 0 as a zig-zag varint; then, only when the state keeps a store
-// info or held facts, the trailing section of appendTrailer.
+// info or held facts, the trailing section of appendTrailer; then, only
+// when the state carries examples (has bit 2), the section of
+// appendCarried.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
 	b = appendUvarint(b, uint64(s.offset))
@@ -38,7 +41,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		}
 		return s.appendTrailer(append(b, s.trailerFlag()))
 	}
-	b = append(b, 1|s.trailerFlag())
+	b = append(b, 1|s.trailerFlag()|s.carriedFlag())
 	b = binary.AppendVarint(b, int64(s.latest))
 	for i, n := slot(s.RingStart()), 0; n < RingDays; i, n = i+1, n+1 {
 		if i == RingDays {
@@ -91,7 +94,11 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		b = appendUvarint(b, uint64(iv.hi-iv.lo))
 		prev = int64(iv.hi)
 	}
-	return s.appendTrailer(b)
+	b, err := s.appendTrailer(b)
+	if err != nil {
+		return nil, err
+	}
+	return s.appendCarried(b), nil
 }
 
 // appendUvarint is binary.AppendUvarint with the one- and two-byte cases
@@ -157,6 +164,17 @@ func (r *reader) varint() int64 {
 	return v
 }
 
+func (r *reader) float64() float64 {
+	if len(r.b) < 8 {
+		r.fail("truncated")
+		r.b = nil
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(r.b))
+	r.b = r.b[8:]
+	return v
+}
+
 func (r *reader) u32() uint32 {
 	v := r.uvarint()
 	if v > 1<<32-1 {
@@ -187,11 +205,14 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	s.offset = int64(off)
 	has := r.byte()
-	trailer := has&trailerFollows != 0
-	switch has &^= trailerFollows; {
+	trailer, carried := has&trailerFollows != 0, has&carriedFollows != 0
+	switch has &^= trailerFollows | carriedFollows; {
 	case r.err != nil:
 		return r.err
 	case has == 0:
+		if carried {
+			r.fail("carried examples in a state without facts")
+		}
 		if trailer {
 			s.readTrailer(&r)
 		}
@@ -293,6 +314,9 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	}
 	if trailer {
 		s.readTrailer(&r)
+	}
+	if carried {
+		s.readCarried(&r)
 	}
 	if r.err != nil {
 		return r.err

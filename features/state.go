@@ -184,6 +184,11 @@ type State struct {
 	// processor last saw (see SetStoreInfo).
 	pending []Fact
 	info    []byte
+	// carried are the examples that the arrival of day carriedBy completed
+	// and pushed out of the ring (see Carry). They are not facts: the
+	// processor keeps them for a redelivery of that day.
+	carried   []topics.TrainingExample
+	carriedBy topics.Date
 }
 
 // Empty reports whether the state holds no fact.
@@ -322,6 +327,7 @@ func (s *State) Apply(f Fact) Change {
 	case d > s.latest:
 		prev := s.latest
 		s.advance(d)
+		s.expireCarried()
 		s.ring[slot(d)] = nd
 		return Change{Outcome: Added, Advanced: true, Previous: prev}
 	case d >= s.RingStart():
@@ -418,5 +424,6 @@ func (s *State) Clone() *State {
 	c := *s
 	c.folded = append([]interval(nil), s.folded...)
 	c.pending = append([]Fact(nil), s.pending...)
+	c.carried = cloneExamples(s.carried)
 	return &c
 }

@@ -172,7 +172,10 @@ func TestCodecRoundTripAndTruncation(t *testing.T) {
 	withInfo.Hold(fact(day0+2, 123456))
 	infoOnly := new(State)
 	infoOnly.SetStoreInfo([]byte(`{}`))
-	states = append(states, held, withInfo, infoOnly)
+	// A state carrying the examples a gap pushed out of the ring, with a store info.
+	carried, _, _ := carrying(t)
+	carried.SetStoreInfo([]byte(`{"store":7}`))
+	states = append(states, held, withInfo, infoOnly, carried)
 	for i, s := range states {
 		b := encode(t, s)
 		var back State
@@ -224,6 +227,9 @@ func FuzzStateCodec(f *testing.F) {
 		b, _ = s.MarshalBinary()
 		f.Add(b)
 	}
+	carried, _, _ := carrying(f)
+	b, _ := carried.MarshalBinary()
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s State
 		if err := s.UnmarshalBinary(data); err != nil {

@@ -22,7 +22,12 @@
 // For each valid sale the callback folds the fact into the state (written
 // only when it changed) and (re)emits the examples the change completes or
 // affects (see features.State.Completes and AffectedDays: an example is
-// emitted once the store's latest day is a week after it). Invalid events (undecodable, failing
+// emitted once the store's latest day is a week after it). A sale whose
+// offset is not after the state's is a redelivery after a crash (the state
+// was stored, its emissions may not have been): it re-emits what its first
+// delivery did, including the examples it completed and pushed out of the
+// ring after a gap longer than the ring, which the state carries for that
+// (features.State.Carry). Invalid events (undecodable, failing
 // topics.Sale.Validate, a key that is not the sale's store, a day more
 // than Config.MaxDaysAhead after the store's clock (far_future), more than
 // features.MaxPending sales held for a store whose info never came) go to

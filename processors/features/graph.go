@@ -148,12 +148,16 @@ func (h *handler) hold(ctx goka.Context, raw []byte, s *feat.State, f feat.Fact,
 // changed (or must be written again after a redelivery).
 func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fact, off int64) bool {
 	var days [16]topics.Date
+	var done [feat.AheadDays]topics.TrainingExample
 	store := si.info.Store
 	// A new latest day completes the examples of the days a week before it:
 	// those it does not read are emitted before it is applied (a long gap
-	// would drop them from the ring).
-	h.emitExamples(ctx, s, &si.info, s.Completes(store, f.Date, days[:0]))
+	// would drop them from the ring, and the state carries them instead).
+	completed := h.emitExamples(ctx, s, &si.info, s.Completes(store, f.Date, days[:0]), done[:0])
 	ch := s.Apply(f)
+	if ch.Advanced {
+		s.Carry(f.Date, completed)
+	}
 	counter := h.added
 	switch {
 	case ch.Outcome == feat.Duplicate && (off == 0 || off > s.InputOffset()):
@@ -161,6 +165,13 @@ func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fa
 		return false
 	case ch.Outcome == feat.Duplicate:
 		counter = h.redelivered
+		// The examples this day completed and pushed out of the ring on its
+		// first delivery: whether they reached Kafka before the crash is
+		// not known.
+		for _, ex := range s.Carried(f.Date) {
+			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, ex.Date), &ex)
+			h.exampleC.Inc()
+		}
 	case ch.Outcome == feat.Corrected:
 		counter = h.corrected
 		if off > 0 {
@@ -174,13 +185,14 @@ func (h *handler) fold(ctx goka.Context, s *feat.State, si *storeInfo, f feat.Fa
 		ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(store, f.Date), nil)
 		h.tombstoneC.Inc()
 	}
-	h.emitExamples(ctx, s, &si.info, s.AffectedDays(store, f.Date, ch, days[:0]))
+	h.emitExamples(ctx, s, &si.info, s.AffectedDays(store, f.Date, ch, days[:0]), nil)
 	counter.Inc()
 	return true
 }
 
-// emitExamples emits the training examples of days (features.State.Example).
-func (h *handler) emitExamples(ctx goka.Context, s *feat.State, in *feat.Info, days []topics.Date) {
+// emitExamples emits the training examples of days (features.State.Example)
+// and returns them appended to dst when dst has room for them.
+func (h *handler) emitExamples(ctx goka.Context, s *feat.State, in *feat.Info, days []topics.Date, dst []topics.TrainingExample) []topics.TrainingExample {
 	for _, d := range days {
 		ex, ok, err := s.Example(in, d)
 		if err != nil {
@@ -189,8 +201,12 @@ func (h *handler) emitExamples(ctx goka.Context, s *feat.State, in *feat.Info, d
 		if ok {
 			ctx.Emit(h.n.TrainingExamples, topics.ExampleKey(in.Store, d), &ex)
 			h.exampleC.Inc()
+			if len(dst) < cap(dst) {
+				dst = append(dst, ex)
+			}
 		}
 	}
+	return dst
 }
 
 // write stores s as the key's new table value.

@@ -334,6 +334,69 @@ func TestRedeliveryRedoesEffects(t *testing.T) {
 	}
 }
 
+// TestRedeliveryAfterALongGapReemitsWhatItCompleted: a day after a gap
+// longer than the ring completes the week before the gap and pushes it out
+// of the ring. Redelivered after a crash that kept the state but maybe not
+// the examples, it re-emits those examples, carried by the state.
+func TestRedeliveryAfterALongGapReemitsWhatItCompleted(t *testing.T) {
+	r := newRig(t)
+	r.storeInfo(5)
+	for d := day0 - 100; d <= day0; d++ {
+		r.consume(sale(5, d, salesOf(d)))
+	}
+	r.drainExamples()
+	x := day0 + feat.RingDays + 40
+	r.consume(sale(5, x, salesOf(x)))
+	first := r.drainExamples()
+	if len(first) < 3 {
+		t.Fatalf("the gap completed %v, want the week before it", keys(first))
+	}
+	s := r.state(5)
+	for k, ex := range first {
+		if _, held := s.Fact(ex.Date); held {
+			t.Fatalf("%s is still in the ring", k)
+		}
+	}
+	s.SetInputOffset(1 << 40) // the state was stored; the examples may not have been
+	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
+	r.drain(r.table)
+	r.consume(sale(5, x, salesOf(x)))
+	again := r.drainExamples()
+	for k, want := range first {
+		got, ok := again[k]
+		if !ok {
+			t.Errorf("redelivery did not re-emit %s", k)
+			continue
+		}
+		if g, w := mustJSON(t, got), mustJSON(t, want); !bytes.Equal(g, w) {
+			t.Errorf("redelivery re-emitted %s as %s, want %s", k, g, w)
+		}
+	}
+	// A redelivery of another day re-emits none of them.
+	r.consume(sale(5, x, salesOf(x)))
+	r.drainExamples()
+	r.consume(sale(5, x+1, salesOf(x+1)))
+	s = r.state(5)
+	s.SetInputOffset(1 << 40)
+	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
+	r.drainExamples()
+	r.consume(sale(5, x+1, salesOf(x+1)))
+	for k := range r.drainExamples() {
+		if _, ok := first[k]; ok {
+			t.Errorf("redelivery of the next day re-emitted %s", k)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func keys(m map[string]*topics.TrainingExample) []string {
 	var out []string
 	for k := range m {
