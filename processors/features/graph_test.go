@@ -97,6 +97,26 @@ func (r *rig) consume(s *topics.Sale) {
 	r.tt.Consume(string(r.n.Sales), topics.StoreKey(s.Store), b)
 }
 
+// history consumes store's sales of the days from..to in order.
+func (r *rig) history(store int, from, to topics.Date) {
+	for d := from; d <= to; d++ {
+		r.consume(sale(store, d, salesOf(d)))
+	}
+}
+
+// storedBeforeCrash makes the store's state look as if later offsets had
+// been applied (local storage ahead of the committed offset after a crash)
+// and drops what the rig saw emitted so far: the next sale that is not
+// new is a redelivery.
+func (r *rig) storedBeforeCrash(store int) *feat.State {
+	s := r.state(store)
+	s.SetInputOffset(1 << 40)
+	r.tt.SetTableValue(r.n.StoreTable(), topics.StoreKey(store), s)
+	r.drainExamples()
+	r.drain(r.table)
+	return s
+}
+
 func (r *rig) state(store int) *feat.State {
 	r.t.Helper()
 	v := r.tt.TableValue(r.n.StoreTable(), topics.StoreKey(store))
@@ -258,9 +278,7 @@ func ptr[T any](v T) *T { return &v }
 func TestDuplicateChangesNothing(t *testing.T) {
 	r := newRig(t)
 	r.storeInfo(3)
-	for d := day0 - 100; d <= day0; d++ {
-		r.consume(sale(3, d, salesOf(d)))
-	}
+	r.history(3, day0-100, day0)
 	r.drainExamples()
 	writes := r.drain(r.table)
 	if writes == 0 {
@@ -297,14 +315,8 @@ func TestDuplicateChangesNothing(t *testing.T) {
 func TestRedeliveryRedoesEffects(t *testing.T) {
 	r := newRig(t)
 	r.storeInfo(5)
-	for d := day0 - 100; d <= day0; d++ {
-		r.consume(sale(5, d, salesOf(d)))
-	}
-	s := r.state(5)
-	s.SetInputOffset(1 << 40) // as if later offsets had already been applied
-	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
-	r.drainExamples()
-	r.drain(r.table)
+	r.history(5, day0-100, day0)
+	s := r.storedBeforeCrash(5)
 	r.consume(sale(5, day0, salesOf(day0)))
 	exs := r.drainExamples()
 	// The example the day completed on its first delivery: the one of the
@@ -341,9 +353,7 @@ func TestRedeliveryRedoesEffects(t *testing.T) {
 func TestRedeliveryAfterALongGapReemitsWhatItCompleted(t *testing.T) {
 	r := newRig(t)
 	r.storeInfo(5)
-	for d := day0 - 100; d <= day0; d++ {
-		r.consume(sale(5, d, salesOf(d)))
-	}
+	r.history(5, day0-100, day0)
 	r.drainExamples()
 	x := day0 + feat.RingDays + 40
 	r.consume(sale(5, x, salesOf(x)))
@@ -351,15 +361,12 @@ func TestRedeliveryAfterALongGapReemitsWhatItCompleted(t *testing.T) {
 	if len(first) < 3 {
 		t.Fatalf("the gap completed %v, want the week before it", keys(first))
 	}
-	s := r.state(5)
+	s := r.storedBeforeCrash(5) // the state was stored; the examples may not have been
 	for k, ex := range first {
 		if _, held := s.Fact(ex.Date); held {
 			t.Fatalf("%s is still in the ring", k)
 		}
 	}
-	s.SetInputOffset(1 << 40) // the state was stored; the examples may not have been
-	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
-	r.drain(r.table)
 	r.consume(sale(5, x, salesOf(x)))
 	again := r.drainExamples()
 	for k, want := range first {
@@ -376,10 +383,7 @@ func TestRedeliveryAfterALongGapReemitsWhatItCompleted(t *testing.T) {
 	r.consume(sale(5, x, salesOf(x)))
 	r.drainExamples()
 	r.consume(sale(5, x+1, salesOf(x+1)))
-	s = r.state(5)
-	s.SetInputOffset(1 << 40)
-	r.tt.SetTableValue(r.n.StoreTable(), "5", s)
-	r.drainExamples()
+	r.storedBeforeCrash(5)
 	r.consume(sale(5, x+1, salesOf(x+1)))
 	for k := range r.drainExamples() {
 		if _, ok := first[k]; ok {

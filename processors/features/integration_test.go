@@ -168,17 +168,23 @@ func expect(t *testing.T, in ingest.Input) expectation {
 		if err != nil {
 			t.Fatal(err)
 		}
-		add := func(days []topics.Date) {
+		add := func(days []topics.Date) []topics.TrainingExample {
+			var out []topics.TrainingExample
 			for _, d := range days {
 				ex, ok, err := st.Example(infos[s.Store], d)
 				if err != nil || !ok {
 					t.Fatalf("example %d %s: %v %v", s.Store, d, ok, err)
 				}
 				e.examples[topics.ExampleKey(s.Store, d)] = ex
+				out = append(out, ex)
 			}
+			return out
 		}
-		add(st.Completes(s.Store, s.Date, nil))
+		completed := add(st.Completes(s.Store, s.Date, nil))
 		ch := st.Apply(f)
+		if ch.Advanced {
+			st.Carry(s.Date, completed)
+		}
 		if ch.Outcome == feat.Duplicate {
 			continue
 		}
