@@ -129,3 +129,38 @@ def test_promotion_rule(challenger: float, champion: Champion | None, promote: b
     d = decide(challenger, W, champion)
     assert d.promote is promote
     assert why in d.reason
+
+
+@pytest.mark.parametrize(
+    ("spec", "want"),
+    [
+        ("", {}),
+        ("members=2", {"members": "2"}),
+        (" members = 2 , eta=0.1,", {"members": "2", "eta": "0.1"}),
+    ],
+)
+def test_parse_params(spec: str, want: dict[str, str]) -> None:
+    assert train.parse_params(spec) == want
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("members", "is not K=V"),
+        ("=2", "is not K=V"),
+        ("trees=2", "unknown parameter 'trees'"),
+        ("members=two", "not a number"),
+        ("members=9", "members must be"),
+    ],
+)
+def test_parse_params_names_the_bad_item(spec: str, why: str) -> None:
+    with pytest.raises(train.RequestError, match=why):
+        train.parse_params(spec)
+
+
+def test_request_params_override_the_defaults() -> None:
+    defaults = train.parse_params("members=2,eta=0.1")
+    assert train.request_params(defaults, None).members == 2
+    p = train.request_params(defaults, {"eta": "0.05"})
+    assert (p.members, p.eta) == (2, 0.05)
+    assert train.request_params({}, {}) == train.TrainParams()

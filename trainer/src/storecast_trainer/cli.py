@@ -68,6 +68,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         "leaves (storecast golden) before it is published (STORECAST_BIN)",
     )
     p.add_argument(
+        "--params",
+        default=_env("STORECAST_TRAINER_PARAMS", ""),
+        metavar="K=V,...",
+        help="default training parameters, under each request's own (e.g. members=2 on a machine "
+        "with more cores) (STORECAST_TRAINER_PARAMS)",
+    )
+    p.add_argument(
         "--log-level",
         default=_env("STORECAST_LOG_LEVEL", "info"),
         help="debug, info, warn, error (STORECAST_LOG_LEVEL)",
@@ -183,8 +190,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from .bench import bench_summary
     from .pipeline import Config, Trainer
-    from .request import Request
+    from .request import Request, RequestError
+    from .train import parse_params
 
+    try:
+        defaults = parse_params(args.params)
+    except RequestError as e:
+        parser.error(f"--params / STORECAST_TRAINER_PARAMS: {e}")
     cfg = Config(
         brokers=args.brokers,
         tracking_uri=args.tracking_uri or None,
@@ -193,7 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         model_suffix=args.names_suffix,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
         storecast_bin=args.storecast_bin,
+        default_params=defaults,
     )
+    if defaults:
+        logging.getLogger(__name__).info("default training parameters: %s", defaults)
     if args.cmd == "worker":
         from .prom import WorkerMetrics
         from .worker import serve

@@ -63,6 +63,8 @@ class Config:
     #: The storecast binary: every export's golden rows are replayed through Go's leaves with
     #: `storecast golden` before anything is published ("" skips the check).
     storecast_bin: str = ""
+    #: Training parameters every request starts from; a request's own params override them.
+    default_params: dict[str, str] = field(default_factory=dict)
 
 
 class Trainer:
@@ -117,7 +119,7 @@ class Trainer:
         return o
 
     def _run(self, req: Request, name: str, *, publish: bool, track: bool) -> Outcome:
-        p = train.TrainParams.from_request(req.params)
+        p = train.request_params(self.cfg.default_params, req.params)
         timings: dict[str, float] = {}
         t = time.perf_counter()
         everything, dataset = read_examples(

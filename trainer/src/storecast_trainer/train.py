@@ -141,6 +141,27 @@ class TrainParams:
         }
 
 
+def parse_params(spec: str) -> dict[str, str]:
+    """Parse "K=V,K=V" (the operator's default parameters) into params a TrainParams accepts;
+    RequestError names a malformed item, an unknown name or a bad value."""
+    params: dict[str, str] = {}
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        k, sep, v = item.partition("=")
+        if not sep or not k.strip():
+            raise RequestError(f"{item!r} is not K=V")
+        params[k.strip()] = v.strip()
+    TrainParams.from_request(params)
+    return params
+
+
+def request_params(defaults: Mapping[str, str], params: Mapping[str, str] | None) -> TrainParams:
+    """The parameters of a request: the operator's defaults (parse_params), overridden by the
+    request's own params."""
+    return TrainParams.from_request({**defaults, **(params or {})})
+
+
 def booster_params(p: TrainParams, train: Examples) -> dict[str, object]:
     """XGBoost's parameters for a fit on ``train``: ``p``'s, starting from the mean log1p(sales)
     of the rows. XGBoost's own start is one Newton step, which for pseudo-Huber far from the
