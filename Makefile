@@ -25,6 +25,9 @@ GOTEST_FLAGS ?=
 # Per test binary. Integration suites under -race share 2 cores with the
 # stack; go test's default of 10m is too tight for the replay tests there.
 GOTEST_TIMEOUT ?= 30m
+# make lab's reported window: the days after LAB_AS_OF up to LAB_END (the benchmark's by default).
+LAB_AS_OF ?= 2015-05-07
+LAB_END ?= 2015-06-19
 
 STORECAST_STATE_DIR ?= $(CURDIR)/.state
 export STORECAST_STATE_DIR
@@ -305,8 +308,8 @@ bench-train: services build trainer-venv ## Train on the examples of the full sh
 	$(WITH_ENV) $(GO) run ./bench/train -out bench/results/train.json $(BENCH_TRAIN_FLAGS)
 
 .PHONY: lab
-lab: trainer-venv ## Feature/parameter experiment without Kafka: featurelab computes the examples of the shared data, the trainer runs the honest protocol on them (LAB_FLAGS: --param K=V, --drop F, --tracking-uri URI).
-	$(WITH_ENV) $(GO) run ./bench/featurelab -data $${STORECAST_DATA_DIR:-../shared/data/rossmann} -out $(STORECAST_STATE_DIR)/lab -snapshot val=2015-05-07..2015-06-19
+lab: trainer-venv ## Feature/parameter experiment without Kafka: featurelab computes the examples of the shared data, the trainer runs the honest protocol on them (LAB_FLAGS: --param K=V, --drop F, --tracking-uri URI; the reported window is LAB_AS_OF+1..LAB_END, e.g. LAB_AS_OF=2014-07-31 LAB_END=2014-09-17 for the weeks like those the champion is scored on).
+	$(WITH_ENV) $(GO) run ./bench/featurelab -data $${STORECAST_DATA_DIR:-../shared/data/rossmann} -out $(STORECAST_STATE_DIR)/lab -end $(LAB_END) -snapshot val=$(LAB_AS_OF)..$(LAB_END)
 	$(WITH_ENV) trainer/.venv/bin/storecast-trainer lab $(STORECAST_STATE_DIR)/lab $(LAB_FLAGS)
 
 .PHONY: bench-predict
