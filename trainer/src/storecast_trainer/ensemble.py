@@ -56,7 +56,8 @@ def average(boosters: Sequence[xgb.Booster]) -> xgb.Booster:
             raise EnsembleError(f"member {i} is not a plain gbtree booster")
     scale = 1.0 / len(models)
     trees = [t for m in models for t in m["learner"]["gradient_booster"]["model"]["trees"]]
-    merged = json.loads(json.dumps(models[0]))
+    # The models were decoded here for this merge: member 0's becomes the average.
+    merged = models[0]
     model = merged["learner"]["gradient_booster"]["model"]
     model["trees"] = [_scaled_tree(t, scale, i) for i, t in enumerate(trees)]
     model["tree_info"] = [0] * len(trees)
