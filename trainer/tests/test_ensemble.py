@@ -1,4 +1,5 @@
-"""Averaging boosters into one (ensemble.average) and the trainer's ``members``."""
+"""Averaging boosters into one (ensemble.average), the trainer's ``members`` and its blend of the
+older model (``older_weight``)."""
 
 from __future__ import annotations
 
@@ -48,20 +49,37 @@ def test_average_of_one_is_the_booster() -> None:
     assert average([b]) is b
 
 
-@pytest.mark.parametrize(
-    ("other", "what"),
-    [
-        ({"base_score": 7.0}, "learner_model_param"),
-        ({"objective": "reg:pseudohubererror"}, "objective"),
-    ],
-)
-def test_average_refuses_members_that_differ(other: dict[str, object], what: str) -> None:
+def test_weighted_average_of_members_with_their_own_starts() -> None:
+    x, y = _rows()
+    names = ["a", "b", "c", "d"]
+    d = xgb.DMatrix(x, y, feature_names=names)
+    # Fitted on different rows, as the older model of a blend is: each has its own start.
+    newer, older = _fit(d, 0), _fit(xgb.DMatrix(x[:2000], y[:2000], feature_names=names), 1, base_score=7.0)
+    want = 0.6 * newer.predict(d, output_margin=True) + 0.4 * older.predict(d, output_margin=True)
+    merged = average([newer, older], [0.6, 0.4])
+    assert merged.num_boosted_rounds() == 60
+    np.testing.assert_allclose(merged.predict(d, output_margin=True), want, rtol=0, atol=1e-5)
+    text = to_lightgbm_text(merged, names)
+    np.testing.assert_allclose(lightgbm_text_predict(text, x), want, rtol=0, atol=1e-5)
+
+
+def test_average_refuses_members_that_differ() -> None:
     x, y = _rows(500)
     d = xgb.DMatrix(x, y)
-    with pytest.raises(EnsembleError, match=what):
-        average([_fit(d, 0), _fit(d, 1, **other)])
+    with pytest.raises(EnsembleError, match="objective"):
+        average([_fit(d, 0), _fit(d, 1, objective="reg:pseudohubererror")])
+    with pytest.raises(EnsembleError, match="learner_model_param"):
+        average([_fit(d, 0), _fit(xgb.DMatrix(x[:, :3], y), 1)])
     with pytest.raises(EnsembleError, match="no boosters"):
         average([])
+
+
+@pytest.mark.parametrize("weights", [[0.5], [0.7, 0.4], [1.2, -0.2], [1.0, 0.0]])
+def test_average_refuses_weights_that_are_not_a_mean(weights: list[float]) -> None:
+    x, y = _rows(500)
+    d = xgb.DMatrix(x, y)
+    with pytest.raises(EnsembleError, match="positive numbers summing to 1"):
+        average([_fit(d, 0), _fit(d, 1)], weights)
 
 
 def test_members_average_boosters_with_their_own_seeds() -> None:
@@ -81,3 +99,32 @@ def test_members_average_boosters_with_their_own_seeds() -> None:
     assert booster.num_boosted_rounds() == 2 * one.rounds
     with pytest.raises(train.RequestError, match=r"members must be 1\.\.8"):
         train.TrainParams.from_request({"members": "9"})
+
+
+def test_older_weight_blends_the_inner_model_into_the_scored_one() -> None:
+    first, last = parse_day("2015-01-01"), parse_day("2015-06-19")
+    ex = filter_examples(decode_examples(synthetic(4, first, last)))
+    w = train.validation_window(last, 21)
+    inner = train.inner_window(w, 21)
+    kw = {"max_depth": 4, "eta": 0.3, "num_boost_round": 60, "early_stopping_rounds": 10, "nthread": 1}
+    args = (
+        train.training_rows(ex, inner),
+        train.asof_rows(ex, inner),
+        train.training_rows(ex, w),
+        ex.take(ex.date >= w.first),
+    )
+    alone = train.validate(*args, train.TrainParams(older_weight=0, **kw))  # type: ignore[arg-type]
+    p = train.TrainParams(older_weight=0.4, **kw)  # type: ignore[arg-type]
+    v = train.validate(*args, p)
+    # The choices are the inner fit's, as without the blend; the scored model holds both models.
+    assert (v.rounds, v.calibration) == (alone.rounds, alone.calibration)
+    assert v.outer.num_boosted_rounds() == v.rounds
+    assert v.booster.num_boosted_rounds() == 2 * v.rounds
+    d = xgb.DMatrix(args[3].x, feature_names=args[3].names)
+    want = 0.6 * v.outer.predict(d) + 0.4 * v.inner.booster.predict(d)
+    np.testing.assert_allclose(v.margin, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(alone.margin, v.outer.predict(d), rtol=0, atol=1e-6)
+    # Off, the newer model is the blend.
+    assert train.blend(v.outer, v.inner.booster, train.TrainParams(older_weight=0)) is v.outer
+    with pytest.raises(train.RequestError, match=r"older_weight must be in \[0, 1\)"):
+        train.TrainParams.from_request({"older_weight": "1"})

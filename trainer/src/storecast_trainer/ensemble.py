@@ -1,23 +1,27 @@
 """Averaging boosters into one: an ensemble served as a single model.
 
-Boosters fitted on the same rows with different seeds make different errors; their average margin
-forecasts better than any one of them (ADR 0005). ``average`` writes that average as one XGBoost
-booster whose trees are all the members' trees with their leaves scaled by 1/K, so everything
-downstream of a fit (the LightGBM export leaves serves, the golden rows, the importance, MLflow)
-handles an ensemble exactly as a single booster.
+Boosters fitted on the same rows with different seeds, or on rows ending at different days, make
+different errors; their (weighted) average margin forecasts better than any one of them (ADR 0005).
+``average`` writes that average as one XGBoost booster whose trees are all the members' trees with
+each member's leaves scaled by its weight and whose start is the weighted mean of theirs, so
+everything downstream of a fit (the LightGBM export leaves serves, the golden rows, the importance,
+MLflow) handles an ensemble exactly as a single booster.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import xgboost as xgb
 
+from .export import parse_base_score
+
 
 class EnsembleError(ValueError):
-    """The boosters cannot be averaged into one (different features, starts or shapes)."""
+    """The boosters cannot be averaged into one (different features, objectives or shapes)."""
 
 
 def _scaled_tree(tree: dict[str, Any], scale: float, tree_id: int) -> dict[str, Any]:
@@ -32,34 +36,46 @@ def _scaled_tree(tree: dict[str, Any], scale: float, tree_id: int) -> dict[str, 
     return t
 
 
-def average(boosters: Sequence[xgb.Booster]) -> xgb.Booster:
-    """One booster whose margin is the mean of the boosters' margins.
+def _shape(learner: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in learner["learner_model_param"].items() if k != "base_score"}
 
-    The members must share their features, objective and starting margin (base_score: the same
-    rows give the same start, train.booster_params) and be single-target tree boosters; a single
-    booster is returned as it is. Raises EnsembleError otherwise.
+
+def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = None) -> xgb.Booster:
+    """One booster whose margin is the mean of the boosters' margins, weighted by ``weights``
+    (positive, summing to 1; equal by default): every member's trees with their leaves scaled by
+    its weight, starting at the weighted mean of the members' starts (base_score).
+
+    The members must share their features and objective and be single-target tree boosters; a
+    single booster is returned as it is. Raises EnsembleError otherwise.
     """
     if not boosters:
         raise EnsembleError("no boosters to average")
+    w = [1.0 / len(boosters)] * len(boosters) if weights is None else [float(x) for x in weights]
+    if len(w) != len(boosters) or any(not x > 0 for x in w) or not math.isclose(sum(w), 1.0):
+        raise EnsembleError(f"weights {w} are not {len(boosters)} positive numbers summing to 1")
     if len(boosters) == 1:
         return boosters[0]
     models = [json.loads(bytes(b.save_raw(raw_format="json"))) for b in boosters]
     first = models[0]["learner"]
     for i, m in enumerate(models[1:], start=1):
         learner = m["learner"]
-        for key in ("feature_names", "objective", "learner_model_param"):
+        for key in ("feature_names", "objective"):
             if learner[key] != first[key]:
                 raise EnsembleError(f"member {i} differs from member 0 in {key}")
+        if _shape(learner) != _shape(first):
+            raise EnsembleError(f"member {i} differs from member 0 in learner_model_param")
     for i, m in enumerate(models):
         gb = m["learner"]["gradient_booster"]
         if gb.get("name") != "gbtree" or gb["model"]["gbtree_model_param"].get("num_parallel_tree") != "1":
             raise EnsembleError(f"member {i} is not a plain gbtree booster")
-    scale = 1.0 / len(models)
-    trees = [t for m in models for t in m["learner"]["gradient_booster"]["model"]["trees"]]
+    learners = [(m["learner"], wi) for m, wi in zip(models, w, strict=True)]
+    trees = [(t, wi) for lr, wi in learners for t in lr["gradient_booster"]["model"]["trees"]]
+    start = sum(wi * parse_base_score(lr["learner_model_param"]["base_score"]) for lr, wi in learners)
     # The models were decoded here for this merge: member 0's becomes the average.
     merged = models[0]
+    merged["learner"]["learner_model_param"]["base_score"] = f"[{start:.9E}]"
     model = merged["learner"]["gradient_booster"]["model"]
-    model["trees"] = [_scaled_tree(t, scale, i) for i, t in enumerate(trees)]
+    model["trees"] = [_scaled_tree(t, wi, i) for i, (t, wi) in enumerate(trees)]
     model["tree_info"] = [0] * len(trees)
     model["iteration_indptr"] = list(range(len(trees) + 1))
     model["gbtree_model_param"]["num_trees"] = str(len(trees))

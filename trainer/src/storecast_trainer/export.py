@@ -80,7 +80,9 @@ class _Tree:
     split_type: list[int]
 
 
-def _parse_base_score(raw: str) -> float:
+def parse_base_score(raw: str) -> float:
+    """XGBoost's stored start (learner_model_param.base_score): "[8.5E0]" (XGBoost 3, one target)
+    or "8.5E0"."""
     s = raw.strip()
     if s.startswith("["):
         parts = [p for p in s.strip("[]").split(",") if p.strip()]
@@ -107,7 +109,7 @@ def _trees(model: dict[str, Any]) -> tuple[list[_Tree], float, int]:
     if int(params.get("num_target", "1")) != 1 or int(params.get("num_class", "0")) > 1:
         raise ExportError("only single-target regression boosters are supported")
     num_feature = int(params["num_feature"])
-    base = _parse_base_score(params["base_score"])
+    base = parse_base_score(params["base_score"])
     trees = []
     for t in gb["model"]["trees"]:
         if any(st != 0 for st in t["split_type"]):

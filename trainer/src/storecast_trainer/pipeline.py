@@ -188,7 +188,10 @@ class Trainer:
             v.metrics["val_rmspe"],
             v.metrics["interval_coverage_80"],
         )
-        final, timings["refit_seconds"] = train.refit(ex, p, v.rounds)
+        t = time.perf_counter()
+        final, _ = train.refit(ex, p, v.rounds)
+        final = train.blend(final, v.outer, p)
+        timings["refit_seconds"] = time.perf_counter() - t
         log.info("request %s: refit on %d rows in %.1fs", req.id, len(ex), timings["refit_seconds"])
         timings["fit_seconds"] = (
             v.seconds["inner_fit_seconds"]
