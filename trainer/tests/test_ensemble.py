@@ -88,15 +88,21 @@ def test_members_average_boosters_with_their_own_seeds() -> None:
     w = train.validation_window(last, 42)
     val = ex.take(ex.date >= w.first)
     kw = {"max_depth": 4, "eta": 0.3, "num_boost_round": 60, "early_stopping_rounds": 10, "nthread": 1}
-    one = train.fit_validate(train.training_rows(ex, w), val, train.TrainParams(**kw))  # type: ignore[arg-type]
+    one = train.fit_validate(train.training_rows(ex, w), val, train.TrainParams(members=1, **kw))  # type: ignore[arg-type]
     two = train.fit_validate(train.training_rows(ex, w), val, train.TrainParams(members=2, **kw))  # type: ignore[arg-type]
-    # Member 0 is the single model: it chooses the trees; the model holds both members' trees.
+    # The inner fit is member 0 alone: it chooses the trees and forecasts the inner window.
     assert two.rounds == one.rounds
-    assert two.booster.num_boosted_rounds() == 2 * one.rounds
-    assert two.metrics["val_rmspe"] < 0.1
-    assert not np.allclose(two.pred, one.pred)
+    assert two.booster.num_boosted_rounds() == one.rounds
+    np.testing.assert_array_equal(two.pred, one.pred)
+    # The outer fit and the refit average member 0 and member 1 (seed + 1).
+    d = xgb.DMatrix(val.x, feature_names=val.names)
     booster, _ = train.refit(ex, train.TrainParams(members=2, **kw), one.rounds)  # type: ignore[arg-type]
     assert booster.num_boosted_rounds() == 2 * one.rounds
+    m0, _ = train.refit(ex, train.TrainParams(members=1, **kw), one.rounds)  # type: ignore[arg-type]
+    m1, _ = train.refit(ex, train.TrainParams(members=1, seed=43, **kw), one.rounds)  # type: ignore[arg-type]
+    want = (m0.predict(d) + m1.predict(d)) / 2
+    assert np.abs(m0.predict(d) - m1.predict(d)).max() > 1e-3
+    np.testing.assert_allclose(booster.predict(d), want, rtol=0, atol=1e-5)
     with pytest.raises(train.RequestError, match=r"members must be 1\.\.8"):
         train.TrainParams.from_request({"members": "9"})
 
@@ -106,7 +112,14 @@ def test_older_weight_blends_the_inner_model_into_the_scored_one() -> None:
     ex = filter_examples(decode_examples(synthetic(4, first, last)))
     w = train.validation_window(last, 21)
     inner = train.inner_window(w, 21)
-    kw = {"max_depth": 4, "eta": 0.3, "num_boost_round": 60, "early_stopping_rounds": 10, "nthread": 1}
+    kw = {
+        "max_depth": 4,
+        "eta": 0.3,
+        "num_boost_round": 60,
+        "early_stopping_rounds": 10,
+        "nthread": 1,
+        "members": 1,
+    }
     args = (
         train.training_rows(ex, inner),
         train.asof_rows(ex, inner),

@@ -71,7 +71,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--params",
         default=_env("STORECAST_TRAINER_PARAMS", ""),
         metavar="K=V,...",
-        help="default training parameters, under each request's own (e.g. members=2 on a machine "
+        help="default training parameters, under each request's own (e.g. members=3 on a machine "
         "with more cores) (STORECAST_TRAINER_PARAMS)",
     )
     p.add_argument(
