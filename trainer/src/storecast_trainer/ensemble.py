@@ -10,14 +10,13 @@ MLflow) handles an ensemble exactly as a single booster.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import xgboost as xgb
 
-from .export import parse_base_score
+from .export import booster_from_json, booster_json, parse_base_score
 
 
 class EnsembleError(ValueError):
@@ -55,7 +54,7 @@ def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = N
         raise EnsembleError(f"weights {w} are not {len(boosters)} positive numbers summing to 1")
     if len(boosters) == 1:
         return boosters[0]
-    models = [json.loads(bytes(b.save_raw(raw_format="json"))) for b in boosters]
+    models = [booster_json(b) for b in boosters]
     first = models[0]["learner"]
     for i, m in enumerate(models[1:], start=1):
         learner = m["learner"]
@@ -81,6 +80,4 @@ def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = N
     model["gbtree_model_param"]["num_trees"] = str(len(trees))
     # Early stopping's attributes of member 0 do not describe the average.
     merged["learner"]["attributes"] = {}
-    out = xgb.Booster()
-    out.load_model(bytearray(json.dumps(merged).encode()))
-    return out
+    return booster_from_json(merged)

@@ -12,10 +12,10 @@ on the dense rows it was trained on.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import xgboost as xgb
+
+from .export import booster_from_json, booster_json
 
 #: What a missing feature becomes in a training matrix: below every value a feature takes.
 MISSING = np.float32(-1e9)
@@ -32,9 +32,7 @@ def dense(x: np.ndarray) -> np.ndarray:
 def missing_left(booster: xgb.Booster) -> xgb.Booster:
     """The booster with NaN sent left at every split, where a model fitted on ``dense`` rows sends
     MISSING: on rows with NaN it then predicts what the fitted model predicts on their dense form."""
-    model = json.loads(bytes(booster.save_raw(raw_format="json")))
+    model = booster_json(booster)
     for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
         tree["default_left"] = [1] * len(tree["default_left"])
-    out = xgb.Booster()
-    out.load_model(bytearray(json.dumps(model).encode()))
-    return out
+    return booster_from_json(model)
