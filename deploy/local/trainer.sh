@@ -11,7 +11,7 @@
 #   STORECAST_STATE_DIR             <repo>/.state
 #   STORECAST_TRAINER_CACHE_DIR     $STATE_DIR/trainer-cache  examples cache (disposable)
 #   STORECAST_BIN                   <repo>/bin/storecast  replays each model's golden rows (storecast golden)
-#   STORECAST_TRAINER_PARAMS        (none)  default training parameters K=V,... (e.g. members=2)
+#   STORECAST_TRAINER_PARAMS        (none)  default training parameters K=V,... (e.g. members=3)
 #
 # State: pid in $STATE_DIR/run/trainer.pid, log in $STATE_DIR/logs/trainer.log.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
