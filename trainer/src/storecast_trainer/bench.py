@@ -53,6 +53,8 @@ def bench_summary(
         "inner_val_rmspe": num(o.metrics.get("inner_val_rmspe"), 5),
         "trees": int(o.metrics["trees"]) if "trees" in o.metrics else None,
         "members": int(o.metrics.get("members", 1)),
+        "older_weight": num(o.metrics.get("older_weight"), 3),
+        "served_trees": int(o.metrics["served_trees"]) if "served_trees" in o.metrics else None,
         "calibration_factor": num(o.metrics.get("calibration_factor"), 5),
         "rmspe_by_horizon_week": {k: num(v, 5) for k, v in o.rmspe_by_horizon_week.items()},
         "rmspe_by_store_type": {k: num(v, 5) for k, v in o.rmspe_by_store_type.items()},
@@ -82,7 +84,10 @@ def bench_summary(
             "train_cpu_seconds is the CPU time of the fits (all threads): on a busy shared machine it "
             "is the steadier measure; machine gives the load before and after the run, and "
             "seconds_per_tree the outer fit's and the refit's seconds per tree: the machine's speed "
-            "during the run (members: boosters averaged into the model, each a fit per stage)."
+            "during the run (members: boosters averaged into the outer fit's and the refit's models, each a "
+            "fit there; the inner fit is member 0 alone). older_weight: the weight of the model fitted "
+            "one stage earlier blended into the scored and the served model; served_trees: the trees "
+            "of the registered model, what serving evaluates per forecast."
         ),
         "metrics": {k: num(v, 5) for k, v in o.metrics.items()},
     }

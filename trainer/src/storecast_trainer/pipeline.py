@@ -221,6 +221,9 @@ class Trainer:
             "calibration_factor": v.calibration,
             "trees": float(v.rounds),
             "members": float(p.members),
+            "older_weight": p.older_weight,
+            # The registered model's trees: members x trees, twice that with the older model.
+            "served_trees": float(final.num_boosted_rounds()),
             "best_rounds": float(v.rounds),
             "inner_train_rows": float(len(ex.take(ex.date < inner.first))),
             "train_rows": float(len(ex.take(ex.date < window.first))),

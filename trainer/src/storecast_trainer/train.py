@@ -69,7 +69,7 @@ class TrainParams:
     # Boosters averaged into the models that are scored and served (the outer fit's and the
     # refit's), each with its own seed (seed, seed + 1, ...). The inner fit is member 0 alone: its
     # early stopping chooses the trees, and the calibration factor and the interval quantiles are
-    # fitted on its forecasts. Every window measured gains 0.001 RMSPE or more with two (inner,
+    # fitted on its forecasts. Every window measured gains about 0.001 RMSPE with two (inner,
     # reported and the August-September 2014 window; ADR 0005); each costs a fit at the outer stage
     # and at the refit.
     members: int = 2
