@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from storecast_trainer.export import to_lightgbm_text
 from storecast_trainer.reading import read_examples
-from storecast_trainer.train import TrainParams, refit
+from storecast_trainer.train import TrainParams, combine, refit
 
 
 def main() -> int:
@@ -36,8 +36,10 @@ def main() -> int:
         idx = np.sort(np.argsort(ex.date, kind="stable")[-a.max_rows :])
         ex = ex.take(idx)
     # min_child_weight 1: trees grow to the full depth the benchmark asks for.
-    params = TrainParams(max_depth=a.depth, num_boost_round=a.rounds, min_child_weight=1.0)
-    booster, fit_s = refit(ex, params, a.rounds)
+    # members 1: one booster of exactly --rounds trees.
+    params = TrainParams(max_depth=a.depth, num_boost_round=a.rounds, min_child_weight=1.0, members=1)
+    members, fit_s = refit(ex, params, a.rounds)
+    booster = combine(members, [], params)
     a.out.write_text(to_lightgbm_text(booster, ex.names))
     json.dump(
         {

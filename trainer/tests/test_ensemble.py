@@ -94,15 +94,21 @@ def test_members_average_boosters_with_their_own_seeds() -> None:
     assert two.rounds == one.rounds
     assert two.booster.num_boosted_rounds() == one.rounds
     np.testing.assert_array_equal(two.pred, one.pred)
-    # The outer fit and the refit average member 0 and member 1 (seed + 1).
+    # The outer fit and the refit fit member 0 and member 1 (seed + 1); combine averages them.
     d = xgb.DMatrix(val.x, feature_names=val.names)
-    booster, _ = train.refit(ex, train.TrainParams(members=2, **kw), one.rounds)  # type: ignore[arg-type]
+    members, _ = train.refit(ex, train.TrainParams(members=2, **kw), one.rounds)  # type: ignore[arg-type]
+    assert [m.num_boosted_rounds() for m in members] == [one.rounds, one.rounds]
+    alone = train.TrainParams(older_weight=0)
+    booster = train.combine(members, [], alone)
     assert booster.num_boosted_rounds() == 2 * one.rounds
-    m0, _ = train.refit(ex, train.TrainParams(members=1, **kw), one.rounds)  # type: ignore[arg-type]
-    m1, _ = train.refit(ex, train.TrainParams(members=1, seed=43, **kw), one.rounds)  # type: ignore[arg-type]
-    want = (m0.predict(d) + m1.predict(d)) / 2
-    assert np.abs(m0.predict(d) - m1.predict(d)).max() > 1e-3
-    np.testing.assert_allclose(booster.predict(d), want, rtol=0, atol=1e-5)
+    single = [train.refit(ex, train.TrainParams(members=1, seed=s, **kw), one.rounds)[0][0] for s in (42, 43)]  # type: ignore[arg-type]
+    m0, m1 = (train.combine([m], [], alone).predict(d) for m in single)
+    assert np.abs(m0 - m1).max() > 1e-3
+    np.testing.assert_allclose(booster.predict(d), (m0 + m1) / 2, rtol=0, atol=1e-5)
+    # With older members: the newer ones share 1 - older_weight, the older ones older_weight.
+    blended = train.combine(members, single[:1], train.TrainParams(older_weight=0.3))
+    assert blended.num_boosted_rounds() == 3 * one.rounds
+    np.testing.assert_allclose(blended.predict(d), 0.35 * (m0 + m1) + 0.3 * m0, rtol=0, atol=1e-5)
     with pytest.raises(train.RequestError, match=r"members must be 1\.\.8"):
         train.TrainParams.from_request({"members": "9"})
 
@@ -131,13 +137,14 @@ def test_older_weight_blends_the_inner_model_into_the_scored_one() -> None:
     v = train.validate(*args, p)
     # The choices are the inner fit's, as without the blend; the scored model holds both models.
     assert (v.rounds, v.calibration) == (alone.rounds, alone.calibration)
-    assert v.outer.num_boosted_rounds() == v.rounds
+    assert [m.num_boosted_rounds() for m in v.outer] == [v.rounds]
     assert v.booster.num_boosted_rounds() == 2 * v.rounds
     d = xgb.DMatrix(args[3].x, feature_names=args[3].names)
-    want = 0.6 * v.outer.predict(d) + 0.4 * v.inner.booster.predict(d)
+    # Off, the older model is left out.
+    outer = train.combine(v.outer, [v.inner.booster], train.TrainParams(older_weight=0))
+    assert outer.num_boosted_rounds() == v.rounds
+    want = 0.6 * outer.predict(d) + 0.4 * v.inner.booster.predict(d)
     np.testing.assert_allclose(v.margin, want, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(alone.margin, v.outer.predict(d), rtol=0, atol=1e-6)
-    # Off, the newer model is the blend.
-    assert train.blend(v.outer, v.inner.booster, train.TrainParams(older_weight=0)) is v.outer
+    np.testing.assert_allclose(alone.margin, outer.predict(d), rtol=0, atol=1e-6)
     with pytest.raises(train.RequestError, match=r"older_weight must be in \[0, 1\)"):
         train.TrainParams.from_request({"older_weight": "1"})

@@ -73,8 +73,8 @@ def test_fit_validate_and_refit_learn_the_signal() -> None:
     # Early stopping watched the metric the window is scored with, and kept its best round.
     assert fit.history[fit.rounds - 1] == pytest.approx(fit.metrics["val_rmspe"], rel=1e-4)
     assert fit.history[fit.rounds - 1] == pytest.approx(min(fit.history))
-    booster, seconds = train.refit(ex, p, fit.rounds)
-    assert booster.num_boosted_rounds() == p.members * fit.rounds and seconds > 0
+    members, seconds = train.refit(ex, p, fit.rounds)
+    assert [m.num_boosted_rounds() for m in members] == [fit.rounds] * p.members and seconds > 0
 
 
 def test_params_from_request() -> None:

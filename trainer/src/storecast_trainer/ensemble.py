@@ -39,6 +39,13 @@ def _shape(learner: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in learner["learner_model_param"].items() if k != "base_score"}
 
 
+def _weights(n: int, weights: Sequence[float] | None) -> list[float]:
+    w = [1.0 / n] * n if weights is None else [float(x) for x in weights]
+    if len(w) != n or any(not x > 0 for x in w) or not math.isclose(sum(w), 1.0):
+        raise EnsembleError(f"weights {w} are not {n} positive numbers summing to 1")
+    return w
+
+
 def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = None) -> xgb.Booster:
     """One booster whose margin is the mean of the boosters' margins, weighted by ``weights``
     (positive, summing to 1; equal by default): every member's trees with their leaves scaled by
@@ -49,12 +56,19 @@ def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = N
     """
     if not boosters:
         raise EnsembleError("no boosters to average")
-    w = [1.0 / len(boosters)] * len(boosters) if weights is None else [float(x) for x in weights]
-    if len(w) != len(boosters) or any(not x > 0 for x in w) or not math.isclose(sum(w), 1.0):
-        raise EnsembleError(f"weights {w} are not {len(boosters)} positive numbers summing to 1")
+    _weights(len(boosters), weights)
     if len(boosters) == 1:
         return boosters[0]
-    models = [booster_json(b) for b in boosters]
+    return booster_from_json(merge([booster_json(b) for b in boosters], weights))
+
+
+def merge(models: Sequence[dict[str, Any]], weights: Sequence[float] | None = None) -> dict[str, Any]:
+    """``average`` on the boosters' JSON models (export.booster_json), for a caller that edits the
+    merged model further before loading it: one decode and one encode for the whole ensemble.
+    models[0] becomes the average (the others are left as they are)."""
+    if not models:
+        raise EnsembleError("no models to average")
+    w = _weights(len(models), weights)
     first = models[0]["learner"]
     for i, m in enumerate(models[1:], start=1):
         learner = m["learner"]
@@ -70,7 +84,6 @@ def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = N
     learners = [(m["learner"], wi) for m, wi in zip(models, w, strict=True)]
     trees = [(t, wi) for lr, wi in learners for t in lr["gradient_booster"]["model"]["trees"]]
     start = sum(wi * parse_base_score(lr["learner_model_param"]["base_score"]) for lr, wi in learners)
-    # The models were decoded here for this merge: member 0's becomes the average.
     merged = models[0]
     merged["learner"]["learner_model_param"]["base_score"] = f"[{start:.9E}]"
     model = merged["learner"]["gradient_booster"]["model"]
@@ -80,4 +93,4 @@ def average(boosters: Sequence[xgb.Booster], weights: Sequence[float] | None = N
     model["gbtree_model_param"]["num_trees"] = str(len(trees))
     # Early stopping's attributes of member 0 do not describe the average.
     merged["learner"]["attributes"] = {}
-    return booster_from_json(merged)
+    return merged

@@ -12,6 +12,8 @@ on the dense rows it was trained on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xgboost as xgb
 
@@ -32,7 +34,11 @@ def dense(x: np.ndarray) -> np.ndarray:
 def missing_left(booster: xgb.Booster) -> xgb.Booster:
     """The booster with NaN sent left at every split, where a model fitted on ``dense`` rows sends
     MISSING: on rows with NaN it then predicts what the fitted model predicts on their dense form."""
-    model = booster_json(booster)
+    return booster_from_json(send_left(booster_json(booster)))
+
+
+def send_left(model: dict[str, Any]) -> dict[str, Any]:
+    """``missing_left`` on a booster's JSON model (export.booster_json), edited in place."""
     for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
         tree["default_left"] = [1] * len(tree["default_left"])
-    return booster_from_json(model)
+    return model

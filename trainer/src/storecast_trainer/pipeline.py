@@ -189,8 +189,9 @@ class Trainer:
             v.metrics["interval_coverage_80"],
         )
         t = time.perf_counter()
-        final, _ = train.refit(ex, p, v.rounds)
-        final = train.blend(final, v.outer, p)
+        members, _ = train.refit(ex, p, v.rounds)
+        final = train.combine(members, v.outer, p)
+        del members
         timings["refit_seconds"] = time.perf_counter() - t
         log.info("request %s: refit on %d rows in %.1fs", req.id, len(ex), timings["refit_seconds"])
         timings["fit_seconds"] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +21,9 @@ import xgboost as xgb
 
 from . import metrics
 from .data import Examples
-from .ensemble import average
-from .missing import dense, missing_left
+from .ensemble import merge
+from .export import booster_from_json, booster_json
+from .missing import dense, missing_left, send_left
 from .promotion import Window
 from .request import RequestError
 
@@ -75,7 +76,7 @@ class TrainParams:
     members: int = 2
     # The weight of the older model in the model that is scored and served (0 turns it off): the
     # model fitted on the rows up to one stage earlier (val_days before) is averaged in, the inner
-    # fit's with the reported window's model, and that one with the refit (blend). Models fitted on
+    # fit's with the reported window's model, and that one with the refit (combine). Models fitted on
     # spans ending six weeks apart make different errors, like members with different seeds, and
     # the older one is already fitted: an ensemble for no fit. 0.3 improved the inner window
     # (0.0966 to 0.0961; 0.2 as much, 0.4 0.0963), the reported one and August 2014 (ADR 0005).
@@ -280,34 +281,39 @@ def rmspe_metric(sales: np.ndarray) -> Callable[[np.ndarray, xgb.DMatrix], tuple
 
 def fit_members(
     dtrain: xgb.DMatrix, params: dict[str, object], rounds: int, first: xgb.Booster, members: int
-) -> xgb.Booster:
-    """The model of ``members`` boosters of ``rounds`` trees on ``dtrain`` (_dmatrix's dense rows)
-    averaged into one (ensemble.average), predicting on rows with NaN as on their dense form
-    (missing.missing_left): ``first`` is member 0, fitted with ``params``; member i is fitted with
-    them and seed ``params["seed"] + i``."""
-    fitted = [missing_left(first)]
+) -> list[xgb.Booster]:
+    """``members`` boosters of ``rounds`` trees on ``dtrain`` (_dmatrix's dense rows): ``first`` is
+    member 0, fitted with ``params``; member i is fitted with them and seed ``params["seed"] + i``.
+    They are as fitted: predict with them through ``combine``, which sends NaN where they send
+    missing.MISSING."""
+    fitted = [first]
     for i in range(1, members):
         seed = int(params["seed"]) + i  # type: ignore[call-overload]
-        fitted.append(missing_left(xgb.train({**params, "seed": seed}, dtrain, num_boost_round=rounds)))
-    return average(fitted)
+        fitted.append(xgb.train({**params, "seed": seed}, dtrain, num_boost_round=rounds))
+    return fitted
 
 
-def blend(newer: xgb.Booster, older: xgb.Booster, p: TrainParams) -> xgb.Booster:
-    """The model that is scored or served: ``newer``, with ``older`` (fitted on the rows up to one
-    stage earlier) averaged in with weight p.older_weight; ``newer`` itself when that is 0."""
-    if p.older_weight == 0:
-        return newer
-    return average([newer, older], [1 - p.older_weight, p.older_weight])
+def combine(newer: Sequence[xgb.Booster], older: Sequence[xgb.Booster], p: TrainParams) -> xgb.Booster:
+    """The model that is scored or served: the mean of the ``newer`` members, with the mean of the
+    ``older`` ones (fitted on the rows up to one stage earlier) averaged in with weight
+    p.older_weight (older is ignored when that is 0), and NaN sent left at every split
+    (missing.missing_left). One merge of the models' JSON (ensemble.merge): every tree is scaled by
+    its weight once and the ensemble is loaded once."""
+    w = p.older_weight if older else 0.0
+    boosters = [*newer, *older] if w else list(newer)
+    weights = [(1 - w) / len(newer)] * len(newer) + ([w / len(older)] * len(older) if w else [])
+    return booster_from_json(send_left(merge([booster_json(b) for b in boosters], weights)))
 
 
-def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[xgb.Booster, float]:
-    """Train the registered model on every row of the range with the validated number of rounds."""
+def refit(all_rows: Examples, p: TrainParams, rounds: int) -> tuple[list[xgb.Booster], float]:
+    """Train the members (fit_members) on every row of the range with the validated number of
+    rounds; ``combine`` makes them the registered model."""
     t0 = time.perf_counter()
     dtrain = _dmatrix(all_rows, None, p.max_bin)
     params = booster_params(p, all_rows)
     first = xgb.train(params, dtrain, num_boost_round=rounds)
-    booster = fit_members(dtrain, params, rounds, first, p.members)
-    return booster, time.perf_counter() - t0
+    members = fit_members(dtrain, params, rounds, first, p.members)
+    return members, time.perf_counter() - t0
 
 
 #: The honest protocol's name, recorded with every run (MLflow param, train.json).
@@ -451,11 +457,12 @@ class Validation:
     inner_rmspe_uncalibrated: float
     inner_rmspe: float
     intervals: Intervals
-    #: The model that was scored: trained on the days before the reported window (``outer``),
-    #: with the inner fit's model blended in (blend).
+    #: The model that was scored: the members trained on the days before the reported window
+    #: (``outer``), with the inner fit's model blended in (combine).
     booster: xgb.Booster
-    #: The model trained on the days before the reported window: the refit's older model.
-    outer: xgb.Booster
+    #: The members trained on the days before the reported window, as fitted (fit_members): the
+    #: refit's older models.
+    outer: list[xgb.Booster]
     margin: np.ndarray
     pred: np.ndarray
     metrics: dict[str, float]
@@ -488,9 +495,11 @@ def validate(
         inner_val.label, margin_inner + math.log(c), inner_val.horizon, inner_val.date, INTERVAL_LEVEL
     )
     t_intervals = time.perf_counter() - t0
-    outer, t_outer = refit(outer_train, p, inner.rounds)
     t0 = time.perf_counter()
-    booster = blend(outer, inner.booster, p)
+    outer, _ = refit(outer_train, p, inner.rounds)
+    booster = combine(outer, [inner.booster], p)
+    t_outer = time.perf_counter() - t0
+    t0 = time.perf_counter()
     margin = booster.predict(xgb.DMatrix(val.x, feature_names=val.names))
     m, by_week, by_type, pred = window_report(val, margin, c, intervals)
     per_h = metrics.per_horizon_rmspe(val.label, pred, val.horizon)
