@@ -70,11 +70,32 @@ def test_fit_validate_and_refit_learn_the_signal() -> None:
     assert fit.metrics["val_rmspe"] < 0.1
     assert set(fit.per_horizon) <= set(range(1, 49))
     assert fit.importance["promo"] > 0
-    # Early stopping watched the metric the window is scored with, and kept its best round.
+    # Early stopping watched the metric the window is scored with; the trees kept are the most
+    # within tree_tolerance of its best.
     assert fit.history[fit.rounds - 1] == pytest.approx(fit.metrics["val_rmspe"], rel=1e-4)
-    assert fit.history[fit.rounds - 1] == pytest.approx(min(fit.history))
+    limit = min(fit.history) * (1 + p.tree_tolerance)
+    assert fit.history[fit.rounds - 1] <= limit
+    assert all(x > limit for x in fit.history[fit.rounds :])
     members, seconds = train.refit(ex, p, fit.rounds)
     assert [m.num_boosted_rounds() for m in members] == [fit.rounds] * p.members and seconds > 0
+
+
+@pytest.mark.parametrize(
+    ("history", "tolerance", "want"),
+    [
+        ([0.30, 0.20, 0.25], 0.0, 2),
+        # A flat curve: the last tree within the tolerance of the best.
+        ([0.30, 0.2000, 0.2001, 0.2002, 0.2100], 0.001, 4),
+        ([0.30, 0.2000, 0.2001, 0.2002, 0.2100], 0.0, 2),
+        # A later best wins outright.
+        ([0.30, 0.20, 0.21, 0.19], 0.001, 4),
+        ([0.5], 0.001, 1),
+    ],
+)
+def test_chosen_trees_prefers_more_trees_on_a_flat_curve(
+    history: list[float], tolerance: float, want: int
+) -> None:
+    assert train.chosen_trees(history, tolerance) == want
 
 
 def test_params_from_request() -> None:
