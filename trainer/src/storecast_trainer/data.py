@@ -10,11 +10,15 @@ Days are integers counted from 1970-01-01, as Go's topics.Date.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -191,9 +195,98 @@ def parse_rows(values: Iterable[bytes | Mapping[str, object]], groups: list | No
     """Decode TrainingExample JSON values (bytes or already-parsed dicts), keeping every schema.
 
     ``groups`` (extended in place) lets rows decoded later share group numbers with earlier ones.
+    Values of one schema share its feature names, in its order (the schema version names the
+    feature list the Go processors write). Values of a single schema are decoded in bulk by
+    Arrow's JSON reader; values of several schemas, or with a field the reader does not expect, one
+    at a time by ``_parse_each``, which keeps each (schema, names) as its own group.
     """
-    parsed = [orjson.loads(v) if isinstance(v, bytes | bytearray | memoryview) else v for v in values]
+    vals = [
+        v if isinstance(v, bytes) else bytes(v) if isinstance(v, bytearray | memoryview) else v
+        for v in values
+    ]
     groups = [] if groups is None else groups
+    if not vals:
+        return _parse_each([], groups)
+    try:
+        return _parse_bulk(vals, groups)
+    except (pa.ArrowInvalid, _NotBulkError):
+        return _parse_each(vals, groups)
+
+
+class _NotBulkError(Exception):
+    """The values do not have the form _parse_bulk decodes."""
+
+
+#: The TrainingExample fields besides the features (topics.TrainingExample), as Arrow reads them.
+_FIELDS = [
+    ("v", pa.int64()),
+    ("store", pa.int64()),
+    ("date", pa.string()),
+    ("as_of", pa.string()),
+    ("horizon", pa.int64()),
+    ("label", pa.float64()),
+    ("schema", pa.string()),
+]
+
+
+def _parse_bulk(vals: list[bytes | Mapping[str, object]], groups: list) -> Rows:
+    """Every value of one schema, with the feature names of the first value, through Arrow's JSON
+    reader (_NotBulkError or pa.ArrowInvalid otherwise)."""
+    # One line per value: compact JSON has no newline outside strings (JSON escapes it in them).
+    lines = [
+        v
+        if isinstance(v, bytes) and b"\n" not in v
+        else orjson.dumps(orjson.loads(v) if isinstance(v, bytes) else v)
+        for v in vals
+    ]
+    head = orjson.loads(lines[0])
+    kind, names = str(head.get("schema", "")), tuple(head["features"])
+    features = pa.struct([(n, pa.float64()) for n in names])
+    t = pa_json.read_json(
+        io.BytesIO(b"\n".join(lines)),
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=pa.schema([*_FIELDS, ("features", features)]), unexpected_field_behavior="error"
+        ),
+    )
+    schema = t.column("schema")
+    if schema.null_count or pc.any(pc.not_equal(schema, kind)).as_py():
+        raise _NotBulkError("values of more than one schema")
+    feats = t.column("features").combine_chunks()
+    if feats.null_count:
+        raise _NotBulkError("a value without features")
+    g = (kind, names)
+    if g not in groups:
+        groups.append(g)
+    n = t.num_rows
+    x = np.full((n, max(len(h[1]) for h in groups)), np.nan, dtype=np.float32)
+    for j, name in enumerate(names):
+        # A name missing from a value reads as null, as a null value does: NaN.
+        x[:, j] = feats.field(name).to_numpy(zero_copy_only=False)
+
+    def column(name: str) -> pa.ChunkedArray:
+        c = t.column(name)
+        if c.null_count:
+            raise _NotBulkError(f"a value without {name}")
+        return c
+
+    def days(name: str) -> np.ndarray:
+        d = pc.cast(pc.strptime(column(name), format="%Y-%m-%d", unit="s"), pa.date32())
+        return d.cast(pa.int32()).to_numpy().astype(np.int64)
+
+    return Rows(
+        groups,
+        np.full(n, groups.index(g), dtype=np.int16),
+        x,
+        column("store").to_numpy().astype(np.int64),
+        days("date"),
+        days("as_of"),
+        column("horizon").to_numpy().astype(np.int64),
+        column("label").to_numpy().astype(np.float64),
+    )
+
+
+def _parse_each(vals: list[bytes | Mapping[str, object]], groups: list) -> Rows:
+    parsed = [orjson.loads(v) if isinstance(v, bytes) else v for v in vals]
     index = {g: i for i, g in enumerate(groups)}
     n = len(parsed)
     group = np.empty(n, dtype=np.int16)

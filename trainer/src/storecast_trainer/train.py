@@ -43,10 +43,10 @@ class TrainParams:
     # Defaults: eta 0.05, rows sampled 0.7 and features 0.5 per tree, early stopping on the inner
     # window's RMSPE with patience 200 and at most 900 trees (tree_tolerance below). Each was kept
     # because it improved the inner split on the full data (docs/decisions/0005-schema-f3.md,
-    # measured with `storecast-trainer lab`). The inner RMSPE still improves slowly up to about 1200 trees (0.1044
-    # at 900, 0.1040 at 1200); the cap keeps the three fits of the full data and the read under
-    # 300 s on two cores. Early stopping used to watch log-scale RMSE, whose wander stopped it at
-    # 255-616 trees (by row order). A request may override any of them (params eta, ...).
+    # measured with `storecast-trainer lab`). The inner RMSPE still improves slowly up to about
+    # 1200 trees (0.1044 at 900, 0.1040 at 1200); the cap keeps the three fits of the full data and
+    # the read under 300 s on two cores. Early stopping used to watch log-scale RMSE, whose wander
+    # stopped it at 255-616 trees (by row order). A request may override any of them (params eta, ...).
     max_depth: int = 10
     eta: float = 0.05
     num_boost_round: int = 900
