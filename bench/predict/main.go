@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -45,8 +46,13 @@ type result struct {
 	MaxMs  float64 `json:"max_ms"`
 	// rps is the closed-loop maximum at Connections; p50/p99 are measured
 	// open loop at RateRPS (what a client sees at the target load).
-	RateRPS        float64 `json:"latency_at_rps"`
-	RateDone       float64 `json:"latency_rps_done"`
+	RateRPS  float64 `json:"latency_at_rps"`
+	RateDone float64 `json:"latency_rps_done"`
+	// TargetRPS is the open-loop rate asked for (-rate); RateRPS is lower,
+	// and TargetMet false, when the closed loop could not reach it.
+	TargetRPS      float64 `json:"target_rps"`
+	TargetMet      bool    `json:"target_met"`
+	RateUncached   float64 `json:"latency_at_rps_uncached,omitempty"`
 	P50msSaturated float64 `json:"p50_ms_saturated"`
 	P99msSaturated float64 `json:"p99_ms_saturated"`
 	BatchRowsPerS  float64 `json:"batch_rows_per_s"`
@@ -122,10 +128,11 @@ func run() error {
 	}
 	primary := func(m *measurement) {
 		res.RPS, res.P50ms, res.P99ms, res.P999ms, res.MaxMs = m.rps, m.p50, m.p99, m.p999, m.max
-		res.RateRPS, res.RateDone, res.P50msSaturated, res.P99msSaturated = *rate, m.paced, m.satP50, m.satP99
+		res.RateRPS, res.RateDone, res.P50msSaturated, res.P99msSaturated = m.rate, m.paced, m.satP50, m.satP99
+		res.TargetRPS, res.TargetMet = *rate, m.rate == *rate
 		res.Requests, res.Errors, res.CacheHitRate = m.requests, m.errors, m.cacheHitRate
 		res.BatchRowsPerS, res.BatchRowsPerSWarm, res.BatchRows, res.BatchSecondsP = m.batchCold, m.batchWarm, m.batchRows, m.batchColdSeconds
-		res.ModelVersion, res.AsOf, res.Stores = m.modelVersion, m.asOf, m.stores
+		res.ModelVersion, res.AsOf, res.Stores, res.Trees = m.modelVersion, m.asOf, m.stores, m.servedTrees
 	}
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(*brokers), ClientID: "storecast-bench-predict"}
 	sandbox := benchkit.New(kc, "predict", slog.New(slog.NewTextHandler(os.Stderr, nil)))
@@ -146,7 +153,7 @@ func run() error {
 		if i == 1 {
 			into = func(m *measurement) {
 				res.RPSUncached, res.P50msUncached, res.P99msUncached, res.BatchRowsPerSUncached = m.rps, m.p50, m.p99, m.batchCold
-				res.RateDoneUncached, res.ErrorsUncached = m.paced, m.errors
+				res.RateDoneUncached, res.ErrorsUncached, res.RateUncached = m.paced, m.errors, m.rate
 			}
 		}
 		err = measure("http://"+addr, into)
@@ -160,7 +167,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		if ev != nil && ev.Version == res.ModelVersion {
+		if ev != nil && ev.Version == res.ModelVersion && len(ev.Artifact) > 0 {
 			if res.Trees, res.MaxDepth, err = benchkit.ModelShape(ev.Artifact); err != nil {
 				return err
 			}
@@ -171,10 +178,12 @@ func run() error {
 	res.CPUs, res.At = runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339)
 	res.Note = "load generator, server and Kafka share this machine's cores; numbers are noisy when other work runs. " +
 		"rps: closed-loop maximum at 64 connections; p50/p99: open loop at latency_at_rps (latency_rps_done achieved), " +
+		"which is target_rps when the closed loop reached it, else 80% of the closed-loop maximum (target_met false); " +
 		"timed from each request's scheduled start; *_saturated: latencies of the closed loop. " +
 		"The default server (prediction cache on) over a pool of random requests; *_uncached: cache off. " +
 		"batch_rows_per_s: the first (cold) whole-chain run; _warm: repeats of it. cache_hit_rate: cache hits / predictions " +
-		"over the /predict loads of the cached server; trees, max_depth: the served model's (read from -models-topic); " +
+		"over the /predict loads of the cached server; trees: the served model's (/model/info), max_depth: its depth when " +
+		"the model event carries the artifact (-models-topic; 0 for a model fetched by URI); " +
 		"services: what ran besides the benchmark (the stack's pid files); errors: non-200 answers of the cached server, " +
 		"errors_uncached: of the uncached one."
 
@@ -201,11 +210,13 @@ type plan struct {
 
 type measurement struct {
 	satP50, satP99, paced    float64
+	rate                     float64
 	rps, p50, p99, p999, max float64
 	requests, errors         int64
 	batchCold, batchWarm     float64
 	batchColdSeconds         float64
 	batchRows, stores        int
+	servedTrees              int
 	modelVersion, asOf       string
 	cacheHitRate             float64
 }
@@ -245,6 +256,9 @@ func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
 				}
 			}
 			m.batchRows, m.stores, m.modelVersion, m.asOf = len(b.Forecasts), len(ids), b.ModelVersion, b.AsOf
+			if m.servedTrees, err = servedTrees(base); err != nil {
+				return nil, err
+			}
 			m.batchColdSeconds = took.Seconds()
 			m.batchCold = float64(len(b.Forecasts)) / took.Seconds()
 			fmt.Printf("%s: as_of %s, %d stores, model %s %s\n", base, b.AsOf, len(ids), b.ModelName, b.ModelVersion)
@@ -274,7 +288,15 @@ func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
 	m.satP50, m.satP99 = r.Percentile(0.50), r.Percentile(0.99)
 	fmt.Printf("/predict saturated: %d connections, %.0f rps, p50 %.3f ms, p99 %.3f ms, %d errors\n", p.conns, m.rps, m.satP50, m.satP99, r.Errors)
 	// Open loop at the target rate: the latency a client sees at that load.
-	ld.Rate = p.rate
+	// A server whose closed-loop maximum is below it would only queue (and
+	// the load would time out): it is measured at 80% of its maximum
+	// instead, and the result says the target was out of reach.
+	m.rate = p.rate
+	if m.rps < p.rate {
+		m.rate = math.Floor(0.8 * m.rps)
+		fmt.Printf("/predict: closed-loop maximum %.0f rps is below the target %.0f rps; open loop at %.0f rps\n", m.rps, p.rate, m.rate)
+	}
+	ld.Rate = m.rate
 	if r, err = ld.Run(ctx); err != nil {
 		return nil, err
 	}
@@ -290,7 +312,7 @@ func (p plan) measure(ctx context.Context, base string) (*measurement, error) {
 	}
 	m.cacheHitRate = after.HitRateSince(before)
 	fmt.Printf("/predict at %.0f rps: %d connections, %.0f rps done, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, %d errors; cache hit rate %.3f\n",
-		p.rate, p.conns, m.paced, m.p50, m.p99, m.p999, r.Errors, m.cacheHitRate)
+		m.rate, p.conns, m.paced, m.p50, m.p99, m.p999, r.Errors, m.cacheHitRate)
 	return m, nil
 }
 
@@ -322,6 +344,24 @@ func postForecasts(base, body string) (*forecasts, error) {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// servedTrees returns the trees of the model the server loaded (its
+// /model/info): a model event of a large model carries a URI, not the
+// artifact ModelShape reads.
+func servedTrees(base string) (int, error) {
+	resp, err := http.Get(base + "/model/info")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var info struct {
+		Trees int `json:"trees"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		return 0, fmt.Errorf("/model/info: %w", err)
+	}
+	return info.Trees, nil
 }
 
 // buildPredicts returns n complete HTTP/1.1 requests for random stores,
