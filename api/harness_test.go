@@ -106,6 +106,10 @@ func (m *fakeModel) Predict(x []float64, _ int) (model.Prediction, error) {
 	return p, nil
 }
 
+func (m *fakeModel) PredictBatch(xs [][]float64, horizons []int, out []model.Prediction) error {
+	return forecasting.PredictEach(m, xs, horizons, out)
+}
+
 func wantSales(store, horizon, promo int) float64 {
 	return math.Round((float64(1000*store+10*horizon+500*promo)+0.1234)*100) / 100
 }

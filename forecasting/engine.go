@@ -260,9 +260,30 @@ func (e *Engine) Forecast(ctx context.Context, rows []Row) (Stamp, error) {
 	return st, nil
 }
 
-type scratch struct{ feat []float64 }
+// scratch holds one store's batch (forecastStore): the feature vectors
+// appended to feat (row j's ends at ends[j]), the rows they are for, their
+// horizons, cache keys and forecasts.
+type scratch struct {
+	feat     []float64
+	ends     []int
+	rows     []int
+	horizons []int
+	keys     []predKey
+	xs       [][]float64
+	preds    []model.Prediction
+}
 
-func newScratch() *scratch { return &scratch{feat: make([]float64, 0, features.NumFeatures+8)} }
+func newScratch() *scratch {
+	return &scratch{feat: make([]float64, 0, 48*(features.NumFeatures+8))}
+}
+
+func (sc *scratch) reset() {
+	// The keys hold store states and the vectors the last batch: let them go.
+	clear(sc.keys)
+	clear(sc.xs)
+	sc.feat, sc.ends, sc.rows, sc.horizons = sc.feat[:0], sc.ends[:0], sc.rows[:0], sc.horizons[:0]
+	sc.keys, sc.xs, sc.preds = sc.keys[:0], sc.xs[:0], sc.preds[:0]
+}
 
 // forecastRows forecasts rows run by run of one store.
 func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row) error {
@@ -310,10 +331,13 @@ func (e *Engine) forecastRows(ctx context.Context, asOf topics.Date, rows []Row)
 // closed days forecast 0 (and an interval of 0..0 when the model has
 // intervals); otherwise features, predict, clamp at 0, round to cents,
 // for the point forecast and the interval alike. With a cache and a
-// non-nil identity, predictions are reused. It returns the cache hits.
+// non-nil identity, predictions are reused. The rows the cache does not
+// answer are predicted in one batch (Model.PredictBatch). It returns the
+// cache hits.
 func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m Model, src StoreFeatures, asOf topics.Date, rows []Row) (int, error) {
 	meta := m.Meta()
 	hits := 0
+	sc.reset()
 	for i := range rows {
 		r := &rows[i]
 		r.Model = meta
@@ -331,20 +355,37 @@ func forecastStore(sc *scratch, cache *predCache, identity any, drift *Drift, m 
 				continue
 			}
 		}
-		x, err := src.Features(sc.feat[:0], r.Date, asOf, in)
+		from := len(sc.feat)
+		x, err := src.Features(sc.feat, r.Date, asOf, in)
 		if err != nil {
 			return hits, fmt.Errorf("features of store %d for %s: %w", r.Store, r.Date, err)
 		}
-		sc.feat = x[:0]
-		drift.Observe(meta, x)
-		p, err := m.Predict(x, r.Horizon)
-		if err != nil {
-			return hits, fmt.Errorf("predict store %d for %s with model %s version %s: %w", r.Store, r.Date, meta.Name, meta.Version, err)
-		}
-		p = served(p)
-		r.set(p)
+		sc.feat = x
+		drift.Observe(meta, x[from:])
+		sc.rows = append(sc.rows, i)
+		sc.ends = append(sc.ends, len(x))
+		sc.horizons = append(sc.horizons, r.Horizon)
+		sc.keys = append(sc.keys, key)
+	}
+	if len(sc.rows) == 0 {
+		return hits, nil
+	}
+	// The vectors were appended to one slice that may have moved: cut it now.
+	from := 0
+	for _, end := range sc.ends {
+		sc.xs = append(sc.xs, sc.feat[from:end])
+		from = end
+	}
+	sc.preds = append(sc.preds, make([]model.Prediction, len(sc.rows))...)
+	if err := m.PredictBatch(sc.xs, sc.horizons, sc.preds); err != nil {
+		r := &rows[sc.rows[0]]
+		return hits, fmt.Errorf("predict store %d for %d days from %s with model %s version %s: %w", r.Store, len(sc.rows), r.Date, meta.Name, meta.Version, err)
+	}
+	for j, i := range sc.rows {
+		p := served(sc.preds[j])
+		rows[i].set(p)
 		if identity != nil {
-			cache.put(&key, p)
+			cache.put(&sc.keys[j], p)
 		}
 	}
 	return hits, nil

@@ -1,6 +1,7 @@
 package forecasting
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,6 +20,26 @@ type Model interface {
 	// horizon days ahead of the as-of day: the point forecast and, when
 	// the model has them, its interval for that horizon.
 	Predict(x []float64, horizon int) (model.Prediction, error)
+	// PredictBatch writes the forecast of xs[i], horizons[i] days ahead,
+	// into out[i]: what Predict gives each row, in one call (a real model
+	// walks its trees part by part over the rows: model.Model.Forecasts).
+	// PredictEach implements it with Predict.
+	PredictBatch(xs [][]float64, horizons []int, out []model.Prediction) error
+}
+
+// PredictEach is PredictBatch row by row with m.Predict.
+func PredictEach(m Model, xs [][]float64, horizons []int, out []model.Prediction) error {
+	if len(horizons) != len(xs) || len(out) != len(xs) {
+		return fmt.Errorf("%w: %d rows, %d horizons and %d outputs", model.ErrInput, len(xs), len(horizons), len(out))
+	}
+	for i, x := range xs {
+		p, err := m.Predict(x, horizons[i])
+		if err != nil {
+			return err
+		}
+		out[i] = p
+	}
+	return nil
 }
 
 // Models gives the models in service; implementations swap models
@@ -77,6 +98,10 @@ type servedModel struct {
 func (s *servedModel) Meta() *ModelMeta { return &s.meta }
 func (s *servedModel) Predict(x []float64, horizon int) (model.Prediction, error) {
 	return s.m.Forecast(x, horizon)
+}
+
+func (s *servedModel) PredictBatch(xs [][]float64, horizons []int, out []model.Prediction) error {
+	return s.m.Forecasts(xs, horizons, out)
 }
 
 // loadTimes is the registry's model.Observer: it records when each model

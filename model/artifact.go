@@ -339,9 +339,13 @@ func (r *lineReader) block() (map[string]string, error) {
 
 // render writes m in the canonical LightGBM v3 text that leaves is given:
 // only fields this package checked, numbers in shortest round-trip form.
-func (m *lgModel) render() []byte {
+func (m *lgModel) render() []byte { return m.renderTrees(0, len(m.trees)) }
+
+// renderTrees renders trees [from, to) as a model of their own: the sum of
+// the parts' outputs is the whole model's.
+func (m *lgModel) renderTrees(from, to int) []byte {
 	var trees []string
-	for i, t := range m.trees {
+	for i, t := range m.trees[from:to] {
 		var b strings.Builder
 		fmt.Fprintf(&b, "Tree=%d\nnum_leaves=%d\nnum_cat=0\n", i, len(t.leafValue))
 		if len(t.leafValue) > 1 {

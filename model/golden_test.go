@@ -106,6 +106,53 @@ func TestGoldenParityProduction(t *testing.T) {
 	}
 }
 
+// TestPredictMarginsEqualPredictMargin: a batch goes through the parts
+// of the trees part by part (PartTrees) and gets, row by row, the margins
+// and forecasts of single predictions, on the production-shaped model.
+func TestPredictMarginsEqualPredictMargin(t *testing.T) {
+	t.Parallel()
+	g := loadGoldenDir(t, filepath.Join("testdata", "golden-production"))
+	m, _, err := g.Check()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Trees() <= 2*PartTrees {
+		t.Fatalf("%d trees: the test needs more than two parts", m.Trees())
+	}
+	xs := g.X[:300]
+	got := make([]float64, len(xs))
+	if err := m.PredictMargins(xs, got); err != nil {
+		t.Fatal(err)
+	}
+	horizons := make([]int, len(xs))
+	for i := range horizons {
+		horizons[i] = 1 + i%48
+	}
+	batch := make([]Prediction, len(xs))
+	if err := m.Forecasts(xs, horizons, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range xs {
+		want, err := m.PredictMargin(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[i] != want {
+			t.Fatalf("row %d: batch margin %v, single %v", i, got[i], want)
+		}
+		one, err := m.Forecast(x, horizons[i])
+		if err != nil || one != batch[i] {
+			t.Fatalf("row %d: batch forecast %+v, single %+v (%v)", i, batch[i], one, err)
+		}
+	}
+	if err := m.PredictMargins(xs, got[:1]); !errors.Is(err, ErrInput) {
+		t.Errorf("rows and outputs of different lengths: %v, want ErrInput", err)
+	}
+	if err := m.PredictMargins([][]float64{xs[0][:3]}, got[:1]); !errors.Is(err, ErrInput) {
+		t.Errorf("a short row: %v, want ErrInput", err)
+	}
+}
+
 // TestGoldenCheckFailsOnAWrongMargin is Check's negative control.
 func TestGoldenCheckFailsOnAWrongMargin(t *testing.T) {
 	t.Parallel()
@@ -194,4 +241,36 @@ func BenchmarkPredict(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/row")
 	b.ReportMetric(float64(m.Trees()), "trees")
+}
+
+// BenchmarkForecasts: one store's six weeks (36 open days) forecast row by
+// row and as one batch, on the production-shaped model.
+func BenchmarkForecasts(b *testing.B) {
+	g := loadGoldenDir(b, filepath.Join("testdata", "golden-production"))
+	m, _, err := g.Check()
+	if err != nil {
+		b.Fatal(err)
+	}
+	xs := g.X[:36]
+	horizons := make([]int, len(xs))
+	for i := range horizons {
+		horizons[i] = 1 + i
+	}
+	out := make([]Prediction, len(xs))
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for i, x := range xs {
+				if out[i], err = m.Forecast(x, horizons[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		for b.Loop() {
+			if err := m.Forecasts(xs, horizons, out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

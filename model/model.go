@@ -107,11 +107,20 @@ func MetaOf(ev *topics.ModelEvent) Meta {
 // Model is a verified model loaded into leaves. It is safe for concurrent
 // use and immutable.
 type Model struct {
-	meta     Meta
-	ensemble *leaves.Ensemble
-	nTrees   int
-	bufs     sync.Pool
+	meta Meta
+	// parts are the model's trees in order, PartTrees to a leaves
+	// ensemble: their outputs sum to the model's (see PredictMargins).
+	parts  []*leaves.Ensemble
+	nTrees int
+	bufs   sync.Pool
 }
+
+// PartTrees is the most trees of one part of a loaded model. A batch of
+// rows goes through one part after the other (PredictMargins), so the
+// part's nodes stay in the CPU's caches across the rows: 128 depth-10
+// trees are about 3 MB in leaves, where the 3,600 of a served ensemble are
+// about 90 MB and a row walked through all of them finds few in cache.
+const PartTrees = 128
 
 // Load verifies artifact against meta and loads it. In order, before
 // leaves sees a byte: the SHA-256 must equal meta.SHA256, the format must
@@ -148,20 +157,25 @@ func Load(artifact []byte, meta Meta, want []string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
 	}
-	ens, err := loadLeaves(parsed.render())
-	if err != nil {
-		return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
-	}
-	if ens.NEstimators() != len(parsed.trees) || ens.NOutputGroups() != 1 {
-		return nil, fmt.Errorf("load %s v%s: %w: leaves sees %d trees and %d outputs, want %d and 1",
-			meta.Name, meta.Version, ErrLeaves, ens.NEstimators(), ens.NOutputGroups(), len(parsed.trees))
+	var parts []*leaves.Ensemble
+	for from := 0; from < len(parsed.trees) || from == 0; from += PartTrees {
+		to := min(from+PartTrees, len(parsed.trees))
+		ens, err := loadLeaves(parsed.renderTrees(from, to))
+		if err != nil {
+			return nil, fmt.Errorf("load %s v%s: %w", meta.Name, meta.Version, err)
+		}
+		if ens.NEstimators() != to-from || ens.NOutputGroups() != 1 {
+			return nil, fmt.Errorf("load %s v%s: %w: leaves sees %d trees and %d outputs in trees %d..%d, want %d and 1",
+				meta.Name, meta.Version, ErrLeaves, ens.NEstimators(), ens.NOutputGroups(), from, to, to-from)
+		}
+		parts = append(parts, ens)
 	}
 	meta.FeatureNames = append([]string(nil), meta.FeatureNames...)
 	meta.Size = len(artifact)
 	if meta.Source == "" {
 		meta.Source = SourceInline
 	}
-	m := &Model{meta: meta, ensemble: ens, nTrees: len(parsed.trees)}
+	m := &Model{meta: meta, parts: parts, nTrees: len(parsed.trees)}
 	n := len(meta.FeatureNames)
 	m.bufs.New = func() any { b := make([]float64, n); return &b }
 	// Smoke test: all-missing and all-zero inputs must give a finite margin.
@@ -279,9 +293,39 @@ func (m *Model) PredictMargin(features []float64) (float64, error) {
 	for i, v := range features {
 		x[i] = float64(float32(v))
 	}
-	p := m.ensemble.PredictSingle(x, 0)
+	p := 0.0
+	for _, part := range m.parts {
+		p += part.PredictSingle(x, 0)
+	}
 	m.bufs.Put(bp)
 	return p, nil
+}
+
+// PredictMargins writes the margin of each row of xs (as PredictMargin)
+// into out[i]: the rows go through each part of the trees in turn, which
+// keeps the part in the CPU's caches for the whole batch (PartTrees); the
+// margins are those of PredictMargin, summed in the same order.
+func (m *Model) PredictMargins(xs [][]float64, out []float64) error {
+	n := len(m.meta.FeatureNames)
+	if len(out) != len(xs) {
+		return fmt.Errorf("predict %s: %w: %d rows and %d outputs", m.meta.Name, ErrInput, len(xs), len(out))
+	}
+	flat := make([]float64, len(xs)*n)
+	for r, features := range xs {
+		if len(features) != n {
+			return fmt.Errorf("predict %s: %w: row %d has %d features, want %d", m.meta.Name, ErrInput, r, len(features), n)
+		}
+		for i, v := range features {
+			flat[r*n+i] = float64(float32(v))
+		}
+		out[r] = 0
+	}
+	for _, part := range m.parts {
+		for r := range xs {
+			out[r] += part.PredictSingle(flat[r*n:(r+1)*n], 0)
+		}
+	}
+	return nil
 }
 
 // Predict returns the model's prediction for features (see PredictMargin)
@@ -315,6 +359,24 @@ func (m *Model) Forecast(features []float64, horizon int) (Prediction, error) {
 	p := Prediction{Sales: m.untransform(margin)}
 	p.Low, p.High, p.HasInterval = m.Interval(margin, horizon)
 	return p, nil
+}
+
+// Forecasts is Forecast for a batch of rows (xs[i] horizons[i] days
+// ahead, into out[i]) through PredictMargins.
+func (m *Model) Forecasts(xs [][]float64, horizons []int, out []Prediction) error {
+	if len(horizons) != len(xs) || len(out) != len(xs) {
+		return fmt.Errorf("predict %s: %w: %d rows, %d horizons and %d outputs", m.meta.Name, ErrInput, len(xs), len(horizons), len(out))
+	}
+	margins := make([]float64, len(xs))
+	if err := m.PredictMargins(xs, margins); err != nil {
+		return err
+	}
+	for i, margin := range margins {
+		p := Prediction{Sales: m.untransform(margin)}
+		p.Low, p.High, p.HasInterval = m.Interval(margin, horizons[i])
+		out[i] = p
+	}
+	return nil
 }
 
 // untransform undoes the target transform of a margin.

@@ -43,6 +43,11 @@ func (m *SumModel) Predict(x []float64, horizon int) (model.Prediction, error) {
 	return p, nil
 }
 
+// PredictBatch implements forecasting.Model.
+func (m *SumModel) PredictBatch(xs [][]float64, horizons []int, out []model.Prediction) error {
+	return forecasting.PredictEach(m, xs, horizons, out)
+}
+
 // Models serves one SumModel for every store; Set swaps it atomically.
 type Models struct{ m atomic.Pointer[SumModel] }
 
