@@ -25,6 +25,13 @@
 // CACHE_DIR`). ReadGolden and Golden.Check replay any golden set; the
 // trainer runs them (`storecast golden DIR`) on every model it exports.
 //
+// A model is loaded as parts of PartTrees trees, each a leaves ensemble;
+// a row's margin is the sum of the parts'. Forecasts and PredictMargins
+// take a batch of rows through one part after the other, so a part's
+// nodes stay in the CPU's caches for the batch: a served ensemble of
+// thousands of deep trees is far larger than the caches, and a row walked
+// through all of it alone finds few of its nodes there.
+//
 // # Serving
 //
 // Registry holds the current model per registered name and swaps it
